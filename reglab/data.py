@@ -1,0 +1,123 @@
+r"""MNIST, loaded with torchvision's own loader from a configurable data root.
+
+The data root is read from the environment variable ``REGLAB_DATA``; without it the
+book uses a per-user cache folder (``$XDG_CACHE_HOME/reglab`` or ``~/.cache/reglab``).
+torchvision downloads MNIST into that root when it is missing and the machine is
+online. Offline, point ``REGLAB_DATA`` at a folder that already holds ``MNIST/raw``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+from torchvision import datasets
+from torchvision.transforms.v2 import functional as TF
+
+__all__ = [
+    "ENV_VAR",
+    "MNIST_MEAN",
+    "MNIST_STD",
+    "DatasetNotFoundError",
+    "data_root",
+    "load_mnist",
+    "mnist_tensors",
+]
+
+ENV_VAR = "REGLAB_DATA"
+
+#: Per-pixel mean and standard deviation of the full MNIST training split (pixels in [0, 1]).
+MNIST_MEAN = 0.1307
+MNIST_STD = 0.3081
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """The dataset is not under the data root and could not be downloaded."""
+
+
+def data_root() -> Path:
+    """Return the folder datasets are read from (and downloaded into).
+
+    ``$REGLAB_DATA`` when set, else ``$XDG_CACHE_HOME/reglab`` (``~/.cache/reglab``).
+    """
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env).expanduser().resolve()
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "reglab"
+
+
+def load_mnist(
+    train: bool = True,
+    transform=None,
+    *,
+    root: str | os.PathLike | None = None,
+    download: bool = True,
+) -> datasets.MNIST:
+    r"""Load MNIST through :class:`torchvision.datasets.MNIST`.
+
+    Args:
+        train (bool): the training split if ``True`` (default), else the 10,000-image test split.
+        transform (callable, optional): applied to each PIL image, e.g. a
+            ``torchvision.transforms.v2`` pipeline. Default: ``None``.
+        root (path, optional): the data root. Default: :func:`data_root`.
+        download (bool): let torchvision download the files when they are missing.
+            Default: ``True``. Files already present are never downloaded again.
+
+    Raises:
+        DatasetNotFoundError: the files are not under ``root`` and the download failed
+            (or was not allowed). The message names the folder and how to fix it.
+
+    Example::
+
+        >>> train_set = load_mnist(train=True)
+        >>> X, y = train_set[0]          # a PIL image and its label
+        >>> len(train_set)               # 60,000 for the full MNIST, fewer for a subset
+    """
+    root = Path(root).expanduser() if root is not None else data_root()
+    try:
+        return datasets.MNIST(root, train=train, transform=transform, download=download)
+    except (RuntimeError, OSError) as err:  # torchvision raises RuntimeError on both failures
+        raw = root / "MNIST" / "raw"
+        how = "the download failed" if download else "download=False"
+        raise DatasetNotFoundError(
+            f"MNIST ({'train' if train else 'test'} split) was not found in {raw} and {how} "
+            f"({err}).\nTo fix it, either\n"
+            f"  * set the environment variable {ENV_VAR} to a folder that holds MNIST/raw "
+            f"(e.g. `export {ENV_VAR}=/path/to/data`), or\n"
+            f"  * connect to the internet so torchvision can download MNIST into {root}."
+        ) from err
+
+
+def mnist_tensors(
+    train: bool = True,
+    *,
+    root: str | os.PathLike | None = None,
+    download: bool = True,
+    dtype: torch.dtype = torch.float32,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Return a whole MNIST split as two in-memory tensors, with no per-sample decoding.
+
+    Pixels are scaled to [0, 1] exactly as ``v2.ToDtype(torch.float32, scale=True)`` does.
+
+    Args:
+        train (bool): training split (default) or test split.
+        root, download: as in :func:`load_mnist`.
+        dtype (torch.dtype): dtype of ``X``. Default: ``torch.float32``.
+
+    Shape:
+        - X: :math:`(N, 1, 28, 28)`, values in [0, 1]
+        - y: :math:`(N,)`, ``torch.int64`` class labels 0..9
+
+    Example::
+
+        >>> X, y = mnist_tensors(train=False)
+        >>> X.shape
+        torch.Size([10000, 1, 28, 28])
+    """
+    dataset = load_mnist(train, root=root, download=download)
+    # The same function v2.ToDtype(dtype, scale=True) calls, on the whole uint8 batch at once.
+    X = TF.to_dtype(dataset.data.unsqueeze(1), dtype, scale=True)  # (N, 1, 28, 28)
+    y = dataset.targets.clone()  # (N,)
+    return X, y
