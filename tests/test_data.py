@@ -27,7 +27,7 @@ def test_load_mnist_reads_the_files_under_the_root(tiny_mnist, train, n):
     assert len(dataset) == n
     image, label = dataset[3]
     assert label == int(labels[3])
-    assert torch.equal(torch.from_numpy(np.asarray(image)), images[3])
+    assert torch.equal(torch.from_numpy(np.array(image)), images[3])
 
 
 def test_load_mnist_uses_the_environment_variable(tiny_mnist, monkeypatch):
