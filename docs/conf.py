@@ -77,6 +77,7 @@ nb_execution_raise_on_error = True  # a failing cell fails the build
 nb_execution_show_tb = True
 nb_execution_timeout = 300  # seconds per cell
 nb_merge_streams = True
+nb_render_markdown_format = "myst"  # Markdown outputs (result tables) may use tables and math
 
 # Figures: SVG (sharp on HiDPI, small for line plots), deterministic bytes, white
 # background so they stay readable in the theme's dark mode. The kernels read these

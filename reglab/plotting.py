@@ -9,7 +9,12 @@ from __future__ import annotations
 import torch
 from matplotlib.axes import Axes
 
-__all__ = ["show_image"]
+__all__ = [
+    "plot_activation_histograms",
+    "plot_curves",
+    "plot_std_by_depth",
+    "show_image",
+]
 
 
 def show_image(image: torch.Tensor, ax: Axes, *, label: str | None = None) -> Axes:
@@ -31,4 +36,58 @@ def show_image(image: torch.Tensor, ax: Axes, *, label: str | None = None) -> Ax
     ax.grid(False)
     if label is not None:
         ax.set_xlabel(label)
+    return ax
+
+
+def plot_std_by_depth(stats: dict, ax: Axes, *, field: str = "std") -> Axes:
+    """One line per run: a per-layer statistic of :class:`reglab.init.ActivationStats`
+    (``"std"`` of the activations or ``"grad_std"`` of their gradients) against depth, log scale.
+
+    Values that over- or underflowed (``inf``, ``nan``, ``0``) end the line where they occur.
+    """
+    for label, run in stats.items():
+        values = getattr(run, field).detach().cpu().double()
+        finite = torch.isfinite(values) & (values > 0)
+        cut = int(finite.long().cumprod(0).sum())  # first non-finite value ends the line
+        layers = torch.arange(1, len(values) + 1)
+        ax.plot(layers[:cut], values[:cut], marker=".", markersize=3, label=label)
+    ax.set_yscale("log")
+    ax.set_xlabel("layer")
+    ax.set_ylabel("activation std" if field == "std" else "gradient std")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_activation_histograms(stats: dict, axes, layers: list[int], *, bins: int = 50):
+    """Small multiples: one row per run (the dict's keys), one column per layer index.
+
+    Args:
+        stats (dict): label -> :class:`reglab.init.ActivationStats`.
+        axes: a 2-D array of Axes, ``(len(stats), len(layers))``.
+        layers (list[int]): 0-based indices of the recorded layers to show.
+    """
+    for row, (label, run) in zip(axes, stats.items(), strict=True):
+        for ax, layer in zip(row, layers, strict=True):
+            values = run.samples[layer].detach().cpu().double()
+            values = values[torch.isfinite(values)]
+            if len(values):
+                ax.hist(values.numpy(), bins=bins, color="C0")
+            ax.set_yticks([])
+            ax.tick_params(labelsize="x-small")
+        row[0].set_ylabel(label, rotation=0, ha="right", va="center")
+    for ax, layer in zip(axes[-1], layers, strict=True):
+        ax.set_xlabel(f"layer {layer + 1}")
+    return axes
+
+
+def plot_curves(histories: dict, ax: Axes, *, field: str = "train_loss", log: bool = False) -> Axes:
+    """One line per run: a per-epoch field of :class:`reglab.training.History` (e.g.
+    ``"train_loss"``, ``"test_acc"``)."""
+    for label, history in histories.items():
+        ax.plot(history.epoch, getattr(history, field), marker=".", label=label)
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(field.replace("_", " ").replace("acc", "accuracy"))
+    ax.legend(fontsize="small")
     return ax

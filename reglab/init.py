@@ -1,0 +1,255 @@
+r"""Weight initialization: the standard deviations ``nn.init`` aims for, and their effect.
+
+The formulas here are the ones derived in the chapter *Weight initialization*; the tests
+compare each with the tensors ``torch.nn.init`` actually fills. :func:`activation_stats`
+records per-layer statistics of a forward (and backward) pass with hooks.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = [
+    "INITIALIZERS",
+    "ActivationStats",
+    "activation_stats",
+    "deep_mlp",
+    "expected_std",
+    "fan_in_and_fan_out",
+    "gain",
+    "init_weights_",
+    "kaiming_std",
+    "sampling_tolerance",
+    "xavier_std",
+]
+
+_NONLINEARITIES = (
+    "linear", "conv1d", "conv2d", "conv3d", "sigmoid", "tanh", "relu", "leaky_relu", "selu",
+)  # fmt: skip
+
+
+def fan_in_and_fan_out(shape: Sequence[int] | torch.Tensor) -> tuple[int, int]:
+    r"""Return ``(fan_in, fan_out)`` of a weight of the given shape, as ``nn.init`` counts them.
+
+    .. math::
+        \text{fan\_in} = C_\text{in} \prod_k K_k, \qquad
+        \text{fan\_out} = C_\text{out} \prod_k K_k
+
+    For ``nn.Linear`` the weight is ``(out_features, in_features)``; for ``nn.Conv2d`` it
+    is ``(out_channels, in_channels / groups, kH, kW)``, so each output sums
+    ``in_channels x kH x kW`` products.
+
+    Args:
+        shape: the weight's shape (or the weight itself), with at least 2 dimensions.
+
+    Raises:
+        ValueError: fewer than 2 dimensions (a bias or a 1-D vector has no fan-in).
+    """
+    shape = tuple(shape.shape if isinstance(shape, torch.Tensor) else shape)
+    if len(shape) < 2:
+        raise ValueError(
+            f"fan in and fan out need a weight with at least 2 dimensions "
+            f"(out_features, in_features, *kernel); got shape {shape}"
+        )
+    receptive_field = math.prod(shape[2:])  # kH x kW for a conv kernel, 1 for a linear layer
+    return shape[1] * receptive_field, shape[0] * receptive_field
+
+
+def gain(nonlinearity: str = "linear", param: float | None = None) -> float:
+    r"""The gain :math:`g` that compensates a nonlinearity (``nn.init.calculate_gain``).
+
+    ``relu`` has :math:`g=\sqrt{2}` because it zeroes half of a symmetric input, halving its
+    second moment; ``tanh`` has :math:`5/3`; ``leaky_relu`` with slope ``param`` (default
+    0.01) has :math:`\sqrt{2 / (1 + a^2)}`.
+
+    Raises:
+        ValueError: an unknown nonlinearity; the message lists the allowed ones.
+    """
+    if nonlinearity not in _NONLINEARITIES:
+        raise ValueError(
+            f"nonlinearity must be one of {', '.join(_NONLINEARITIES)}; got {nonlinearity!r}"
+        )
+    return nn.init.calculate_gain(nonlinearity, param)
+
+
+def xavier_std(fan_in: int, fan_out: int, gain: float = 1.0) -> float:
+    r"""Glorot & Bengio's compromise between forward and backward variance.
+
+    .. math:: \sigma = g \sqrt{\frac{2}{\text{fan\_in} + \text{fan\_out}}}
+    """
+    return gain * math.sqrt(2.0 / (fan_in + fan_out))
+
+
+def kaiming_std(fan: int, gain: float = math.sqrt(2.0)) -> float:
+    r"""He et al.'s standard deviation, for the fan of the chosen ``mode``.
+
+    .. math:: \sigma = \frac{g}{\sqrt{\text{fan}}}
+    """
+    return gain / math.sqrt(fan)
+
+
+def expected_std(
+    name: str,
+    shape: Sequence[int],
+    *,
+    gain: float | None = None,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    a: float = 0.0,
+) -> float:
+    r"""The standard deviation that ``torch.nn.init.<name>_`` gives a tensor of ``shape``.
+
+    A uniform distribution on :math:`[-b, b]` has standard deviation :math:`b/\sqrt{3}`,
+    so the uniform and normal variants of each scheme share one :math:`\sigma`.
+
+    Args:
+        name (str): ``"xavier_uniform"``, ``"xavier_normal"``, ``"kaiming_uniform"`` or
+            ``"kaiming_normal"``.
+        shape: the weight's shape.
+        gain (float, optional): Xavier's gain. Default: ``1.0``.
+        mode (str): Kaiming's ``"fan_in"`` (default) or ``"fan_out"``.
+        nonlinearity (str): Kaiming's nonlinearity. Default: ``"leaky_relu"`` (torch's default).
+        a (float): negative slope for ``leaky_relu``. Default: ``0``.
+    """
+    fan_in, fan_out = fan_in_and_fan_out(shape)
+    if name in ("xavier_uniform", "xavier_normal"):
+        return xavier_std(fan_in, fan_out, 1.0 if gain is None else gain)
+    if name in ("kaiming_uniform", "kaiming_normal"):
+        if mode not in ("fan_in", "fan_out"):
+            raise ValueError(f"mode must be 'fan_in' or 'fan_out'; got {mode!r}")
+        fan = fan_in if mode == "fan_in" else fan_out
+        return kaiming_std(fan, globals()["gain"](nonlinearity, a))
+    raise ValueError(
+        "name must be one of xavier_uniform, xavier_normal, kaiming_uniform, kaiming_normal; "
+        f"got {name!r}"
+    )
+
+
+def sampling_tolerance(numel: int, kurtosis: float = 3.0, z: float = 5.0) -> float:
+    r"""Relative tolerance for comparing a sample standard deviation with the true one.
+
+    The sample variance of :math:`n` draws has variance :math:`\sigma^4(\kappa - 1)/n`
+    (:math:`\kappa` the kurtosis: 3 for a normal, 1.8 for a uniform distribution), so the
+    sample standard deviation has relative standard error :math:`\sqrt{(\kappa-1)/(4n)}`.
+    Returns ``z`` of those.
+    """
+    return z * math.sqrt((kurtosis - 1.0) / (4.0 * numel))
+
+
+#: The four initializers of the chapter's experiment, written with plain ``nn.init`` calls.
+#: Each takes the weight and the network's nonlinearity (only Kaiming's uses it).
+INITIALIZERS = {
+    "N(0, 1)": lambda w, nonlinearity: nn.init.normal_(w, mean=0.0, std=1.0),
+    "N(0, 0.01)": lambda w, nonlinearity: nn.init.normal_(w, mean=0.0, std=0.01),
+    "xavier": lambda w, nonlinearity: nn.init.xavier_normal_(w),  # gain 1, as Glorot & Bengio
+    "kaiming": lambda w, nonlinearity: nn.init.kaiming_normal_(w, nonlinearity=nonlinearity),
+}  # fmt: skip
+
+
+def init_weights_(model: nn.Module, name: str, nonlinearity: str) -> nn.Module:
+    """Re-initialize every ``nn.Linear``/``nn.Conv*d`` weight with :data:`INITIALIZERS[name]`
+    and set the biases to zero; returns the model."""
+    if name not in INITIALIZERS:
+        raise ValueError(f"name must be one of {', '.join(INITIALIZERS)}; got {name!r}")
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, nn.Linear | nn.Conv1d | nn.Conv2d | nn.Conv3d):
+                INITIALIZERS[name](module.weight, nonlinearity)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+    return model
+
+
+def deep_mlp(
+    depth: int, width: int, nonlinearity: str = "relu", in_features: int = 784, classes: int = 10
+) -> nn.Sequential:
+    """``Flatten -> [Linear -> activation] x depth -> Linear``: the chapter's deep network."""
+    if depth < 1:
+        raise ValueError(f"depth must be >= 1, got {depth}")
+    activations = {"relu": nn.ReLU, "tanh": nn.Tanh}
+    if nonlinearity not in activations:
+        raise ValueError(f"nonlinearity must be 'relu' or 'tanh'; got {nonlinearity!r}")
+    layers: list[nn.Module] = [nn.Flatten()]
+    for i in range(depth):
+        layers += [nn.Linear(in_features if i == 0 else width, width), activations[nonlinearity]()]
+    layers.append(nn.Linear(width, classes))
+    return nn.Sequential(*layers)
+
+
+@dataclass(frozen=True)
+class ActivationStats:
+    """Per-layer statistics of one pass; index ``i`` is the ``i``-th recorded layer.
+
+    ``mean``/``std`` are of the layers' outputs, ``grad_std`` of the gradient of the loss
+    with respect to each output (``None`` without labels), and ``samples`` holds up to
+    ``max_samples`` output values per layer (for histograms).
+    """
+
+    names: list[str]
+    mean: torch.Tensor  # (L,)
+    std: torch.Tensor  # (L,)
+    grad_std: torch.Tensor | None  # (L,)
+    samples: list[torch.Tensor]
+
+
+def activation_stats(
+    model: nn.Module,
+    X: torch.Tensor,
+    y: torch.Tensor | None = None,
+    *,
+    layer_types: tuple[type[nn.Module], ...] = (nn.ReLU, nn.Tanh, nn.Sigmoid, nn.LeakyReLU),
+    max_samples: int = 10_000,
+) -> ActivationStats:
+    r"""Record the output statistics of every layer of the given types with forward hooks.
+
+    With labels ``y``, also runs a backward pass of the mean cross-entropy and records the
+    standard deviation of :math:`\partial \mathcal{L} / \partial h_\ell` for each output
+    :math:`h_\ell`. Statistics are over all elements of the batch (population ``std``,
+    ``correction=0``). The model's parameters' ``.grad`` are left untouched.
+
+    Args:
+        model (nn.Module): the network; run in its current mode.
+        X (Tensor): a batch of inputs.
+        y (Tensor, optional): class labels, for the gradient statistics. Default: ``None``.
+        layer_types (tuple): module types whose outputs are recorded.
+        max_samples (int): output values kept per layer for histograms. Default: ``10_000``.
+
+    Raises:
+        ValueError: the model has no layer of ``layer_types``.
+    """
+    outputs: list[tuple[str, torch.Tensor]] = []
+
+    def hook(name):
+        def record(module, inputs, output):
+            outputs.append((name, output))
+
+        return record
+
+    recorded = [(n, m) for n, m in model.named_modules() if isinstance(m, layer_types)]
+    handles = [m.register_forward_hook(hook(n)) for n, m in recorded]
+    if not handles:
+        raise ValueError(f"model has no layer of types {[t.__name__ for t in layer_types]}")
+    try:
+        with torch.set_grad_enabled(y is not None):
+            logits = model(X)
+            grads = None
+            if y is not None:  # dL/dh for each recorded output h; parameters' .grad untouched
+                hs = [h for _, h in outputs]
+                grads = torch.autograd.grad(F.cross_entropy(logits, y), hs)
+    finally:
+        for handle in handles:
+            handle.remove()
+    values = [h.detach().flatten() for _, h in outputs]
+    return ActivationStats(
+        names=[n for n, _ in outputs],
+        mean=torch.stack([v.mean() for v in values]),
+        std=torch.stack([v.std(correction=0) for v in values]),
+        grad_std=None if grads is None else torch.stack([g.std(correction=0) for g in grads]),
+        samples=[v[:max_samples].clone() for v in values],
+    )

@@ -1,0 +1,50 @@
+"""Result tables that render as Markdown in the book and as plain text in a terminal."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = ["Table"]
+
+
+class Table:
+    """A list of rows with headers; Jupyter and MyST-NB display it as a Markdown table.
+
+    Args:
+        headers (sequence of str): column names.
+        rows (sequence of sequences): one entry per column; floats are formatted with
+            ``floatfmt``.
+        floatfmt (str): format spec for floats. Default: ``".4g"``.
+
+    Example::
+
+        >>> Table(["p", "test accuracy"], [[0.5, 0.9712]])
+    """
+
+    def __init__(self, headers: Sequence[str], rows: Sequence[Sequence], floatfmt: str = ".4g"):
+        self.headers = list(headers)
+        self.rows = [list(r) for r in rows]
+        bad = [i for i, r in enumerate(self.rows) if len(r) != len(self.headers)]
+        if bad:
+            raise ValueError(f"rows {bad} do not have {len(self.headers)} entries (the headers)")
+        self.floatfmt = floatfmt
+
+    def _cells(self) -> list[list[str]]:
+        def fmt(v) -> str:
+            return format(v, self.floatfmt) if isinstance(v, float) else str(v)
+
+        return [[fmt(v) for v in row] for row in self.rows]
+
+    def _repr_markdown_(self) -> str:
+        lines = ["| " + " | ".join(self.headers) + " |", "|" + "---|" * len(self.headers)]
+        lines += ["| " + " | ".join(row) + " |" for row in self._cells()]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        cells = [self.headers, *self._cells()]
+        widths = [max(len(row[i]) for row in cells) for i in range(len(self.headers))]
+        out = ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+        out.insert(1, "  ".join("-" * w for w in widths))
+        return "\n".join(out)
+
+    __repr__ = __str__
