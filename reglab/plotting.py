@@ -14,6 +14,7 @@ __all__ = [
     "plot_curves",
     "plot_std_by_depth",
     "show_image",
+    "show_images",
 ]
 
 
@@ -91,3 +92,20 @@ def plot_curves(histories: dict, ax: Axes, *, field: str = "train_loss", log: bo
     ax.set_ylabel(field.replace("_", " ").replace("acc", "accuracy"))
     ax.legend(fontsize="small")
     return ax
+
+
+def show_images(images, axes, labels=None):
+    """Draw a sequence of grey-scale images into a sequence (or 2-D array) of axes.
+
+    Args:
+        images: a tensor ``(K, 1, H, W)``/``(K, H, W)`` or a list of such images.
+        axes: matplotlib axes, as many as images (a 2-D array is flattened row by row).
+        labels (list[str], optional): one label per image, written under it.
+    """
+    flat = axes.ravel() if hasattr(axes, "ravel") else list(axes)
+    if len(flat) != len(images):
+        raise ValueError(f"got {len(images)} images for {len(flat)} axes")
+    labels = labels if labels is not None else [None] * len(images)
+    for image, ax, label in zip(images, flat, labels, strict=True):
+        show_image(image, ax, label=label)
+    return axes

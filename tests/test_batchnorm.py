@@ -28,8 +28,8 @@ def _inputs(shape, dtype, device, affine, seed=0):
 @pytest.mark.parametrize("device", DEVICES)
 def test_matches_torch_in_train_then_eval(shape, affine, momentum, eps, dtype, device):
     C = shape[1]
-    buffers = {who: (torch.zeros(C, dtype=dtype, device=device), torch.ones(C, dtype=dtype, device=device))
-               for who in ("ours", "torch")}  # fmt: skip
+    kw = dict(dtype=dtype, device=device)
+    buffers = {who: (torch.zeros(C, **kw), torch.ones(C, **kw)) for who in ("ours", "torch")}
     tol = dict(rtol=1e-5, atol=1e-5) if dtype == torch.float32 else dict(rtol=1e-12, atol=1e-12)
     for step in range(4):  # several steps: the running buffers accumulate
         X, weight, bias = _inputs(shape, dtype, device, affine, seed=step)

@@ -76,7 +76,7 @@ def test_dropout2d_zeroes_whole_channels_and_scales_the_rest():
     assert 0 < kept.sum() < kept.numel()
     torch.testing.assert_close(y[kept], x[kept] * 2, rtol=0, atol=0)
     # and torch's Dropout2d behaves the same way
-    mask, y_torch = mask_of(nn.Dropout2d(0.5), x)
+    mask, _ = mask_of(nn.Dropout2d(0.5), x)
     mask = mask.flatten(2)
     assert (mask.all(-1) | ~mask.any(-1)).all()
 

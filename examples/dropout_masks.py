@@ -1,0 +1,69 @@
+"""
+=================================================
+Dropout masks: element-wise and channel-wise
+=================================================
+
+The masks of PyTorch's own ``nn.Dropout`` and ``nn.Dropout2d``, recovered from their
+outputs with ``reglab.dropout.mask_of``: element-wise dropout on an MNIST digit for several
+drop probabilities, and channel dropout on a convolutional feature map.
+
+Run it with ``python examples/dropout_masks.py``; figures are written to
+``examples/output/`` (or ``$REGLAB_OUTPUT``). ``REGLAB_QUICK=1`` is accepted for symmetry
+with the other examples (this one is already fast).
+"""
+
+# Authors: The reglab developers
+# SPDX-License-Identifier: BSD-3-Clause
+
+# %%
+# Settings
+# --------
+import os
+from pathlib import Path
+
+OUT = Path(os.environ.get("REGLAB_OUTPUT", "examples/output"))
+ps = [0.1, 0.3, 0.5, 0.8]
+
+# %%
+# Element-wise masks of nn.Dropout
+# --------------------------------
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import torch
+from torch import nn
+
+from reglab.data import mnist_tensors
+from reglab.dropout import mask_of
+from reglab.plotting import show_image, show_images
+
+X, _ = mnist_tensors(train=True)
+digit = X[0, 0] + 0.05  # (H, W), no exact zeros so that the mask can be read off
+
+fig, axes = plt.subplots(2, len(ps), figsize=(2.2 * len(ps), 4.4))
+for j, p in enumerate(ps):
+    torch.manual_seed(j)
+    mask, y = mask_of(nn.Dropout(p), digit)
+    show_image(y, axes[0, j], label=f"p = {p}")
+    show_image(mask.float(), axes[1, j], label=f"kept {mask.float().mean():.0%}")
+    print(f"nn.Dropout(p={p}): kept {mask.float().mean():.1%} of the pixels (expected {1 - p:.0%})")
+OUT.mkdir(parents=True, exist_ok=True)
+fig.savefig(OUT / "dropout_masks.png", dpi=150, bbox_inches="tight")
+
+# %%
+# Channel masks of nn.Dropout2d
+# -----------------------------
+torch.manual_seed(0)
+conv = nn.Conv2d(1, 8, kernel_size=5, padding=2)
+with torch.no_grad():
+    features = conv(X[:1]).abs() + 1e-3  # (N=1, C=8, H, W)
+mask, dropped = mask_of(nn.Dropout2d(p=0.5), features)
+kept = mask.flatten(2).all(-1)[0]  # (C,)
+print(f"nn.Dropout2d(p=0.5): kept channels {kept.nonzero().flatten().tolist()} of 8")
+
+fig, axes = plt.subplots(2, 8, figsize=(10, 2.9))
+show_images(features[0], axes[0])
+show_images(dropped[0], axes[1], labels=["kept" if k else "dropped" for k in kept])
+fig.savefig(OUT / "dropout2d_channels.png", dpi=150, bbox_inches="tight")
+print(f"figures written to {OUT}/")

@@ -1,0 +1,86 @@
+"""The small networks the chapters train: an MLP and a CNN for 28x28 digits, with optional
+dropout and batch normalization, built from plain ``torch.nn`` layers."""
+
+from __future__ import annotations
+
+from torch import nn
+
+__all__ = ["mlp", "small_cnn"]
+
+
+def _check_p(p: float, name: str = "p") -> None:
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{name} has to be between 0 and 1, but got {p}")
+
+
+def mlp(
+    hidden: tuple[int, ...] = (512, 512),
+    *,
+    p: float = 0.0,
+    in_features: int = 784,
+    classes: int = 10,
+) -> nn.Sequential:
+    """``Flatten -> [Linear -> ReLU -> Dropout(p)] x len(hidden) -> Linear``.
+
+    Args:
+        hidden (tuple[int]): widths of the hidden layers. Default: ``(512, 512)``.
+        p (float): dropout probability after each hidden layer; ``0`` adds no dropout layer.
+        in_features (int): input size after flattening. Default: ``784`` (28 x 28).
+        classes (int): number of outputs. Default: ``10``.
+    """
+    _check_p(p)
+    layers: list[nn.Module] = [nn.Flatten()]
+    width = in_features
+    for h in hidden:
+        layers += [nn.Linear(width, h), nn.ReLU()]
+        if p > 0:
+            layers.append(nn.Dropout(p))
+        width = h
+    layers.append(nn.Linear(width, classes))
+    return nn.Sequential(*layers)
+
+
+def small_cnn(
+    channels: tuple[int, int] = (16, 32),
+    *,
+    batch_norm: bool = False,
+    p: float = 0.0,
+    p2d: float = 0.0,
+    hidden: int = 64,
+    classes: int = 10,
+) -> nn.Sequential:
+    """Two conv blocks and a classifier, for ``(N, 1, 28, 28)`` inputs.
+
+    Each block is ``Conv2d(3x3) -> [BatchNorm2d] -> ReLU -> [Dropout2d(p2d)] -> MaxPool2d(2)``;
+    the classifier is ``Flatten -> Linear -> [BatchNorm1d] -> ReLU -> [Dropout(p)] -> Linear``.
+    A convolution followed by batch norm has no bias (the norm's shift replaces it).
+
+    Args:
+        channels (tuple[int, int]): output channels of the two conv blocks.
+        batch_norm (bool): add batch normalization after each conv/linear layer.
+        p (float): dropout probability in the classifier. Default: ``0``.
+        p2d (float): channel dropout probability in the conv blocks. Default: ``0``.
+        hidden (int): width of the classifier's hidden layer. Default: ``64``.
+        classes (int): number of outputs. Default: ``10``.
+    """
+    _check_p(p)
+    _check_p(p2d, "p2d")
+    layers: list[nn.Module] = []
+    in_channels = 1
+    for out_channels in channels:
+        layers.append(nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=not batch_norm))
+        if batch_norm:
+            layers.append(nn.BatchNorm2d(out_channels))
+        layers.append(nn.ReLU())
+        if p2d > 0:
+            layers.append(nn.Dropout2d(p2d))
+        layers.append(nn.MaxPool2d(2))  # 28 -> 14 -> 7
+        in_channels = out_channels
+    layers += [nn.Flatten(), nn.Linear(in_channels * 7 * 7, hidden, bias=not batch_norm)]
+    if batch_norm:
+        layers.append(nn.BatchNorm1d(hidden))
+    layers.append(nn.ReLU())
+    if p > 0:
+        layers.append(nn.Dropout(p))
+    layers.append(nn.Linear(hidden, classes))
+    return nn.Sequential(*layers)
