@@ -205,8 +205,9 @@ def activation_stats(
     *,
     layer_types: tuple[type[nn.Module], ...] = (nn.ReLU, nn.Tanh, nn.Sigmoid, nn.LeakyReLU),
     max_samples: int = 10_000,
+    record: str = "output",
 ) -> ActivationStats:
-    r"""Record the output statistics of every layer of the given types with forward hooks.
+    r"""Record the output (or input) statistics of every layer of the given types with hooks.
 
     With labels ``y``, also runs a backward pass of the mean cross-entropy and records the
     standard deviation of :math:`\partial \mathcal{L} / \partial h_\ell` for each output
@@ -219,17 +220,21 @@ def activation_stats(
         y (Tensor, optional): class labels, for the gradient statistics. Default: ``None``.
         layer_types (tuple): module types whose outputs are recorded.
         max_samples (int): output values kept per layer for histograms. Default: ``10_000``.
+        record (str): ``"output"`` (default) or ``"input"`` of each layer; the input of a
+            nonlinearity is its pre-activation.
 
     Raises:
         ValueError: the model has no layer of ``layer_types``.
     """
+    if record not in ("output", "input"):
+        raise ValueError(f"record must be 'output' or 'input'; got {record!r}")
     outputs: list[tuple[str, torch.Tensor]] = []
 
     def hook(name):
-        def record(module, inputs, output):
-            outputs.append((name, output))
+        def save(module, inputs, output):
+            outputs.append((name, output if record == "output" else inputs[0]))
 
-        return record
+        return save
 
     recorded = [(n, m) for n, m in model.named_modules() if isinstance(m, layer_types)]
     handles = [m.register_forward_hook(hook(n)) for n, m in recorded]

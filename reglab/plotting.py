@@ -12,6 +12,7 @@ from matplotlib.axes import Axes
 __all__ = [
     "plot_activation_histograms",
     "plot_curves",
+    "plot_running_stats",
     "plot_std_by_depth",
     "show_image",
     "show_images",
@@ -109,3 +110,30 @@ def show_images(images, axes, labels=None):
     for image, ax, label in zip(images, flat, labels, strict=True):
         show_image(image, ax, label=label)
     return axes
+
+
+def plot_running_stats(
+    traces: dict, ax: Axes, *, field: str = "running_mean", channel: int = 0, target=None
+) -> Axes:
+    """One line per run: a running buffer of :class:`reglab.batchnorm.RunningStats` for one
+    channel against the number of batches seen, with the batches' own statistic as dots.
+
+    Args:
+        traces (dict): label -> ``RunningStats``.
+        field (str): ``"running_mean"`` or ``"running_var"``.
+        channel (int): which channel to draw. Default: ``0``.
+        target (float, optional): the population value, drawn as a dashed line.
+    """
+    batch_field = "batch_mean" if field == "running_mean" else "batch_var"
+    first = next(iter(traces.values()))
+    steps = torch.arange(1, len(first.running_mean) + 1)
+    ax.plot(steps, getattr(first, batch_field)[:, channel], ".", color="0.7", ms=3,
+            label=f"batch {batch_field.split('_')[1]}")  # fmt: skip
+    for label, trace in traces.items():
+        ax.plot(steps, getattr(trace, field)[:, channel], label=label)
+    if target is not None:
+        ax.axhline(target, color="k", ls="--", lw=0.8)
+    ax.set_xlabel("batches seen")
+    ax.set_ylabel(field.replace("_", " "))
+    ax.legend(fontsize="small")
+    return ax

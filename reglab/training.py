@@ -77,6 +77,7 @@ def train(
     seed: int = 0,
     device: torch.device | str | None = None,
     progress: bool | None = None,
+    on_epoch_end: Callable[[int, nn.Module], None] | None = None,
 ) -> History:
     r"""Train ``model`` with mini-batch gradient descent on in-memory tensors.
 
@@ -101,6 +102,8 @@ def train(
             augmentation). Default: ``0``.
         device (device, optional): default :func:`reglab.device.default_device`.
         progress (bool, optional): show a progress bar; default only in a terminal.
+        on_epoch_end (callable, optional): ``on_epoch_end(epoch, model)`` after each epoch
+            (epoch 0 is before training), e.g. to record a layer's statistics.
 
     Returns:
         History: per-epoch training loss and accuracies (train and test, in eval mode).
@@ -137,6 +140,8 @@ def train(
         epochs = tqdm(epochs, desc="epochs", leave=False)
 
     history = History()
+    if on_epoch_end is not None:
+        on_epoch_end(0, model)
     for epoch in epochs:
         model.train()
         order = torch.randperm(len(X), generator=generator).to(device)
@@ -159,4 +164,6 @@ def train(
             test_loss, test_acc = evaluate(model, *test_data)
             history.test_loss.append(test_loss)
             history.test_acc.append(test_acc)
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, model)
     return history

@@ -143,6 +143,17 @@ def test_activation_stats_on_a_model_with_known_statistics():
     torch.testing.assert_close(stats.samples[0], h1.flatten())
 
 
+def test_activation_stats_can_record_pre_activations():
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU())
+    X = torch.randn(5, 3)
+    stats = activation_stats(model, X, record="input")
+    pre = model[0](X).detach()
+    torch.testing.assert_close(stats.std, pre.std(correction=0).reshape(1))
+    torch.testing.assert_close(stats.samples[0], pre.flatten())
+    with pytest.raises(ValueError, match="record must be"):
+        activation_stats(model, X, record="weights")
+
+
 def test_activation_stats_gradients_match_autograd():
     torch.manual_seed(0)
     model = deep_mlp(2, 8, "tanh", in_features=5, classes=3)
