@@ -36,8 +36,11 @@ class Table:
         return [[fmt(v) for v in row] for row in self.rows]
 
     def _repr_markdown_(self) -> str:
-        lines = ["| " + " | ".join(self.headers) + " |", "|" + "---|" * len(self.headers)]
-        lines += ["| " + " | ".join(row) + " |" for row in self._cells()]
+        def row(cells) -> str:  # a literal | inside a cell (e.g. "mean |w|") must be escaped
+            return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+        lines = [row(self.headers), "|" + "---|" * len(self.headers)]
+        lines += [row(cells) for cells in self._cells()]
         return "\n".join(lines)
 
     def __str__(self) -> str:
