@@ -20,6 +20,7 @@ __all__ = [
     "MNIST_MEAN",
     "MNIST_STD",
     "DatasetNotFoundError",
+    "balanced_subset",
     "data_root",
     "load_mnist",
     "mnist_tensors",
@@ -121,3 +122,39 @@ def mnist_tensors(
     X = TF.to_dtype(dataset.data.unsqueeze(1), dtype, scale=True)  # (N, 1, 28, 28)
     y = dataset.targets.clone()  # (N,)
     return X, y
+
+
+def balanced_subset(
+    y: torch.Tensor, n_per_class: int, *, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    r"""Indices of a random subset with exactly ``n_per_class`` samples of every class.
+
+    Args:
+        y (Tensor): :math:`(N,)` integer labels.
+        n_per_class (int): samples drawn (without replacement) from each class.
+        generator (torch.Generator, optional): makes the draw reproducible.
+
+    Returns:
+        Tensor: :math:`(K \cdot n\_per\_class,)` indices into ``y``, shuffled.
+
+    Raises:
+        ValueError: ``n_per_class`` is not positive, or a class has fewer samples.
+
+    Example::
+
+        >>> X, y = mnist_tensors(train=True)
+        >>> idx = balanced_subset(y, 100, generator=torch.Generator().manual_seed(0))
+        >>> X_small, y_small = X[idx], y[idx]          # 1,000 digits, 100 of each
+    """
+    if n_per_class < 1:
+        raise ValueError(f"n_per_class must be >= 1, got {n_per_class}")
+    chosen = []
+    for c in torch.unique(y).tolist():
+        members = torch.nonzero(y == c).flatten()
+        if len(members) < n_per_class:
+            raise ValueError(
+                f"class {c} has {len(members)} samples, fewer than n_per_class={n_per_class}"
+            )
+        chosen.append(members[torch.randperm(len(members), generator=generator)[:n_per_class]])
+    idx = torch.cat(chosen)
+    return idx[torch.randperm(len(idx), generator=generator)]
