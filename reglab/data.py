@@ -74,7 +74,7 @@ def load_mnist(
 
         >>> train_set = load_mnist(train=True)
         >>> X, y = train_set[0]          # a PIL image and its label
-        >>> len(train_set)               # 60,000 for the full MNIST, fewer for a subset
+        >>> len(train_set)               # whatever the data root holds: print it
     """
     root = Path(root).expanduser() if root is not None else data_root()
     try:
