@@ -1,7 +1,7 @@
 """
-=========================================================
-Data augmentation: the seed's pipeline and batch-level speed
-=========================================================
+===========================================================
+Data augmentation: the seed's pipeline, per sample or batch
+===========================================================
 
 Applies the seed notebook's ``torchvision.transforms.v2`` pipeline (random rotation,
 shift and zoom) to MNIST digits, saves a grid of originals and augmentations, and compares
@@ -73,9 +73,8 @@ rows = [
 X, _ = mnist_tensors(train=True)
 for device in {torch.device("cpu"), default_device()}:
     X_dev = X[:n].to(device)
-    speed = throughput(
-        lambda: [random_affine(X_dev[i : i + bs]) for i in range(0, n, bs)], n, device=device
-    )
+    batches = [X_dev[i : i + bs] for i in range(0, n, bs)]
+    speed = throughput(lambda b=batches: [random_affine(X_b) for X_b in b], n, device=device)
     rows.append(["batch tensor, random_affine", device.type, speed])
 print(Table(["approach", "device", "samples / s"], [[a, d, f"{s:,.0f}"] for a, d, s in rows]))
 print(f"figures written to {OUT}/")
