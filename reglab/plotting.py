@@ -12,6 +12,7 @@ from matplotlib.axes import Axes
 __all__ = [
     "plot_activation_histograms",
     "plot_curves",
+    "plot_gaps",
     "plot_running_stats",
     "plot_std_by_depth",
     "show_image",
@@ -136,4 +137,18 @@ def plot_running_stats(
     ax.set_xlabel("batches seen")
     ax.set_ylabel(field.replace("_", " "))
     ax.legend(fontsize="small")
+    return ax
+
+
+def plot_gaps(summary: list[dict], ax: Axes, *, field: str = "gap") -> Axes:
+    """Bars of a summarized metric per setting (see :func:`reglab.experiment.summarize`),
+    with the standard deviation across seeds as error bars."""
+    names = [row["setting"] for row in summary]
+    means = [row[field] for row in summary]
+    stds = [row[field + "_std"] for row in summary]
+    ax.bar(range(len(names)), means, yerr=stds, capsize=3, color="C0")
+    ax.set_xticks(range(len(names)), names, rotation=30, ha="right")
+    ax.set_ylabel(
+        field.replace("_", " ").replace("acc", "accuracy").replace("gap", "train - test accuracy")
+    )
     return ax

@@ -78,6 +78,7 @@ def train(
     device: torch.device | str | None = None,
     progress: bool | None = None,
     on_epoch_end: Callable[[int, nn.Module], None] | None = None,
+    evaluate_train: bool = True,
 ) -> History:
     r"""Train ``model`` with mini-batch gradient descent on in-memory tensors.
 
@@ -104,6 +105,8 @@ def train(
         progress (bool, optional): show a progress bar; default only in a terminal.
         on_epoch_end (callable, optional): ``on_epoch_end(epoch, model)`` after each epoch
             (epoch 0 is before training), e.g. to record a layer's statistics.
+        evaluate_train (bool): measure the training accuracy after every epoch (an extra
+            forward pass over the training set). Default: ``True``.
 
     Returns:
         History: per-epoch training loss and accuracies (train and test, in eval mode).
@@ -159,7 +162,8 @@ def train(
             epoch_loss += loss.detach() * len(idx)
         history.epoch.append(epoch)
         history.train_loss.append(epoch_loss.item() / len(X))
-        history.train_acc.append(evaluate(model, X, y)[1])
+        if evaluate_train:
+            history.train_acc.append(evaluate(model, X, y)[1])
         if test_data is not None:
             test_loss, test_acc = evaluate(model, *test_data)
             history.test_loss.append(test_loss)

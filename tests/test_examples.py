@@ -22,6 +22,6 @@ def test_example_runs_and_writes_its_figures(script, tmp_path, mnist_root):
         [sys.executable, str(script)], cwd=ROOT, env=env, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr[-4000:]
-    assert list(tmp_path.glob("*.png")), f"{script.name} wrote no figure"
+    assert list(tmp_path.rglob("*.png")), f"{script.name} wrote no figure"
     first = script.read_text().splitlines()
     assert first[0] == '"""' and set(first[1]) == set(first[3]) == {"="}, "no RST title"

@@ -1,0 +1,99 @@
+"""Overhead of ``reglab.training.train`` over a minimal hand-written PyTorch loop.
+
+Both loops train the same CNN (same initial weights) on the same in-memory MNIST tensors
+with the same batch order, optimizer and number of epochs; ``train`` is called without
+per-epoch evaluation so that only the loop itself is compared. Prints the best of
+``--repeat`` timings of each and the relative overhead.
+
+    python benchmarks/training_loop.py                 # CPU (and CUDA when available)
+    python benchmarks/training_loop.py --device cpu --n-train 2000 --epochs 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import time
+
+import torch
+import torch.nn.functional as F
+
+from reglab.data import mnist_tensors
+from reglab.device import default_device
+from reglab.models import small_cnn
+from reglab.training import train
+
+
+def minimal_loop(model, X, y, *, lr, num_epochs, batch_size, seed):
+    """The loop everyone writes: shuffle, slice, forward, backward, step."""
+    generator = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    model.train()
+    for _ in range(num_epochs):
+        order = torch.randperm(len(X), generator=generator).to(X.device)
+        for start in range(0, len(X), batch_size):
+            idx = order[start : start + batch_size]
+            loss = F.cross_entropy(model(X[idx]), y[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+
+
+def best_time(fn, repeat: int, device: torch.device) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        fn()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def compare(template, X, y, device: torch.device, args) -> tuple[float, float]:
+    """Best times of the minimal loop and of reglab's loop on ``device``."""
+    X, y = X.to(device), y.to(device)
+    kwargs = dict(lr=0.05, num_epochs=args.epochs, batch_size=args.batch_size, seed=0)
+
+    def hand():
+        minimal_loop(copy.deepcopy(template).to(device), X, y, **kwargs)
+
+    def ours():
+        model = copy.deepcopy(template)
+        train(model, (X, y), device=device, progress=False, evaluate_train=False, **kwargs)
+
+    return best_time(hand, args.repeat, device), best_time(ours, args.repeat, device)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n-train", type=int, default=2000)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    args = parser.parse_args(argv)
+
+    if args.device == "auto":
+        devices = sorted({torch.device("cpu"), default_device()}, key=str)
+    else:
+        devices = [torch.device(args.device)]
+    X, y = mnist_tensors(train=True)
+    X, y = X[: args.n_train], y[: args.n_train]
+    torch.manual_seed(0)
+    template = small_cnn()
+    threads = torch.get_num_threads()
+    print(f"{len(X)} images, {args.epochs} epochs, batch {args.batch_size}, {threads} CPU threads")
+    steps = args.epochs * -(-len(X) // args.batch_size)
+    for device in devices:
+        hand, ours = compare(template, X, y, device, args)
+        print(
+            f"{device.type:5} minimal loop {hand:7.3f} s ({steps / hand:7.1f} steps/s)   "
+            f"reglab.training.train {ours:7.3f} s   overhead {100 * (ours / hand - 1):+.1f}%"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,170 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from reglab.augment import random_affine
+from reglab.experiment import SETTINGS, Setting, build, load_results, run, save_results, summarize
+
+ROOT = Path(__file__).resolve().parents[1]
+CLI = ROOT / "examples" / "compare_regularizers.py"
+
+
+@pytest.fixture
+def tiny_data():
+    g = torch.Generator().manual_seed(0)
+    X = torch.rand(60, 1, 28, 28, generator=g)
+    y = torch.arange(60) % 10
+    return (X[:40], y[:40]), (X[40:], y[40:])
+
+
+def _types(model):
+    return {type(m) for m in model.modules()}
+
+
+def test_runs_are_deterministic_on_cpu(tiny_data):
+    train_data, test_data = tiny_data
+    a = run(SETTINGS["all"], train_data, test_data, seed=1, num_epochs=2, device="cpu")
+    b = run(SETTINGS["all"], train_data, test_data, seed=1, num_epochs=2, device="cpu")
+    c = run(SETTINGS["all"], train_data, test_data, seed=2, num_epochs=2, device="cpu")
+    assert a["history"] == b["history"]
+    assert a["history"] != c["history"]
+    json.dumps(a)  # plain data
+
+
+def test_none_has_no_regularizer():
+    model, optimizer, penalty, augment = build(SETTINGS["none"])
+    assert not _types(model) & {nn.Dropout, nn.Dropout2d, nn.BatchNorm2d, nn.BatchNorm1d}
+    assert all(g["weight_decay"] == 0 for g in optimizer.param_groups)
+    assert penalty is None and augment is None
+
+
+@pytest.mark.parametrize(
+    "name, layer",
+    [("dropout", nn.Dropout), ("dropout2d", nn.Dropout2d), ("batchnorm", nn.BatchNorm2d)],
+)
+def test_layer_settings_add_their_layer_and_only_it(name, layer):
+    model, _, penalty, augment = build(SETTINGS[name])
+    others = {nn.Dropout, nn.Dropout2d, nn.BatchNorm2d} - {layer}
+    assert layer in _types(model)
+    assert not _types(model) & others
+    assert penalty is None and augment is None
+
+
+def test_l2_decays_only_weights():
+    model, optimizer, _, _ = build(SETTINGS["L2"])
+    decay, no_decay = optimizer.param_groups
+    assert isinstance(optimizer, torch.optim.AdamW)
+    assert decay["weight_decay"] == SETTINGS["L2"].weight_decay > 0
+    assert no_decay["weight_decay"] == 0
+    assert all(p.dim() > 1 for p in decay["params"]) and all(
+        p.dim() == 1 for p in no_decay["params"]
+    )
+    assert len(decay["params"]) == sum(
+        isinstance(m, nn.Conv2d | nn.Linear) for m in model.modules()
+    )
+
+
+def test_l1_penalizes_the_weights():
+    model, optimizer, penalty, _ = build(SETTINGS["L1"])
+    weights = [m.weight for m in model.modules() if isinstance(m, nn.Conv2d | nn.Linear)]
+    expected = SETTINGS["L1"].l1 * sum(w.abs().sum() for w in weights)
+    torch.testing.assert_close(penalty(model), expected)
+    assert all(g["weight_decay"] == 0 for g in optimizer.param_groups)
+
+
+def test_augmentation_setting_augments_batches():
+    _, _, _, augment = build(SETTINGS["augmentation"])
+    assert augment is random_affine
+
+
+def test_all_combines_everything():
+    model, optimizer, penalty, augment = build(SETTINGS["all"])
+    assert {nn.Dropout, nn.Dropout2d, nn.BatchNorm2d} <= _types(model)
+    assert (
+        optimizer.param_groups[0]["weight_decay"] > 0
+        and penalty is not None
+        and augment is not None
+    )
+
+
+@pytest.mark.parametrize(
+    "kwargs", [dict(p=1.5), dict(p2d=-0.1), dict(weight_decay=-1), dict(l1=-1)]
+)
+def test_settings_validate_their_values(kwargs):
+    with pytest.raises(ValueError, match=r"must be >= 0|between 0 and 1"):
+        Setting("bad", **kwargs)
+
+
+def test_results_round_trip_and_summary(tiny_data, tmp_path):
+    train_data, test_data = tiny_data
+    results = [run(SETTINGS[n], train_data, test_data, seed=s, num_epochs=1, device="cpu")
+               for n in ("none", "dropout") for s in (0, 1)]  # fmt: skip
+    json_path, csv_path = save_results(results, tmp_path)
+    assert load_results(tmp_path) == results == load_results(json_path)
+    rows = summarize(results)
+    assert [r["setting"] for r in rows] == ["none", "dropout"]
+    none = [r["test_acc"] for r in results[:2]]
+    assert rows[0]["test_acc"] == pytest.approx(sum(none) / 2)
+    assert csv_path.read_text().splitlines()[0].startswith("setting,seeds,train_acc")
+
+
+def _cli(*args, tmp_path):
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    env.pop("REGLAB_QUICK", None)
+    return subprocess.run([sys.executable, str(CLI), *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True)  # fmt: skip
+
+
+def test_cli_runs_end_to_end_and_writes_results(tmp_path, mnist_root):
+    out = tmp_path / "runs"
+    result = _cli("--n-train", "30", "--n-test", "50", "--epochs", "1", "--seeds", "2",
+                  "--settings", "none", "dropout", "--device", "cpu", "--output", str(out),
+                  tmp_path=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    results = load_results(out)
+    assert len(results) == 4 and {r["setting"]["name"] for r in results} == {"none", "dropout"}
+    assert (out / "summary.csv").exists() and (out / "gaps.png").exists()
+    assert "dropout" in result.stdout and "test acc" in result.stdout
+
+
+def test_cli_help():
+    result = subprocess.run([sys.executable, str(CLI), "--help"], capture_output=True, text=True)
+    assert result.returncode == 0
+    for option in ("--n-train", "--epochs", "--seeds", "--device", "--output", "--settings"):
+        assert option in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--seeds", "0"], "must be a positive integer"),
+        (["--device", "tpu"], "invalid choice: 'tpu'"),
+        (["--settings", "everything"], "invalid choice: 'everything'"),
+        (["--epochs", "two"], "invalid positive_int value"),
+    ],
+)
+def test_cli_bad_options_are_argparse_errors(args, message, tmp_path):
+    result = _cli(*args, tmp_path=tmp_path)
+    assert result.returncode == 2
+    assert "error:" in result.stderr and message in result.stderr
+
+
+def test_mean_curves_average_over_seeds(tiny_data):
+    from reglab.experiment import mean_curves
+
+    train_data, test_data = tiny_data
+    results = [
+        run(SETTINGS["none"], train_data, test_data, seed=s, num_epochs=2, device="cpu")
+        for s in (0, 1)
+    ]
+    curves = mean_curves(results)
+    first, second = (r["history"]["test_acc"] for r in results)
+    expected = [(a + b) / 2 for a, b in zip(first, second, strict=True)]
+    assert curves["none"].test_acc == pytest.approx(expected)
+    assert curves["none"].epoch == [1, 2]
