@@ -50,6 +50,16 @@ def docs(session: nox.Session) -> None:
     session.log(f"Open {index}, or serve it: python -m http.server -d docs/_build/html")
 
 
+@nox.session(default=False)
+def linkcheck(session: nox.Session) -> None:
+    """Check the site's internal links; `-- --external` also fetches web links (needs internet)."""
+    install(session, "docs")
+    session.run("sphinx-build", *DOCS_ARGS)
+    session.run("python", "scripts/check_links.py", "docs/_build/html")
+    if "--external" in session.posargs:
+        session.run("sphinx-build", "-b", "linkcheck", "docs", "docs/_build/linkcheck")
+
+
 @nox.session(name="docs-live", default=False)
 def docs_live(session: nox.Session) -> None:
     """Serve the book with live reload while you edit chapters or reglab/."""

@@ -22,6 +22,7 @@ BUILD = DOCS / "_build"
 # The chapters' kernels inherit this process's environment: make them import the reglab
 # of this checkout (the one whose source is hashed below), whatever is installed.
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(DOCS / "_ext"))
 os.environ["PYTHONPATH"] = os.pathsep.join(
     [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
 )
@@ -34,6 +35,10 @@ author = "The reglab developers"
 copyright = "2026, The reglab developers"
 release = version = reglab.__version__
 REPOSITORY_URL = os.environ.get("REGLAB_REPOSITORY_URL", "https://github.com/reglab/reglab")
+# The GitHub Pages workflow publishes every executed chapter notebook (with its outputs) to
+# this branch, at the page's path, so "open in Colab" opens the notebook itself.
+reglab_notebook_branch = "notebooks"
+reglab_colab_url = "https://colab.research.google.com"
 
 extensions = [
     "myst_nb",
@@ -43,8 +48,19 @@ extensions = [
     "sphinx_togglebutton",
     "sphinxcontrib.bibtex",
     "sphinx.ext.mathjax",
+    "sphinx.ext.autodoc",
+    "sphinx.ext.napoleon",
+    "sphinx.ext.viewcode",
+    "reglab_book",  # docs/_ext: notebook downloads with outputs, Colab links, a11y fixes
 ]
-exclude_patterns = ["_build", "node_modules", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints"]
+exclude_patterns = [
+    "_build",
+    "_ext",
+    "node_modules",
+    "Thumbs.db",
+    ".DS_Store",
+    "**.ipynb_checkpoints",
+]
 numfig = True
 nitpicky = True
 
@@ -127,6 +143,22 @@ _ensure_mathjax()
 mathjax_path = "mathjax/tex-chtml.js"  # relative to _static
 mathjax4_config = {"loader": {"paths": {"fonts": "[mathjax]/fonts"}}}
 
+# -- API reference ----------------------------------------------------------------
+autodoc_typehints = "none"  # the docstrings state types, PyTorch-style
+autodoc_member_order = "bysource"
+napoleon_google_docstring = True
+napoleon_custom_sections = ["Shape"]
+napoleon_use_rtype = False
+# Types named in docstrings that have no inventory offline (torch, matplotlib, builtins'
+# informal names): leave them as plain text rather than fail the nitpicky build.
+nitpick_ignore_regex = [
+    (
+        "py:class",
+        r"(torch|torchvision|nn|matplotlib|PIL|optional|callable|device|Tensor|Axes|Optimizer|path)\b.*",
+    ),
+    ("py:class", r"(int|float|str|bool|tuple|list|dict|sequences?|iterable|Module)(\[.*\])?"),
+]
+
 # -- Bibliography --------------------------------------------------------------------
 bibtex_bibfiles = ["references.bib"]
 bibtex_default_style = "plain"
@@ -143,6 +175,7 @@ copybutton_exclude = ".linenos, .gp, .go"
 html_theme = "sphinx_book_theme"
 html_title = "reglab: regularization in PyTorch"
 html_static_path = ["_static"]
+templates_path = ["_templates"]
 html_css_files = ["reglab.css"]
 html_last_updated_fmt = None
 html_context = {"default_mode": "auto"}  # follow the reader's system setting (light or dark)
@@ -153,7 +186,7 @@ html_theme_options = {
     "use_repository_button": True,
     "use_download_button": True,
     "use_source_button": True,
-    "launch_buttons": {"colab_url": "https://colab.research.google.com"},
+    "launch_buttons": {"colab_url": reglab_colab_url},
     "show_toc_level": 2,
     "home_page_in_toc": True,
 }

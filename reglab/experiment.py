@@ -169,7 +169,8 @@ def summarize(results: list[dict]) -> list[dict]:
 
 
 def mean_curves(results: list[dict]) -> dict[str, History]:
-    """Per-epoch metrics of each setting, averaged over its seeds, as :class:`History`."""
+    """Per-epoch metrics of each setting, averaged over its seeds, as
+    :class:`~reglab.training.History` objects."""
     curves = {}
     for name in dict.fromkeys(r["setting"]["name"] for r in results):
         runs = [r["history"] for r in results if r["setting"]["name"] == name]

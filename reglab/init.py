@@ -153,7 +153,7 @@ INITIALIZERS = {
 
 
 def init_weights_(model: nn.Module, name: str, nonlinearity: str) -> nn.Module:
-    """Re-initialize every ``nn.Linear``/``nn.Conv*d`` weight with :data:`INITIALIZERS[name]`
+    """Re-initialize every ``nn.Linear``/``nn.Conv*d`` weight with ``INITIALIZERS[name]``
     and set the biases to zero; returns the model."""
     if name not in INITIALIZERS:
         raise ValueError(f"name must be one of {', '.join(INITIALIZERS)}; got {name!r}")

@@ -36,7 +36,7 @@ class History:
 
     @property
     def gap(self) -> float:
-        """Final generalization gap: training accuracy minus test accuracy."""
+        """The final generalization gap, training accuracy minus test accuracy."""
         return self.train_acc[-1] - self.test_acc[-1]
 
 

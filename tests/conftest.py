@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -47,3 +50,35 @@ def mnist_root() -> Path:
     if not (root / "MNIST" / "raw" / MNIST_FILES[True][0]).exists():
         pytest.skip(f"no MNIST under {root}; set {ENV_VAR} to run this test")
     return root
+
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory, mnist_root) -> Path:
+    """The whole book, built strictly into a temporary folder (shared by the docs tests).
+
+    ``REGLAB_SITE`` may point at an already built site to test instead.
+    """
+    if os.environ.get("REGLAB_SITE"):
+        return Path(os.environ["REGLAB_SITE"])
+    out = tmp_path_factory.mktemp("html")
+    cmd = [
+        sys.executable,
+        "-m",
+        "sphinx",
+        "-W",
+        "--keep-going",
+        "-n",
+        "-b",
+        "html",
+        str(DOCS),
+        str(out),
+    ]
+    result = subprocess.run(cmd, capture_output=True, text=True, cwd=DOCS.parent)
+    assert result.returncode == 0, (
+        f"strict docs build failed:\n{result.stdout[-4000:]}\n{result.stderr[-8000:]}"
+    )
+    assert "WARNING" not in result.stderr.replace("[IPKernelApp] WARNING", "")
+    return out

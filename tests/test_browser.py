@@ -1,0 +1,274 @@
+"""The built site as a reader's browser sees it: headless Chromium, network blocked.
+
+Serves the strictly built site on 127.0.0.1 and opens every page in Debian's Chromium via
+Playwright's Python package (no browser download). Requests to any other host are blocked
+and recorded. Screenshots of every page go to ``docs/_build/screenshots/`` (or
+``$REGLAB_SCREENSHOTS``). Marked ``docs`` and ``browser``: skipped where Chromium or
+Playwright is missing, except in CI (``CI`` set), where that is a failure.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+CHROMIUM = os.environ.get("REGLAB_CHROMIUM", "/usr/bin/chromium")
+SHOTS = Path(os.environ.get("REGLAB_SCREENSHOTS", DOCS / "_build" / "screenshots"))
+PAGES = sorted(
+    [p.relative_to(DOCS).with_suffix("").as_posix() for p in DOCS.glob("*.md")]
+    + [p.relative_to(DOCS).with_suffix("").as_posix() for p in (DOCS / "chapters").glob("*.md")]
+)
+
+pytestmark = [pytest.mark.docs, pytest.mark.browser]
+
+
+def _missing(reason: str):
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (required in CI)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("playwright is not installed")
+    if not Path(CHROMIUM).exists():
+        _missing(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run"],
+        )  # fmt: skip
+        yield browser
+        browser.close()
+
+
+def _serve(directory: Path):
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(directory))
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+@pytest.fixture(scope="module")
+def base(site):
+    server, url = _serve(site)
+    yield url
+    server.shutdown()
+
+
+def _context(browser, base, *, dark=False):
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, color_scheme="dark" if dark else "light"
+    )
+    context.blocked = []
+    host = urlparse(base).netloc
+
+    def route(r):
+        if urlparse(r.request.url).netloc == host or r.request.url.startswith("data:"):
+            return r.continue_()
+        context.blocked.append(r.request.url)
+        return r.abort()
+
+    context.route("**/*", route)
+    if dark:
+        context.add_init_script(
+            "localStorage.setItem('theme', 'dark'); localStorage.setItem('mode', 'dark');"
+        )
+    return context
+
+
+@functools.cache
+def _axe_source() -> str:
+    axe = DOCS / "node_modules" / "axe-core" / "axe.min.js"
+    if not axe.exists():
+        subprocess.run(
+            [shutil.which("npm") or "npm", "ci", "--no-audit", "--no-fund"], cwd=DOCS, check=True
+        )
+    return axe.read_text()
+
+
+def visit(context, url: str, screenshot: Path | None = None) -> dict:
+    """Load one page and report what a reader's browser saw."""
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    blocked_before = len(context.blocked)
+    page.goto(url, wait_until="load")
+    report = {"errors": errors}
+    report["images"] = page.evaluate(
+        """() => Promise.all([...document.images].map(img => {
+             img.loading = 'eager';
+             return img.decode().then(() => true, () => false).then(ok => ({
+               src: img.getAttribute('src').slice(0, 80), ok: ok && img.naturalWidth > 0,
+               alt: img.getAttribute('alt')}));
+           }))"""
+    )
+    report["has_math"] = page.evaluate("document.querySelector('.math') !== null")
+    if report["has_math"]:
+        page.wait_for_function(
+            "window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=20_000
+        )
+        page.evaluate("MathJax.startup.promise")
+        report["typeset"] = page.evaluate("document.querySelectorAll('mjx-container').length")
+        report["raw_math"] = page.evaluate(
+            "[...document.querySelectorAll('.math')]"
+            ".filter(e => !e.querySelector('mjx-container')).length"
+        )
+    report["raw_dollars"] = page.evaluate(
+        "document.querySelector('article').innerText.includes('$$')"
+    )
+    page.add_script_tag(content=_axe_source())
+    report["axe"] = page.evaluate(
+        """() => axe.run(document, {resultTypes: ['violations']}).then(r => r.violations
+             .filter(v => ['serious', 'critical'].includes(v.impact))
+             .map(v => ({id: v.id, impact: v.impact,
+                         nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))})))"""
+    )
+    if screenshot is not None:
+        screenshot.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(screenshot), full_page=True)
+    page.close()
+    report["blocked"] = context.blocked[blocked_before:]
+    return report
+
+
+@pytest.fixture(scope="module")
+def reports(browser, base):
+    context = _context(browser, base)
+    out = {
+        name: visit(context, f"{base}/{name}.html", SHOTS / f"{name.replace('/', '__')}.png")
+        for name in PAGES
+    }
+    context.close()
+    return out
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_page_has_no_console_errors(reports, name):
+    assert reports[name]["errors"] == []
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_page_requests_nothing_from_other_hosts(reports, name):
+    assert reports[name]["blocked"] == []
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_image_loads_and_has_alt_text(reports, name):
+    images = reports[name]["images"]
+    assert [i for i in images if not i["ok"]] == []
+    assert [i for i in images if not i["alt"]] == []
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_math_is_typeset(reports, name):
+    report = reports[name]
+    assert not report["raw_dollars"]
+    if report["has_math"]:
+        assert report["typeset"] > 0 and report["raw_math"] == 0
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_no_serious_accessibility_violations(reports, name):
+    assert reports[name]["axe"] == []
+
+
+def test_every_page_was_screenshot(reports):
+    for name in PAGES:
+        assert (SHOTS / f"{name.replace('/', '__')}.png").stat().st_size > 10_000
+
+
+def test_copy_button_copies_exactly_the_code(browser, base):
+    context = _context(browser, base)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+    page = context.new_page()
+    page.goto(f"{base}/chapters/inspecting.html")
+    cell = page.locator("div.cell").filter(has=page.locator("div.cell_output")).nth(1)
+    code = cell.locator("div.cell_input pre").inner_text()
+    cell.locator("div.cell_input").hover()
+    cell.locator("div.cell_input button.copybtn").click()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied.strip() == code.strip()
+    assert "describe(" in copied and "tensor shape=" not in copied  # the code, not its output
+    assert page.locator("div.cell_output button.copybtn").count() == 0
+    context.close()
+
+
+def test_dark_mode_keeps_figures_on_white(browser, base, site):
+    context = _context(browser, base, dark=True)
+    page = context.new_page()
+    page.goto(f"{base}/chapters/dropout.html")
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    # the theme puts a light backdrop behind images in dark mode; our figures are white
+    backgrounds = page.evaluate(
+        "[...document.querySelectorAll('.cell_output img')]"
+        ".map(i => getComputedStyle(i).backgroundColor)"
+    )
+    assert backgrounds
+    for color in backgrounds:
+        r, g, b = (int(v) for v in color[color.index("(") + 1 : color.index(")")].split(",")[:3])
+        assert 0.2126 * r + 0.7152 * g + 0.0722 * b > 180, color  # a light backdrop
+    figure = next((site / "_images").glob("*.svg")).read_text()
+    assert "fill: #ffffff" in figure  # matplotlib's facecolor: white, not transparent
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "dark__chapters__dropout.png"))
+    context.close()
+
+
+def test_sample_viewer_steps_through_frames(browser, base):
+    context = _context(browser, base)
+    page = context.new_page()
+    page.goto(f"{base}/chapters/augmentation.html")
+    viewer = page.locator(".reglab-viewer")
+    first = viewer.locator("img").get_attribute("src")
+    assert viewer.locator("input[type=range]").input_value() == "0"
+    viewer.locator("button[aria-label='next sample']").click()
+    assert viewer.locator("input[type=range]").input_value() == "1"
+    second = viewer.locator("img").get_attribute("src")
+    assert second != first and second.startswith("data:image/png")
+    assert "sample 2 of" in viewer.locator(".reglab-viewer-caption").inner_text()
+    viewer.locator("input[type=range]").fill("5")
+    assert "sample 6 of" in viewer.locator(".reglab-viewer-caption").inner_text()
+    viewer.locator("button[aria-label='previous sample']").click()
+    assert "sample 5 of" in viewer.locator(".reglab-viewer-caption").inner_text()
+    context.close()
+
+
+def test_the_checks_fail_on_a_missing_figure_and_a_cdn_script(browser, site, tmp_path):
+    """Mutation test: the same visit() must flag a removed image and a third-party script."""
+    broken = tmp_path / "site"
+    shutil.copytree(site, broken)
+    page = broken / "chapters" / "dropout.html"
+    html = page.read_text()
+    used = html[html.index('src="../_images/') + len('src="../') :].split('"')[0]
+    (broken / used).unlink()
+    page.write_text(
+        html.replace("</head>", '<script src="https://cdn.jsdelivr.net/npm/x.js"></script></head>')
+    )
+    server, url = _serve(broken)
+    context = _context(browser, url)
+    report = visit(context, f"{url}/chapters/dropout.html")
+    context.close()
+    server.shutdown()
+    assert any(not i["ok"] for i in report["images"])
+    assert report["blocked"] == ["https://cdn.jsdelivr.net/npm/x.js"]
