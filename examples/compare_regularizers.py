@@ -12,7 +12,7 @@ generalization gaps, and prints a summary table.
 Examples::
 
     python examples/compare_regularizers.py                        # the book's study
-    python examples/compare_regularizers.py --n-train 60000 --epochs 30 --device cuda
+    python examples/compare_regularizers.py --n-train all --epochs 30 --device cuda
     python examples/compare_regularizers.py --settings none all --seeds 5 --output runs/
 
 ``REGLAB_QUICK=1`` (or ``--quick``) runs a tiny version.
@@ -39,6 +39,11 @@ def positive_int(text: str) -> int:
     return value
 
 
+def n_train_type(text: str) -> int | None:
+    """A positive number of training images, or "all" (None): every image in the data root."""
+    return None if text == "all" else positive_int(text)
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Compare regularizers on MNIST with a small CNN.",
@@ -46,9 +51,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--n-train",
-        type=positive_int,
+        type=n_train_type,
         default=500,
-        help="training images, class-balanced (capped by what the data root holds)",
+        help='training images, class-balanced, or "all" for the whole data root',
     )
     parser.add_argument("--n-test", type=positive_int, default=2000, help="test images")
     parser.add_argument("--epochs", type=positive_int, default=20, help="epochs per run")
@@ -104,7 +109,9 @@ def main(argv=None) -> int:
 
     X_train, y_train = mnist_tensors(train=True)
     X_test, y_test = mnist_tensors(train=False)
-    per_class = max(1, min(args.n_train // 10, int(torch.bincount(y_train).min())))
+    smallest_class = int(torch.bincount(y_train).min())  # balanced: the rarest class limits
+    per_class = smallest_class if args.n_train is None else min(args.n_train // 10, smallest_class)
+    per_class = max(1, per_class)
     idx = balanced_subset(y_train, per_class, generator=torch.Generator().manual_seed(0))
     train_data = (X_train[idx], y_train[idx])
     test_data = (X_test[: args.n_test], y_test[: args.n_test])

@@ -147,6 +147,7 @@ def test_cli_help():
         (["--device", "tpu"], "invalid choice: 'tpu'"),
         (["--settings", "everything"], "invalid choice: 'everything'"),
         (["--epochs", "two"], "invalid positive_int value"),
+        (["--n-train", "some"], "invalid n_train_type value"),
     ],
 )
 def test_cli_bad_options_are_argparse_errors(args, message, tmp_path):
@@ -168,3 +169,13 @@ def test_mean_curves_average_over_seeds(tiny_data):
     expected = [(a + b) / 2 for a, b in zip(first, second, strict=True)]
     assert curves["none"].test_acc == pytest.approx(expected)
     assert curves["none"].epoch == [1, 2]
+
+
+def test_cli_n_train_all_means_the_whole_data_root():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("compare_regularizers", CLI)
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+    assert cli.parse_args(["--n-train", "all"]).n_train is None
+    assert cli.parse_args(["--n-train", "300"]).n_train == 300
