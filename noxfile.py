@@ -1,7 +1,7 @@
 """Sessions for testing, linting and building the reglab book. `nox -l` lists them.
 
 A first run creates one virtual environment per session and installs torch into it
-(about 3 minutes and 11 GB each here); environments are reused afterwards, so re-runs
+(about 2 minutes and 6 GB each here); environments are reused afterwards, so re-runs
 take seconds. `nox -s tests -- -m "not docs"` skips the full book build.
 """
 

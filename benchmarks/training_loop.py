@@ -3,7 +3,7 @@
 Both loops train the same CNN (same initial weights) on the same in-memory MNIST tensors
 with the same batch order, optimizer and number of epochs; ``train`` is called without
 per-epoch evaluation so that only the loop itself is compared. Prints the best of
-``--repeat`` timings of each and the relative overhead.
+``--repeat`` timings of each (after a warm-up run) and the relative overhead.
 
     python benchmarks/training_loop.py                 # CPU (and CUDA when available)
     python benchmarks/training_loop.py --device cpu --n-train 2000 --epochs 3
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import time
 
 import torch
 import torch.nn.functional as F
@@ -21,6 +20,7 @@ import torch.nn.functional as F
 from reglab.data import mnist_tensors
 from reglab.device import default_device
 from reglab.models import small_cnn
+from reglab.timing import best_time
 from reglab.training import train
 
 
@@ -39,19 +39,6 @@ def minimal_loop(model, X, y, *, lr, num_epochs, batch_size, seed):
             optimizer.step()
 
 
-def best_time(fn, repeat: int, device: torch.device) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 def compare(template, X, y, device: torch.device, args) -> tuple[float, float]:
     """Best times of the minimal loop and of reglab's loop on ``device``."""
     X, y = X.to(device), y.to(device)
@@ -64,7 +51,8 @@ def compare(template, X, y, device: torch.device, args) -> tuple[float, float]:
         model = copy.deepcopy(template)
         train(model, (X, y), device=device, progress=False, evaluate_train=False, **kwargs)
 
-    return best_time(hand, args.repeat, device), best_time(ours, args.repeat, device)
+    timing = dict(repeat=args.repeat, device=device)
+    return best_time(hand, **timing), best_time(ours, **timing)
 
 
 def main(argv=None) -> None:

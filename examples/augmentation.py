@@ -36,7 +36,8 @@ from reglab.data import load_mnist, mnist_tensors
 torch.manual_seed(0)
 train_set = load_mnist(train=True, transform=mnist_augmentation())
 print(f"{len(train_set):,} training images")
-originals = train_set.data[:6].unsqueeze(1) / 255  # (6, 1, 28, 28)
+X, _ = mnist_tensors(train=True)
+originals = X[:6]  # (6, 1, 28, 28), the same images as float tensors
 augmented = torch.stack([torch.stack([train_set[i][0] for _ in range(7)]) for i in range(6)])
 
 import matplotlib
@@ -70,7 +71,6 @@ rows = [
         throughput(lambda: list(DataLoader(subset, bs)), len(subset), repeat=1),
     ]
 ]
-X, _ = mnist_tensors(train=True)
 for device in {torch.device("cpu"), default_device()}:
     X_dev = X[:n].to(device)
     batches = [X_dev[i : i + bs] for i in range(0, n, bs)]

@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from reglab.models import mlp
+
 __all__ = [
     "INITIALIZERS",
     "ActivationStats",
@@ -169,17 +171,13 @@ def init_weights_(model: nn.Module, name: str, nonlinearity: str) -> nn.Module:
 def deep_mlp(
     depth: int, width: int, nonlinearity: str = "relu", in_features: int = 784, classes: int = 10
 ) -> nn.Sequential:
-    """``Flatten -> [Linear -> activation] x depth -> Linear``: the chapter's deep network."""
+    """``Flatten -> [Linear -> activation] x depth -> Linear``: the chapter's deep network,
+    :func:`reglab.models.mlp` with ``depth`` hidden layers of the same ``width``."""
     if depth < 1:
         raise ValueError(f"depth must be >= 1, got {depth}")
-    activations = {"relu": nn.ReLU, "tanh": nn.Tanh}
-    if nonlinearity not in activations:
-        raise ValueError(f"nonlinearity must be 'relu' or 'tanh'; got {nonlinearity!r}")
-    layers: list[nn.Module] = [nn.Flatten()]
-    for i in range(depth):
-        layers += [nn.Linear(in_features if i == 0 else width, width), activations[nonlinearity]()]
-    layers.append(nn.Linear(width, classes))
-    return nn.Sequential(*layers)
+    return mlp(
+        (width,) * depth, nonlinearity=nonlinearity, in_features=in_features, classes=classes
+    )
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ from torch import nn
 
 __all__ = ["mlp", "small_cnn"]
 
+_ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}
+
 
 def _check_p(p: float, name: str = "p") -> None:
     if not 0.0 <= p <= 1.0:
@@ -17,22 +19,26 @@ def mlp(
     hidden: tuple[int, ...] = (512, 512),
     *,
     p: float = 0.0,
+    nonlinearity: str = "relu",
     in_features: int = 784,
     classes: int = 10,
 ) -> nn.Sequential:
-    """``Flatten -> [Linear -> ReLU -> Dropout(p)] x len(hidden) -> Linear``.
+    """``Flatten -> [Linear -> activation -> Dropout(p)] x len(hidden) -> Linear``.
 
     Args:
         hidden (tuple[int]): widths of the hidden layers. Default: ``(512, 512)``.
         p (float): dropout probability after each hidden layer; ``0`` adds no dropout layer.
+        nonlinearity (str): ``"relu"`` (default) or ``"tanh"``.
         in_features (int): input size after flattening. Default: ``784`` (28 x 28).
         classes (int): number of outputs. Default: ``10``.
     """
     _check_p(p)
+    if nonlinearity not in _ACTIVATIONS:
+        raise ValueError(f"nonlinearity must be 'relu' or 'tanh'; got {nonlinearity!r}")
     layers: list[nn.Module] = [nn.Flatten()]
     width = in_features
     for h in hidden:
-        layers += [nn.Linear(width, h), nn.ReLU()]
+        layers += [nn.Linear(width, h), _ACTIVATIONS[nonlinearity]()]
         if p > 0:
             layers.append(nn.Dropout(p))
         width = h

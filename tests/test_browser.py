@@ -10,15 +10,14 @@ Playwright is missing, except in CI (``CI`` set), where that is a failure.
 from __future__ import annotations
 
 import functools
-import http.server
 import os
 import shutil
 import subprocess
-import threading
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from conftest import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -57,15 +56,8 @@ def browser():
 
 
 def _serve(directory: Path):
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(directory))
-    )
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
+    """The same local server ``scripts/screenshot.py`` uses."""
+    return load_script("screenshot").serve(directory)
 
 
 @pytest.fixture(scope="module")

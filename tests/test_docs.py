@@ -11,6 +11,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from conftest import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -115,26 +116,15 @@ def test_downloaded_notebooks_execute_top_to_bottom_in_a_fresh_kernel(site, tmp_
         assert all(c.get("execution_count") for c in nb.cells if c.cell_type == "code")
 
 
-def _link_checker():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "check_links", ROOT / "scripts" / "check_links.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_internal_links_resolve(site):
-    broken, checked, _ = _link_checker().check(site)
+    broken, checked, _ = load_script("check_links").check(site)
     assert checked > 100 and broken == []
 
 
 def test_link_checker_finds_a_broken_anchor(tmp_path):
     (tmp_path / "a.html").write_text('<a href="b.html#nowhere">x</a><a href="c.html">y</a>')
     (tmp_path / "b.html").write_text('<h1 id="somewhere">b</h1>')
-    broken, checked, _ = _link_checker().check(tmp_path)
+    broken, checked, _ = load_script("check_links").check(tmp_path)
     assert checked == 2
     assert sorted(broken) == [
         "a.html: b.html#nowhere (no anchor #nowhere)",

@@ -18,10 +18,9 @@ logger = logging.getLogger(__name__)
 
 
 def _is_notebook(app: Sphinx, docname: str) -> bool:
-    return "kernelspec" in app.env.metadata.get(docname, {}) or (
-        str(app.env.doc2path(docname)).endswith(".md")
-        and "kernelspec:" in Path(app.env.doc2path(docname)).read_text(encoding="utf-8")[:1000]
-    )
+    """A chapter: a MyST page whose Jupytext front matter names a kernel."""
+    source = Path(app.env.doc2path(docname))
+    return source.suffix == ".md" and "kernelspec:" in source.read_text(encoding="utf-8")[:1000]
 
 
 def write_notebooks_with_outputs(app: Sphinx, exception: Exception | None) -> None:
