@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from reglab.device import default_device
+from reglab.device import resolve_device
 from reglab.early_stopping import EarlyStopping
 
 __all__ = ["History", "evaluate", "forked_rng", "spawn_seeds", "train", "train_one_epoch"]
@@ -138,7 +138,7 @@ def evaluate(
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     if device is None:
         device = _model_device(model)
-    device = X.device if device is None else torch.device(device)
+    device = X.device if device is None else resolve_device(device)
     was_training = model.training
     model.eval()
     try:
@@ -297,7 +297,7 @@ def train(
     _check_data("test_data", test_data)
     _check_early_stopping(early_stopping, val_data, evaluate_train)
 
-    device = torch.device(device) if device is not None else default_device()
+    device = resolve_device(device)
     source = generator if generator is not None else torch.Generator().manual_seed(seed)
     order_seed, noise_seed = spawn_seeds(source, 2)
     order_generator = torch.Generator().manual_seed(order_seed)  # the batch order
