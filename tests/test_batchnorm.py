@@ -47,7 +47,7 @@ def test_matches_torch_in_train_then_eval(shape, affine, momentum, eps, dtype, d
 def test_running_var_is_unbiased_and_normalization_biased():
     X = torch.tensor([[1.0], [2.0], [4.0], [7.0]])  # (N=4, C=1)
     running_mean, running_var = torch.zeros(1), torch.ones(1)
-    y = batch_norm(X, running_mean, running_var, training=True, momentum=1.0, eps=0.0)
+    y = batch_norm(X, running_mean, running_var, training=True, momentum=1.0, eps=1e-12)
     biased, unbiased = X.var(correction=0), X.var(correction=1)
     torch.testing.assert_close(running_var, unbiased.reshape(1))
     torch.testing.assert_close(y, (X - X.mean()) / biased.sqrt())
@@ -128,3 +128,71 @@ def test_trace_records_the_closed_form_for_identical_batches():
     torch.testing.assert_close(trace.batch_var[0], X.var(dim=(0, 2, 3)))  # unbiased
     with pytest.raises(ValueError, match="empty"):
         trace_running_stats(nn.BatchNorm2d(3), [])
+
+
+# --- float16/bfloat16, empty inputs, bad momentum and eps (issue 13) ---------------------
+
+
+@pytest.mark.parametrize("buffer_dtype", [torch.float16, torch.float32])
+def test_float16_running_var_does_not_overflow(buffer_dtype):
+    """n / (n - 1) * Var in float16 overflowed (inf) once a channel had > ~164 values;
+    torch computes the statistics in float32."""
+    g = torch.Generator().manual_seed(0)
+    X = (20 * torch.randn(200, 3, generator=g) + 100).half()  # 200 values per channel
+    buffers = {who: (torch.zeros(3, dtype=buffer_dtype), torch.ones(3, dtype=buffer_dtype))
+               for who in ("ours", "torch")}  # fmt: skip
+    ours = batch_norm(X, *buffers["ours"], training=True)
+    theirs = F.batch_norm(X, *buffers["torch"], training=True)
+    assert torch.isfinite(buffers["ours"][1]).all()
+    assert ours.dtype == theirs.dtype == torch.float16
+    # The output against torch's float64 result rounded to float16 (torch's own float16
+    # kernel with float16 buffers computes x * alpha + beta, which loses an ulp near the
+    # mean; with float32 buffers it agrees with ours at the default tolerances too).
+    exact = F.batch_norm(X.double(), None, None, training=True).half()
+    torch.testing.assert_close(ours, exact)
+    if buffer_dtype == torch.float32:
+        torch.testing.assert_close(ours, theirs)
+    torch.testing.assert_close(buffers["ours"][0], buffers["torch"][0])
+    torch.testing.assert_close(buffers["ours"][1], buffers["torch"][1])
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("training", [True, False])
+def test_half_input_with_float32_buffers_keeps_the_input_dtype(dtype, training):
+    X = torch.randn(8, 3, 4, generator=torch.Generator().manual_seed(1)).to(dtype)
+    weight, bias = torch.rand(3) + 0.5, torch.randn(3)
+    rm, rv = torch.randn(3), torch.rand(3) + 0.5
+    ours = batch_norm(X, rm.clone(), rv.clone(), weight, bias, training)
+    theirs = F.batch_norm(X, rm.clone(), rv.clone(), weight, bias, training)
+    assert ours.dtype == theirs.dtype == dtype
+    torch.testing.assert_close(ours, theirs)
+
+
+@pytest.mark.parametrize("shape", [(4, 0), (4, 0, 5), (0, 3), (0, 3, 2, 2)])
+@pytest.mark.parametrize("training", [True, False])
+def test_empty_input_returns_empty_like_torch(shape, training):
+    C = shape[1]
+    rm, rv = torch.full((C,), 0.5), torch.full((C,), 2.0)
+    ours = batch_norm(torch.empty(shape), rm, rv, torch.ones(C), torch.zeros(C), training)
+    theirs = F.batch_norm(torch.empty(shape), rm.clone(), rv.clone(), training=training)
+    assert ours.shape == theirs.shape == shape
+    torch.testing.assert_close(rm, torch.full((C,), 0.5))  # buffers untouched, as torch's
+    torch.testing.assert_close(rv, torch.full((C,), 2.0))
+
+
+@pytest.mark.parametrize("momentum", [-0.1, 1.5, float("nan")])
+def test_momentum_outside_unit_interval_is_a_clear_error(momentum):
+    with pytest.raises(ValueError, match=r"momentum has to be between 0 and 1, but got"):
+        batch_norm(torch.randn(4, 3), torch.zeros(3), torch.ones(3), training=True,
+                   momentum=momentum)  # fmt: skip
+
+
+@pytest.mark.parametrize("training, eps", [(True, 0.0), (True, -1e-5), (False, -1e-5),
+                                           (False, float("nan"))])  # fmt: skip
+def test_eps_is_checked_like_torch(training, eps):
+    args = (torch.randn(4, 3), torch.zeros(3), torch.ones(3))
+    if eps == eps:  # torch rejects these too (it lets NaN through in evaluation)
+        with pytest.raises(ValueError, match="eps must be"):
+            F.batch_norm(*args, training=training, eps=eps)
+    with pytest.raises(ValueError, match=r"eps must be (> 0 when training|>= 0), got"):
+        batch_norm(*args, training=training, eps=eps)
