@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -19,8 +20,8 @@ def test_zoom_must_be_a_positive_integer(zoom):
 def test_frames_show_the_pixels_zoomed_with_a_grey_gap():
     original = torch.zeros(1, 1, 2, 4)
     augmented = torch.ones(1, 1, 1, 2, 4)
-    frame = torch.tensor(list(SampleViewer(original, augmented, [0], zoom=2).frame(0).getdata()))
-    frame = frame.reshape(4, 2 * (4 + 2 + 4))  # zoom 2 of (2, 4 + gap 2 + 4)
+    frame = torch.from_numpy(np.array(SampleViewer(original, augmented, [0], zoom=2).frame(0)))
+    assert frame.shape == (4, 2 * (4 + 2 + 4))  # zoom 2 of (2, 4 + gap 2 + 4)
     assert (
         (frame[:, :8] == 0).all() and (frame[:, 8:12] == 128).all() and (frame[:, 12:] == 255).all()
     )
