@@ -281,3 +281,21 @@ def test_gradients_of_every_input_pass_gradcheck():
 def test_trace_needs_a_module_with_running_statistics(module):
     with pytest.raises(ValueError, match="has no running statistics"):
         trace_running_stats(module, [torch.randn(4, 3, 2, 2)])
+
+
+def test_defaults_are_torchs():
+    """momentum=0.1, eps=1e-5, training=False, no affine: called with positional buffers only."""
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(6, 3, 2, generator=g, dtype=torch.float64) * 5 + 1
+    ours_buffers = [torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)]
+    torch_buffers = [b.clone() for b in ours_buffers]
+    torch.testing.assert_close(batch_norm(X, *ours_buffers), F.batch_norm(X, *torch_buffers))
+    ours = batch_norm(X, *ours_buffers, None, None, True)
+    torch.testing.assert_close(ours, F.batch_norm(X, *torch_buffers, None, None, True))
+    torch.testing.assert_close(ours_buffers, torch_buffers)
+    # eval with a tiny variance: only the default eps keeps the output finite and equal
+    tiny = torch.full((3,), 1e-12, dtype=torch.float64)
+    torch.testing.assert_close(
+        batch_norm(X, torch.zeros(3, dtype=torch.float64), tiny),
+        F.batch_norm(X, torch.zeros(3, dtype=torch.float64), tiny),
+    )

@@ -212,3 +212,16 @@ def test_output_and_gradient_equal_torch_for_the_same_seed(case):
         assert y.dtype == x.dtype
         torch.testing.assert_close(y, results[0][0], rtol=0, atol=0)
         torch.testing.assert_close(grad, results[0][1], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("ours, theirs, shape", FUNCTIONS)
+def test_defaults_are_torchs(ours, theirs, shape):
+    """p=0.5, training=True, inplace=False, as torch.nn.functional's."""
+    x = torch.rand(shape) + 0.1
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        y = ours(x)
+        torch.manual_seed(0)
+        y_torch = theirs(x)
+    torch.testing.assert_close(y, y_torch, rtol=0, atol=0)
+    assert y is not x and (y == 0).any()
