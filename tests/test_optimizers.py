@@ -279,3 +279,20 @@ def _w_g_state():
 def test_errors_name_the_argument(call, name):
     with pytest.raises(ValueError, match=rf"^{name} must be >= 0, got -"):
         call(*_w_g_state())
+
+
+def test_proximal_sgd_passes_momentum_and_weight_decay_to_sgd():
+    w0, grad_at = _problem()
+    p, q = nn.Parameter(w0.clone()), nn.Parameter(w0.clone())
+    ours = ProximalSGD([p], lr=0.05, l1=0.0, momentum=0.9, weight_decay=0.1)
+    sgd = torch.optim.SGD([q], lr=0.05, momentum=0.9, weight_decay=0.1)
+    for _ in range(3):
+        p.grad, q.grad = grad_at(p), grad_at(q)
+        ours.step()
+        sgd.step()
+    torch.testing.assert_close(p, q)
+
+
+def test_proximal_sgd_error_names_l1():
+    with pytest.raises(ValueError, match=r"^l1 must be >= 0, got -1.0$"):
+        ProximalSGD([nn.Parameter(torch.ones(2))], lr=0.1, l1=-1.0)
