@@ -125,3 +125,13 @@ def test_sampling_defaults_generator_and_global_rng():
     other = activation_stats(model, X, generator=torch.Generator().manual_seed(1)).samples[0]
     assert torch.equal(default, seeded) and not torch.equal(default, other)
     assert activation_stats(model, X, max_samples=1).samples[0].numel() == 1
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_samples_of_a_model_on_the_gpu():
+    model = nn.Sequential(nn.Linear(3, 40), nn.ReLU(inplace=True), nn.Linear(40, 2)).cuda()
+    X, y = torch.randn(50, 3, device="cuda"), torch.randint(0, 2, (50,), device="cuda")
+    stats = activation_stats(model, X, y, record="input", max_samples=100)
+    assert stats.samples[0].device.type == "cuda" and stats.samples[0].numel() == 100
+    pre = model[0](X).detach()
+    torch.testing.assert_close(stats.std, pre.std(correction=0).reshape(1))
