@@ -94,7 +94,7 @@ from reglab.stats import paired_difference
 
 X_train, y_train = mnist_tensors(train=True)
 X_test, y_test = mnist_tensors(train=False)
-per_class, n_test = (20, 500) if QUICK else (100, 2000)
+per_class, n_test = (20, 500) if QUICK else (100, 1000)
 batch_sizes = (2, 32) if QUICK else (2, 4, 8, 32)
 idx = balanced_subset(y_train, per_class, generator=torch.Generator().manual_seed(0))
 print(f"training digits: {len(idx)}, test digits: {n_test}")

@@ -72,8 +72,9 @@ def run_batch_size_study(
         seeds (iterable of int): the paired seeds. Default: ``(0, 1, 2)``.
         lr_32 (float): the learning rate at :math:`B = 32`. Default: ``0.1``.
         momentum (float): SGD momentum. Default: ``0.9``.
-        channels, hidden, num_groups: the size of ``small_cnn``. Defaults: ``(4, 8)``,
-            ``32``, ``4``.
+        channels (tuple[int, int]): conv widths of ``small_cnn``. Default: ``(4, 8)``.
+        hidden (int): classifier width. Default: ``32``.
+        num_groups (int): groups of ``norm="group"``. Default: ``4``.
 
     Returns:
         list[dict]: one row per run with ``norm``, ``batch_size``, ``seed``, ``lr``,
@@ -119,7 +120,7 @@ def run_batch_size_study(
 
 def seed_values(rows: list[dict], norm: str, batch_size: int, field: str = "test_acc") -> list:
     """``field`` of the runs of one (norm, batch size), ordered by seed, ready for
-    :func:`reglab.stats.paired_difference` against another setting's."""
+    ``reglab.stats.paired_difference`` against another setting's."""
     mine = sorted(
         (r for r in rows if r["norm"] == norm and r["batch_size"] == batch_size),
         key=lambda r: r["seed"],

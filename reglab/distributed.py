@@ -93,6 +93,7 @@ class SyncBatchNormFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, input, weight, bias, running_mean, running_var, momentum, eps, group):
+        """Normalize with the global statistics; update the running buffers in place."""
         C = input.shape[1]
         dims = [0, *range(2, input.dim())]  # every dimension except the channels
         shape = [1, C] + [1] * (input.dim() - 2)  # broadcasts (C,) over (N, C, *)
@@ -123,6 +124,7 @@ class SyncBatchNormFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_output):
+        """Gradients of the input (with two global sums), ``weight`` and ``bias``."""
         x_hat, weight, invstd = ctx.saved_tensors
         dims, shape, n = ctx.dims, ctx.shape, ctx.n
         g = grad_output.to(x_hat.dtype)
@@ -157,7 +159,7 @@ def sync_batch_norm(
     eps: float = 1e-5,
     process_group: dist.ProcessGroup | None = None,
 ) -> torch.Tensor:
-    r"""Synchronized batch norm: :func:`reglab.functional.batch_norm` whose training-mode
+    r"""Synchronized batch norm: :func:`reglab.batchnorm.batch_norm` whose training-mode
     statistics are those of the batch of every process in ``process_group``.
 
     .. math::
@@ -174,10 +176,15 @@ def sync_batch_norm(
 
     Args:
         input (Tensor): this replica's batch, :math:`(N_r, C, *)`.
-        running_mean, running_var, weight, bias, training, momentum, eps: as in
-            :func:`reglab.functional.batch_norm` (defaults ``False``, ``0.1``, ``1e-5``).
-        process_group (ProcessGroup, optional): the replicas to synchronize. Default: the
-            whole world.
+        running_mean (Tensor, optional): :math:`(C,)`, updated in place when training.
+        running_var (Tensor, optional): :math:`(C,)`, updated in place when training.
+        weight (Tensor, optional): :math:`\gamma`. Default: ``None`` (1).
+        bias (Tensor, optional): :math:`\beta`. Default: ``None`` (0).
+        training (bool): use (global) batch statistics. Default: ``False``.
+        momentum (float): weight of the newest batch in the buffers. Default: ``0.1``.
+        eps (float): added to the variance. Default: ``1e-5``.
+        process_group (torch.distributed.ProcessGroup, optional): the replicas to
+            synchronize. Default: the whole world.
 
     Shape:
         - Input: :math:`(N_r, C, *)`; Output: the same shape.
@@ -221,13 +228,16 @@ def batch_norm_replica(
     ``grad_outputs`` (the gradient of the loss with respect to the output).
 
     Args:
-        rank (int), world_size (int): passed by :func:`launch`.
+        rank (int): this process's rank, passed by :func:`launch`.
+        world_size (int): the number of processes, passed by :func:`launch`.
         batches (list[Tensor]): the global batches :math:`(N, C, *)`, one per step.
         grad_outputs (list[Tensor], optional): :math:`\partial L / \partial y` for each
             global batch. Default: ``None`` (all ones).
-        weight (Tensor, optional), bias (Tensor, optional): :math:`(C,)`; ``None`` for a
-            layer without affine parameters. Default: ``None``.
-        momentum (float), eps (float): as in ``nn.BatchNorm2d``. Defaults: ``0.1``, ``1e-5``.
+        weight (Tensor, optional): :math:`\gamma`, :math:`(C,)`; ``None`` (with ``bias``)
+            for a layer without affine parameters. Default: ``None``.
+        bias (Tensor, optional): :math:`\beta`, :math:`(C,)`. Default: ``None``.
+        momentum (float): as in ``nn.BatchNorm2d``. Default: ``0.1``.
+        eps (float): as in ``nn.BatchNorm2d``. Default: ``1e-5``.
         device (str): where the replica computes. Default: ``"cpu"``.
 
     Returns:

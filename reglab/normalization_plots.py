@@ -21,7 +21,7 @@ def plot_stats_cube(mask: torch.Tensor, ax: Axes, *, color: str = "C0") -> Axes:
 
     Args:
         mask (Tensor): bool, :math:`(N, C, *)`; the positions ``*`` are flattened.
-        ax (Axes3D): a 3-D axes (``projection="3d"``).
+        ax (Axes): a 3-D axes (``projection="3d"``).
         color (str): colour of the shaded cells. Default: ``"C0"``.
     """
     cells = mask.reshape(mask.shape[0], mask.shape[1], -1).transpose(0, 1).numpy()  # (C, N, HW)
@@ -40,7 +40,9 @@ def plot_stats_cube(mask: torch.Tensor, ax: Axes, *, color: str = "C0") -> Axes:
     return ax
 
 
-def plot_batch_size_study(rows: list[dict], ax: Axes, *, field: str = "test_acc") -> Axes:
+def plot_batch_size_study(
+    rows: list[dict], ax: Axes, *, field: str = "test_acc", ylabel: str = "test accuracy"
+) -> Axes:
     """Accuracy against the batch size (log scale) for each normalization: one dot per seed,
     a line through the means over seeds.
 
@@ -48,6 +50,7 @@ def plot_batch_size_study(rows: list[dict], ax: Axes, *, field: str = "test_acc"
         rows (list[dict]): the output of :func:`reglab.batch_size_study.run_batch_size_study`.
         ax (Axes): where to draw.
         field (str): the row field on the y axis. Default: ``"test_acc"``.
+        ylabel (str): the y axis label. Default: ``"test accuracy"``.
     """
     norms = list(dict.fromkeys(r["norm"] for r in rows))
     for k, norm in enumerate(norms):
@@ -67,6 +70,6 @@ def plot_batch_size_study(rows: list[dict], ax: Axes, *, field: str = "test_acc"
     all_sizes = sorted({r["batch_size"] for r in rows})
     ax.set_xticks(all_sizes, [str(B) for B in all_sizes])
     ax.set_xlabel("batch size B")
-    ax.set_ylabel(field.replace("_", " "))
+    ax.set_ylabel(ylabel)
     ax.legend(fontsize="small")
     return ax
