@@ -10,6 +10,13 @@ from reglab.validation import check_probability
 __all__ = ["deep_mlp", "mlp", "small_cnn"]
 
 _ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}
+# norm name -> layer(width, num_groups, spatial dims)
+_NORMS = {
+    None: None,
+    "batch": lambda C, G, d: nn.BatchNorm2d(C) if d == 2 else nn.BatchNorm1d(C),
+    "group": lambda C, G, d: nn.GroupNorm(G, C),
+    "layer": lambda C, G, d: nn.GroupNorm(1, C) if d == 2 else nn.LayerNorm(C),
+}
 
 
 def mlp(
@@ -51,6 +58,8 @@ def small_cnn(
     p2d: float = 0.0,
     hidden: int = 64,
     classes: int = 10,
+    norm: str | None = None,
+    num_groups: int = 4,
 ) -> nn.Sequential:
     """Two conv blocks and a classifier, for ``(N, 1, 28, 28)`` inputs.
 
@@ -65,23 +74,34 @@ def small_cnn(
         p2d (float): channel dropout probability in the conv blocks. Default: ``0``.
         hidden (int): width of the classifier's hidden layer. Default: ``64``.
         classes (int): number of outputs. Default: ``10``.
+        norm (str, optional): the normalization after each conv/linear layer: ``"batch"``
+            (the same as ``batch_norm=True``), ``"group"`` (``GroupNorm(num_groups, C)``),
+            ``"layer"`` (``GroupNorm(1, C)`` after a conv, i.e. layer norm over (C, H, W) with
+            a per-channel affine, and ``LayerNorm(hidden)`` in the classifier) or ``None``.
+        num_groups (int): groups for ``norm="group"``; must divide every width. Default: 4.
     """
     check_probability(p)
     check_probability(p2d, "p2d")
+    if norm not in _NORMS:
+        raise ValueError(f"norm must be one of {list(_NORMS)}; got {norm!r}")
+    if batch_norm and norm not in (None, "batch"):
+        raise ValueError(f"batch_norm=True contradicts norm={norm!r}")
+    norm = "batch" if batch_norm else norm
+    bias = norm is None  # a normalized layer needs no bias: the norm's shift replaces it
     layers: list[nn.Module] = []
     in_channels = 1
     for out_channels in channels:
-        layers.append(nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=not batch_norm))
-        if batch_norm:
-            layers.append(nn.BatchNorm2d(out_channels))
+        layers.append(nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=bias))
+        if norm is not None:
+            layers.append(_NORMS[norm](out_channels, num_groups, 2))
         layers.append(nn.ReLU())
         if p2d > 0:
             layers.append(nn.Dropout2d(p2d))
         layers.append(nn.MaxPool2d(2))  # 28 -> 14 -> 7
         in_channels = out_channels
-    layers += [nn.Flatten(), nn.Linear(in_channels * 7 * 7, hidden, bias=not batch_norm)]
-    if batch_norm:
-        layers.append(nn.BatchNorm1d(hidden))
+    layers += [nn.Flatten(), nn.Linear(in_channels * 7 * 7, hidden, bias=bias)]
+    if norm is not None:
+        layers.append(_NORMS[norm](hidden, num_groups, 1))
     layers.append(nn.ReLU())
     if p > 0:
         layers.append(nn.Dropout(p))

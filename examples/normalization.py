@@ -1,0 +1,114 @@
+"""
+==========================================================
+Normalization layers: four sets of axes, and small batches
+==========================================================
+
+Layer, group, instance and RMS normalization differ from batch normalization only in the
+axes over which they take the mean and the variance. This example checks the from-scratch
+versions in ``reglab.functional`` against ``torch.nn.functional``, draws Wu & He's cubes
+from the masks the code computes, and trains a small CNN with batch, group and layer norm
+at batch sizes 2 to 32 with paired seeds.
+
+Run it with ``python examples/normalization.py``; figures are written to
+``examples/output/`` (or ``$REGLAB_OUTPUT``). ``REGLAB_QUICK=1`` runs a tiny version.
+Batch norm across processes (``reglab.distributed``) is shown in the chapter
+"Normalization beyond batch norm": its worker processes re-import the main script, so it
+is not run from here.
+"""
+
+# Authors: The reglab developers
+# SPDX-License-Identifier: BSD-3-Clause
+
+# %%
+# Settings
+# --------
+import os
+from pathlib import Path
+
+QUICK = os.environ.get("REGLAB_QUICK") == "1"
+OUT = Path(os.environ.get("REGLAB_OUTPUT", "examples/output"))
+
+# %%
+# From scratch against PyTorch
+# ----------------------------
+# Outputs and the gradients of the input, the scale and the shift, in float64.
+import torch
+import torch.nn.functional as F
+
+from reglab import functional as scratch
+
+g = torch.Generator().manual_seed(0)
+X = 3 * torch.randn(4, 6, 5, 5, generator=g, dtype=torch.float64) + 2  # (N, C, H, W)
+w, b = torch.rand(6, dtype=torch.float64) + 0.5, torch.randn(6, dtype=torch.float64)
+w_e, b_e = torch.rand(6, 5, 5, dtype=torch.float64), torch.randn(6, 5, 5, dtype=torch.float64)
+calls = {
+    "layer_norm": lambda f, X, w, b: f.layer_norm(X, (6, 5, 5), w, b),
+    "group_norm": lambda f, X, w, b: f.group_norm(X, 3, w, b),
+    "instance_norm": lambda f, X, w, b: f.instance_norm(X, weight=w, bias=b),
+    "rms_norm": lambda f, X, w, b: f.rms_norm(X, (6, 5, 5), w),
+}
+for name, call in calls.items():
+    params = (w_e, b_e) if name in ("layer_norm", "rms_norm") else (w, b)
+    diffs = []
+    for f in (scratch, F):
+        inputs = [t.clone().requires_grad_() for t in (X, *params)]
+        y = call(f, *inputs)
+        grads = torch.autograd.grad(y.square().sum(), inputs, allow_unused=True)
+        diffs.append([y, *[grad for grad in grads if grad is not None]])
+    worst = max((a - c).abs().max().item() for a, c in zip(*diffs, strict=True))
+    print(f"{name:14} max |ours - torch| over output and gradients: {worst:.1e}")
+
+# %%
+# Which values share a mean and a variance
+# ----------------------------------------
+# ``shared_stats_mask`` marks where the gradient of one output is non-zero: exactly the
+# values normalized together with it.
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+from reglab.normalization import shared_stats_mask
+from reglab.normalization_plots import plot_stats_cube
+
+OUT.mkdir(parents=True, exist_ok=True)
+fig = plt.figure(figsize=(11, 3.2))
+layers = [("batch", None), ("layer", None), ("instance", None), ("group", 3)]
+for k, (kind, G) in enumerate(layers):
+    mask = shared_stats_mask(kind, (6, 6, 2, 2), G)
+    ax = fig.add_subplot(1, 4, k + 1, projection="3d")
+    plot_stats_cube(mask, ax)
+    ax.text2D(0.5, -0.02, f"{kind} norm", transform=ax.transAxes, ha="center")
+    print(f"{kind:8} norm: {int(mask.sum())} values per statistic")
+fig.savefig(OUT / "normalization_axes.png", dpi=150, bbox_inches="tight")
+
+# %%
+# Small batches
+# -------------
+# The same samples seen and the same learning-rate rule (lr = 0.1 B / 32, momentum 0.9)
+# for every batch size; seeds are paired.
+from reglab.batch_size_study import run_batch_size_study, seed_values
+from reglab.data import balanced_subset, mnist_tensors
+from reglab.normalization_plots import plot_batch_size_study
+from reglab.stats import paired_difference
+
+X_train, y_train = mnist_tensors(train=True)
+X_test, y_test = mnist_tensors(train=False)
+per_class, n_test = (20, 500) if QUICK else (100, 1000)
+batch_sizes = (2, 32) if QUICK else (2, 4, 8, 32)
+idx = balanced_subset(y_train, per_class, generator=torch.Generator().manual_seed(0))
+print(f"training digits: {len(idx)}, test digits: {n_test}")
+study = run_batch_size_study(
+    (X_train[idx], y_train[idx]), (X_test[:n_test], y_test[:n_test]),
+    batch_sizes=batch_sizes, seeds=(0, 1) if QUICK else (0, 1, 2),
+)  # fmt: skip
+for norm in ("batch", "group", "layer"):
+    d = paired_difference(seed_values(study, norm, 2), seed_values(study, norm, 32))
+    reading = "clear" if d.clear else "no clear difference at this scale"
+    print(f"{norm:5} norm, B=2 minus B=32: {d.mean:+.1%} [{d.low:+.1%}, {d.high:+.1%}] {reading}")
+
+fig, ax = plt.subplots(figsize=(6, 3.6))
+plot_batch_size_study(study, ax)
+ax.set_ylim(0, 1)
+fig.savefig(OUT / "normalization_batch_size.png", dpi=150, bbox_inches="tight")
+print(f"figures written to {OUT}/")

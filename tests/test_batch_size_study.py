@@ -1,0 +1,131 @@
+"""small_cnn's norm option, the batch-size study and its figures."""
+
+import copy
+import statistics
+
+import matplotlib
+import pytest
+import torch
+from torch import nn
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+from reglab.batch_size_study import (
+    accuracy_with_batch_statistics,
+    run_batch_size_study,
+    seed_values,
+)
+from reglab.models import small_cnn
+from reglab.normalization import shared_stats_mask
+from reglab.normalization_plots import plot_batch_size_study, plot_stats_cube
+
+
+@pytest.mark.parametrize(
+    "norm, conv_type, head_type",
+    [("batch", nn.BatchNorm2d, nn.BatchNorm1d), ("group", nn.GroupNorm, nn.GroupNorm),
+     ("layer", nn.GroupNorm, nn.LayerNorm)],
+)  # fmt: skip
+def test_small_cnn_norm_option_builds_the_named_layers(norm, conv_type, head_type):
+    model = small_cnn((4, 8), hidden=16, norm=norm, num_groups=2)
+    types = [type(m) for m in model]
+    assert types[1] is conv_type and types[5] is conv_type and types[10] is head_type
+    assert model[0].bias is None and model[9].bias is None  # the norm's shift replaces it
+    groups = {"batch": None, "group": 2, "layer": 1}[norm]
+    assert getattr(model[1], "num_groups", None) == groups
+    assert [type(m) for m in small_cnn(batch_norm=True)] == [
+        type(m) for m in small_cnn(norm="batch")
+    ]
+
+
+@pytest.mark.parametrize("norm", ["group", "layer"])
+def test_group_and_layer_norm_cnns_treat_each_sample_alone_in_training_mode(norm):
+    torch.manual_seed(0)
+    model = small_cnn((4, 8), hidden=16, norm=norm).train()
+    X = torch.randn(5, 1, 28, 28)
+    torch.testing.assert_close(model(X)[:1], model(X[:1]))  # one sample is fine, too
+    with pytest.raises(ValueError, match="Expected more than 1 value per channel"):
+        small_cnn(norm="batch").train()(X[:1])
+
+
+def test_small_cnn_rejects_unknown_or_contradictory_norms():
+    with pytest.raises(ValueError, match="norm must be one of"):
+        small_cnn(norm="instance")
+    with pytest.raises(ValueError, match="contradicts"):
+        small_cnn(batch_norm=True, norm="group")
+
+
+def test_accuracy_with_batch_statistics_normalizes_each_batch_and_keeps_the_buffers():
+    torch.manual_seed(0)
+    model = small_cnn((4, 8), hidden=16, batch_norm=True)
+    model.train()
+    for _ in range(3):
+        model(torch.randn(16, 1, 28, 28))  # buffers away from their initial values
+    model.eval()
+    X, y = torch.randn(10, 1, 28, 28), torch.arange(10) % 10
+    before = copy.deepcopy(model.state_dict())
+    acc = accuracy_with_batch_statistics(model, X, y, batch_size=4)  # 2 full batches of 4
+    for key, value in model.state_dict().items():
+        torch.testing.assert_close(value, before[key], rtol=0, atol=0)
+    assert not model.training
+    reference = copy.deepcopy(model).train()
+    with torch.no_grad():
+        predictions = torch.cat([reference(X[:4]), reference(X[4:8])]).argmax(1)
+    assert acc == (predictions == y[:8]).float().mean().item()
+
+
+def _toy_data(n, seed):
+    g = torch.Generator().manual_seed(seed)
+    y = torch.arange(n) % 10
+    X = torch.randn(n, 1, 28, 28, generator=g) * 0.3 + y.view(-1, 1, 1, 1) / 10
+    return X, y
+
+
+def test_batch_size_study_rows_are_deterministic_and_leave_the_global_rng_alone():
+    train_data, test_data = _toy_data(12, 0), _toy_data(10, 1)
+    kw = dict(norms=("batch", "group"), batch_sizes=(2, 4), seeds=(0, 1), channels=(4, 4),
+              hidden=8, num_groups=2)  # fmt: skip
+    state = torch.get_rng_state()
+    rows = run_batch_size_study(train_data, test_data, **kw)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert rows == run_batch_size_study(train_data, test_data, **kw)
+    assert len(rows) == 2 * 2 * 2
+    for row in rows:
+        assert row["lr"] == pytest.approx(0.1 * row["batch_size"] / 32)  # linear scaling
+        assert row["steps"] == 12 // row["batch_size"]
+        assert ("test_acc_batch_stats" in row) == ("test_acc_recalibrated" in row)
+        assert ("test_acc_recalibrated" in row) == (row["norm"] == "batch")
+    with pytest.raises(ValueError, match="a last batch of one sample"):
+        run_batch_size_study(_toy_data(13, 0), test_data, batch_sizes=(4,), seeds=(0,))
+
+
+def test_seed_values_pairs_by_seed():
+    rows = [{"norm": "group", "batch_size": 2, "seed": s, "test_acc": a}
+            for s, a in [(2, 0.3), (0, 0.1), (1, 0.2)]]  # fmt: skip
+    assert seed_values(rows, "group", 2) == [0.1, 0.2, 0.3]
+    with pytest.raises(ValueError, match="no runs"):
+        seed_values(rows, "batch", 2)
+
+
+def test_plot_batch_size_study_draws_the_means_and_every_seed():
+    rows = [{"norm": n, "batch_size": B, "seed": s, "test_acc": 0.1 * s + B / 100 + (n == "batch")}
+            for n in ("batch", "group") for B in (2, 32) for s in range(3)]  # fmt: skip
+    fig, ax = plt.subplots()
+    assert plot_batch_size_study(rows, ax) is ax
+    assert len(ax.lines) == 2 and len(ax.collections) == 2
+    for line, norm in zip(ax.lines, ("batch", "group"), strict=True):
+        expected = [statistics.mean(seed_values(rows, norm, B)) for B in (2, 32)]
+        assert list(line.get_ydata()) == pytest.approx(expected)
+    assert all(len(c.get_offsets()) == 6 for c in ax.collections)
+    plt.close(fig)
+
+
+def test_plot_stats_cube_shades_exactly_the_mask():
+    mask = shared_stats_mask("group", (3, 4, 2, 1), num_groups=2)
+    fig = plt.figure()
+    ax = fig.add_subplot(projection="3d")
+    assert plot_stats_cube(mask, ax, color="red") is ax
+    faces = [c.get_facecolor() for c in ax.collections]  # one Poly3DCollection per voxel
+    red = [bool((f[:, 0] > f[:, 1] + 0.2).all()) for f in faces]  # lit red, never grey
+    assert len(faces) == mask.numel() and sum(red) == int(mask.sum())
+    plt.close(fig)

@@ -1,0 +1,152 @@
+"""Synchronized batch norm across 2 gloo processes against single-process batch norm on the
+concatenated batch: outputs, input gradients, weight/bias gradients and running buffers."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from reglab.distributed import batch_norm_replica, launch, sync_batch_norm
+
+WORLD_SIZE = 2
+STEPS = 3
+MOMENTUM, EPS = 0.3, 1e-3
+
+
+def _config(N, shape, dtype, affine, seed):
+    g = torch.Generator().manual_seed(seed)
+    C = shape[0]
+    draw = lambda: torch.randn((N, *shape), generator=g, dtype=torch.float64)  # noqa: E731
+    config = {
+        "batches": [(3 * draw() + 2).to(dtype) for _ in range(STEPS)],
+        "grad_outputs": [draw().to(dtype) for _ in range(STEPS)],
+        "momentum": MOMENTUM,
+        "eps": EPS,
+    }
+    if affine:
+        config["weight"] = (torch.rand(C, generator=g, dtype=torch.float64) + 0.5).to(dtype)
+        config["bias"] = torch.randn(C, generator=g, dtype=torch.float64).to(dtype)
+    return config
+
+
+CONFIGS = {
+    "4d-affine-float64": _config(8, (3, 4, 5), torch.float64, True, 0),
+    "3d-float64-unequal-slices": _config(7, (2, 6), torch.float64, False, 1),  # 4 + 3 samples
+    "2d-affine-float64-unequal": _config(5, (4,), torch.float64, True, 2),  # (N, C): 3 + 2
+    "5d-affine-float32": _config(4, (3, 2, 3, 2), torch.float32, True, 3),
+}
+
+
+def _every_config(rank, world_size, configs):
+    """Runs in each process: one replica for every configuration."""
+    return {name: batch_norm_replica(rank, world_size, **cfg) for name, cfg in configs.items()}
+
+
+@pytest.fixture(scope="module")
+def replicas():
+    """The results of both processes, from a single launch (starting processes is slow)."""
+    return launch(_every_config, CONFIGS, world_size=WORLD_SIZE)
+
+
+def _single_process(config):
+    """F.batch_norm on each global batch: the reference the replicas must reproduce."""
+    C = config["batches"][0].shape[1]
+    dtype = config["batches"][0].dtype
+    running_mean, running_var = torch.zeros(C, dtype=dtype), torch.ones(C, dtype=dtype)
+    steps = []
+    for X, g in zip(config["batches"], config["grad_outputs"], strict=True):
+        X = X.clone().requires_grad_()
+        params = [
+            config[k].clone().requires_grad_() if k in config else None for k in ("weight", "bias")
+        ]
+        y = F.batch_norm(X, running_mean, running_var, *params, True, MOMENTUM, EPS)
+        y.backward(g)
+        step = {"output": y.detach(), "input_grad": X.grad}
+        step.update({"running_mean": running_mean.clone(), "running_var": running_var.clone()})
+        if "weight" in config:
+            step.update(weight_grad=params[0].grad, bias_grad=params[1].grad)
+        steps.append(step)
+    return steps
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_sync_batch_norm_matches_single_process_batch_norm(replicas, name):
+    config, results = CONFIGS[name], [r[name] for r in replicas]
+    tol = {} if config["batches"][0].dtype == torch.float32 else dict(rtol=1e-10, atol=1e-10)
+    for step, expected in enumerate(_single_process(config)):
+        sync = [r["sync"] for r in results]
+        for key in ("output", "input_grad"):  # each replica holds its slice: concatenate
+            torch.testing.assert_close(
+                torch.cat([s[key][step] for s in sync]), expected[key], **tol
+            )
+        for key in ("weight_grad", "bias_grad"):  # each replica's share: they add up
+            if key in expected:
+                total = sum(s[key][step] for s in sync)
+                torch.testing.assert_close(total, expected[key], **tol)
+        for key in ("running_mean", "running_var"):  # identical in every replica
+            for s in sync:
+                torch.testing.assert_close(s[key][step], expected[key], **tol)
+    assert ("weight_grad" in results[0]["sync"]) == ("weight" in config)
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_plain_batch_norm_uses_per_replica_statistics(replicas, name):
+    config, results = CONFIGS[name], [r[name] for r in replicas]
+    expected = _single_process(config)
+    for step, X in enumerate(config["batches"]):
+        slices = X.tensor_split(WORLD_SIZE)
+        dims = [0, *range(2, X.dim())]
+        for rank, (X_r, result) in enumerate(zip(slices, results, strict=True)):
+            torch.testing.assert_close(result["slice_mean"][step], X_r.mean(dim=dims))
+            # each replica normalizes its slice as if it were the whole batch ...
+            params = [config.get("weight"), config.get("bias")]
+            alone = F.batch_norm(X_r, None, None, *params, True, MOMENTUM, EPS)
+            torch.testing.assert_close(result["plain"]["output"][step], alone)
+            # ... so its output is not the global batch's
+            global_slice = expected[step]["output"].tensor_split(WORLD_SIZE)[rank]
+            assert not torch.allclose(result["plain"]["output"][step], global_slice, atol=1e-3)
+        # and its running buffers are the slice's, different in each replica
+        assert not torch.allclose(
+            results[0]["plain"]["running_mean"][step], results[1]["plain"]["running_mean"][step]
+        )
+
+
+def test_nn_sync_batch_norm_refuses_cpu_tensors_in_a_process_group(replicas):
+    for replica in replicas:
+        for result in replica.values():
+            assert "expected input tensor to be on GPU" in result["module_error"]
+            assert result["module"] == {}
+
+
+def test_outside_a_process_group_sync_batch_norm_is_plain_batch_norm():
+    X = torch.randn(6, 3, 4, dtype=torch.float64)
+    rm, rv = torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)
+    rm_t, rv_t = rm.clone(), rv.clone()
+    torch.testing.assert_close(
+        sync_batch_norm(X, rm, rv, training=True), F.batch_norm(X, rm_t, rv_t, training=True)
+    )
+    torch.testing.assert_close((rm, rv), (rm_t, rv_t))
+    torch.testing.assert_close(sync_batch_norm(X, rm, rv), F.batch_norm(X, rm_t, rv_t))
+
+
+def test_launch_rejects_an_empty_world():
+    with pytest.raises(ValueError, match="world_size must be >= 1"):
+        launch(_every_config, {}, world_size=0)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="nn.SyncBatchNorm needs a GPU")
+def test_nn_sync_batch_norm_on_cuda_matches_the_from_scratch_version():
+    """Both processes share the visible GPU (gloo moves CUDA tensors too)."""
+    config = _config(8, (3, 4, 5), torch.float64, True, 4)
+    replicas = launch(_every_config, {"cuda": {**config, "device": "cuda"}})
+    results = [r["cuda"] for r in replicas]
+    expected = _single_process(config)
+    for r in results:
+        assert r["module_error"] is None
+    for step in range(STEPS):
+        for key in ("output", "input_grad"):
+            for layer in ("module", "sync"):
+                got = torch.cat([r[layer][key][step] for r in results])
+                torch.testing.assert_close(got, expected[step][key], rtol=1e-9, atol=1e-9)
+        for key in ("weight_grad", "bias_grad", "running_mean", "running_var"):
+            for r in results:
+                torch.testing.assert_close(r["module"][key][step], r["sync"][key][step])
