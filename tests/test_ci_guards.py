@@ -30,8 +30,8 @@ def test_needs_a_browser(browser):
 """
 
 
-def _run_probes(tmp_path: Path, *, ci: bool, **env: str) -> tuple[int, dict[str, str]]:
-    """Run the probe tests; return pytest's exit code and each probe's outcome line."""
+def _run_probes(tmp_path: Path, *, ci: bool, **env: str) -> tuple[int, dict, str]:
+    """Run the probe tests; return the exit code, each probe's outcome line, the log."""
     probe = tmp_path / "test_probe.py"
     probe.write_text(PROBES)
     environ = {k: v for k, v in os.environ.items() if k not in {"CI", "REGLAB_SITE"}}
