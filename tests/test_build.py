@@ -350,3 +350,28 @@ def test_the_workflow_key_script_prints_the_builds_key():
     )
     expected = reglab_build.execution_key(reglab_build.current_inputs(ROOT, ROOT / "docs"))
     assert result.stdout.strip() == expected
+
+
+def test_pages_workflow_restores_only_this_keys_outputs_and_publishes_after_deploy():
+    import yaml
+
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "pages.yml").read_text())
+    jobs = workflow["jobs"]
+    assert workflow["permissions"] == {}
+    steps = jobs["build"]["steps"]
+    key_step = next(s for s in steps if s.get("id") == "key")
+    assert "docs/_ext/reglab_build.py" in key_step["run"]
+    book = next(s for s in steps if "jupyter_cache" in s.get("with", {}).get("path", ""))
+    assert book["with"]["path"].endswith("${{ steps.key.outputs.key }}")
+    for restore in [book["with"]["key"], *book["with"].get("restore-keys", "").splitlines()]:
+        assert restore.startswith("book-${{ steps.key.outputs.key }}-"), restore
+    assert jobs["notebooks"]["needs"] == "deploy"
+    writers = [name for name, job in jobs.items() if "write" in job["permissions"].values()]
+    assert writers == ["deploy", "notebooks"]
+    assert jobs["build"]["permissions"] == {"contents": "read"}
+    for job in jobs.values():
+        for step in job["steps"]:
+            if "uses" in step:
+                assert re.fullmatch(r"[\w/-]+@[0-9a-f]{40}", step["uses"]), step["uses"]
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False
