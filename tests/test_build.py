@@ -278,6 +278,20 @@ def test_the_downloaded_notebook_carries_the_builds_outputs(tiny):
 
 
 @pytest.mark.slow
+def test_forced_execution_also_ships_its_outputs(tiny):
+    """REGLAB_EXECUTE=force (no cache): the outputs come from MyST-NB's executed copy."""
+    docs, data, _ = tiny
+    before = _executions(docs)
+    result, out = _build(docs, data, "-E", "-Dnb_execution_mode=force", builder="html")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert _executions(docs) == before + 1
+    nb = nbformat.read(out / "_sources" / "chapter.ipynb", as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert [c.execution_count for c in code] == [1, 2, 3]
+    assert "font size 10.0" in "".join(o.get("text", "") for o in code[0].outputs)
+
+
+@pytest.mark.slow
 def test_colab_button_opens_the_published_notebook(tiny):
     _, _, out = tiny
     page = (out / "chapter.html").read_text()
@@ -314,9 +328,10 @@ def test_only_html_builds_need_npm(tiny):
     docs, data, _ = tiny
     no_npm = {"PATH": str(Path(sys.executable).parent)}
     bundled = "-Dreglab_bundled_mathjax=1"
+    before = _executions(docs)
     result, _ = _build(docs, data, bundled, builder="linkcheck", **no_npm)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert _executions(docs) == 1  # linkcheck reuses the cached execution
+    assert _executions(docs) == before  # linkcheck reuses the cached execution
     result, _ = _build(docs, data, bundled, "-E", **no_npm)
     assert result.returncode != 0
     assert "`npm` was not found" in result.stdout + result.stderr
