@@ -99,14 +99,17 @@ def test_build_report_counts_each_chapters_claim_checks(site):
     from reglab_book import claim_checks
 
     report = _text((site / "build-report.html").read_text())
-    total = [0, 0]
+    report = report[report.index("claim-check cells") :]
+    total, position = [0, 0], 0
     for chapter in TOC:
         cells, asserts = claim_checks(jupytext.read(DOCS / f"{chapter}.md"))
         total = [total[0] + cells, total[1] + asserts]
         heading = _heading((site / f"{chapter}.html").read_text())
         heading = re.sub(r'<span class="section-number">.*?</span>', "", heading)
         title = _text(heading).removesuffix("#").strip()
-        assert f"{title} {cells} {asserts}" in report, (chapter, title, cells, asserts)
+        row = f"{title} {cells} {asserts}"
+        assert row in report[position:], f"{chapter}: no row {row!r} after the previous chapter"
+        position = report.index(row, position)  # rows in reading order
     assert f"all chapters {total[0]} {total[1]}" in report
 
 
@@ -148,14 +151,19 @@ def test_downloaded_notebooks_are_valid_and_carry_outputs(site):
 def test_downloaded_notebooks_are_one_top_to_bottom_run(site):
     """Every code cell of the chapter ran, in order, in one kernel: the build's own run
     of the page (executed in a temporary folder, so nothing beside the chapter is needed).
-    Cells the site adds to the download (an install cell, say) are not part of that run.
+    Cells the site adds to the download (an install cell, say) are not part of that run,
+    nor are cells tagged ``skip-execution`` (nbclient's tag; an interactive widget, say).
     A fresh environment installing only what the notebook asks for is tested separately."""
     import jupytext
     import nbformat
 
     for chapter in CHAPTERS:
         source = jupytext.read(DOCS / f"{chapter}.md")
-        expected = [c.source for c in source.cells if c.cell_type == "code"]
+        expected = [
+            c.source
+            for c in source.cells
+            if c.cell_type == "code" and "skip-execution" not in c.metadata.get("tags", [])
+        ]
         nb = nbformat.read(site / "_sources" / f"{chapter}.ipynb", as_version=4)
         ran = [c for c in nb.cells if c.cell_type == "code" and c.execution_count is not None]
         assert [c.source for c in ran] == expected, chapter

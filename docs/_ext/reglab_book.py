@@ -42,7 +42,12 @@ def is_chapter(env, docname: str) -> bool:
 
 
 def chapters(env) -> list[str]:
-    return sorted(d for d in env.found_docs if is_chapter(env, d))
+    """The chapters in reading order (their number in the numbered toctree), then by name."""
+
+    def number(docname: str) -> tuple:
+        return env.toc_secnumbers.get(docname, {}).get("") or (float("inf"),)
+
+    return sorted((d for d in env.found_docs if is_chapter(env, d)), key=lambda d: (number(d), d))
 
 
 # -- Notebooks with outputs -------------------------------------------------------------
