@@ -1,8 +1,15 @@
-"""Shared fixtures: a tiny MNIST written in IDX format, and the real data root when present."""
+"""Shared fixtures: a tiny MNIST in IDX format, the real data root, the built site, a browser.
+
+A fixture whose prerequisite is missing (the MNIST data root, npm, Chromium, Playwright)
+skips its tests on a developer's machine, and FAILS them when the environment variable
+``CI`` is set: CI must never pass with tests silently skipped.
+"""
 
 from __future__ import annotations
 
 import importlib.util
+import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -11,8 +18,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from reglab import environment
-from reglab.data import data_root
+from reglab.data import ENV_VAR, data_root
 
 MNIST_FILES = {
     True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -44,50 +50,87 @@ def tiny_mnist(tmp_path) -> tuple[Path, torch.Tensor, torch.Tensor]:
     return tmp_path, images, labels
 
 
+def require(reason: str) -> None:
+    """A prerequisite is missing: fail under ``CI``, skip elsewhere."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI is set: a missing prerequisite is a failure)", pytrace=False)
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def mnist_root() -> Path:
-    """The configured data root (``$REGLAB_DATA``); skips when it holds no MNIST."""
+    """The configured data root (``$REGLAB_DATA``) holding the four MNIST files."""
     root = data_root()
-    if not (root / "MNIST" / "raw" / MNIST_FILES[True][0]).exists():
-        pytest.skip(f"no MNIST under {root}; set REGLAB_DATA to run this test")
+    missing = [
+        name
+        for names in MNIST_FILES.values()
+        for name in names
+        if not (root / "MNIST" / "raw" / name).is_file()
+    ]
+    if missing:
+        require(f"no MNIST under {root} (missing {', '.join(missing)}); set {ENV_VAR}")
     return root
 
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+#: Where the tests build the book: the same folder as ``nox -s docs``, so the site CI
+#: tested is the site it would publish, and a later ``nox -s docs`` has nothing to redo.
+SITE = DOCS / "_build" / "html"
+CHROMIUM = os.environ.get("REGLAB_CHROMIUM", "/usr/bin/chromium")
 
 
 def load_script(name: str):
     """Import ``scripts/<name>.py`` (the scripts folder is not a package)."""
-    spec = importlib.util.spec_from_file_location(name, DOCS.parent / "scripts" / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-@pytest.fixture(scope="session")
-def site(tmp_path_factory, mnist_root) -> Path:
-    """The whole book, built strictly into a temporary folder (shared by the docs tests).
+def build_docs(source: Path, out: Path, *args: str, env: dict | None = None):
+    """Run ``sphinx-build`` strictly (``-W --keep-going -n``) in a subprocess."""
+    cmd = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-n", *args, str(source), str(out)]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env)
 
-    ``REGLAB_SITE`` may point at an already built site to test instead.
+
+@pytest.fixture(scope="session")
+def site(request) -> Path:
+    """The whole book, built strictly (fresh environment, every warning an error).
+
+    ``REGLAB_SITE`` may point at an already built site to test instead (CI's second
+    look at a site it built earlier, say); it must hold an ``index.html``.
     """
-    if environment.get("REGLAB_SITE"):
-        return environment.path("REGLAB_SITE", "")
-    out = tmp_path_factory.mktemp("html")
-    cmd = [
-        sys.executable,
-        "-m",
-        "sphinx",
-        "-W",
-        "--keep-going",
-        "-n",
-        "-b",
-        "html",
-        str(DOCS),
-        str(out),
-    ]
-    result = subprocess.run(cmd, capture_output=True, text=True, cwd=DOCS.parent)
+    if os.environ.get("REGLAB_SITE"):
+        built = Path(os.environ["REGLAB_SITE"])
+        if not (built / "index.html").is_file():
+            pytest.fail(f"REGLAB_SITE={built} holds no built site (no index.html)")
+        return built
+    request.getfixturevalue("mnist_root")
+    if shutil.which("npm") is None:
+        require("npm (Node.js) is needed: the book installs the MathJax it serves from npm")
+    result = build_docs(DOCS, SITE, "-E", "-b", "html")
     assert result.returncode == 0, (
         f"strict docs build failed:\n{result.stdout[-4000:]}\n{result.stderr[-8000:]}"
     )
     assert "WARNING" not in result.stderr.replace("[IPKernelApp] WARNING", "")
-    return out
+    return SITE
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright's Python package (no browser download)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require("playwright is not installed")
+    if not Path(CHROMIUM).exists():
+        require(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run"],
+        )  # fmt: skip
+        yield browser
+        browser.close()

@@ -3,8 +3,9 @@
 Serves the strictly built site on 127.0.0.1 and opens every page in Debian's Chromium via
 Playwright's Python package (no browser download). Requests to any other host are blocked
 and recorded. Screenshots of every page go to ``docs/_build/screenshots/`` (or
-``$REGLAB_SCREENSHOTS``). Marked ``docs`` and ``browser``: skipped where Chromium or
-Playwright is missing, except in CI (``CI`` set), where that is a failure.
+``$REGLAB_SCREENSHOTS``). Marked ``docs`` and ``browser``: skipped where Chromium,
+Playwright or npm is missing, except in CI (``CI`` set), where that is a failure (the
+``browser`` fixture lives in ``conftest.py``).
 """
 
 from __future__ import annotations
@@ -17,44 +18,17 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from conftest import load_script
-
-from reglab import environment
+from conftest import load_script, require
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-CHROMIUM = environment.get("REGLAB_CHROMIUM", "/usr/bin/chromium")
-SHOTS = environment.path("REGLAB_SCREENSHOTS", DOCS / "_build" / "screenshots")
+SHOTS = Path(os.environ.get("REGLAB_SCREENSHOTS", DOCS / "_build" / "screenshots"))
 PAGES = sorted(
     [p.relative_to(DOCS).with_suffix("").as_posix() for p in DOCS.glob("*.md")]
     + [p.relative_to(DOCS).with_suffix("").as_posix() for p in (DOCS / "chapters").glob("*.md")]
 )
 
 pytestmark = [pytest.mark.docs, pytest.mark.browser]
-
-
-def _missing(reason: str):
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (required in CI)")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("playwright is not installed")
-    if not Path(CHROMIUM).exists():
-        _missing(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run"],
-        )  # fmt: skip
-        yield browser
-        browser.close()
 
 
 def _serve(directory: Path):
@@ -94,9 +68,10 @@ def _context(browser, base, *, dark=False):
 def _axe_source() -> str:
     axe = DOCS / "node_modules" / "axe-core" / "axe.min.js"
     if not axe.exists():
-        subprocess.run(
-            [shutil.which("npm") or "npm", "ci", "--no-audit", "--no-fund"], cwd=DOCS, check=True
-        )
+        npm = shutil.which("npm")
+        if npm is None:
+            require("npm (Node.js) is needed to install axe-core (docs/package-lock.json)")
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=DOCS, check=True)
     return axe.read_text()
 
 

@@ -1,86 +1,290 @@
-"""Sphinx hooks of the reglab book (kept out of conf.py, which holds only settings).
+"""Page features of the reglab book, built on documented hooks of Sphinx, MyST-NB,
+jupyter-cache and sphinx-book-theme.
 
-- ``.ipynb`` downloads *with outputs*: Jupytext turns each chapter's MyST source into a
-  notebook and the outputs come from the execution cache. (sphinx-book-theme offers
-  MyST-NB's ``jupyter_execute`` copy, which lacks outputs when they come from the cache.)
-- The Colab button opens that notebook on the notebooks branch, not the ``.md`` source.
-- The bibliography uses list/listitem roles that assistive technology understands.
+- **Notebooks with outputs.** ``_sources/<chapter>.ipynb`` is the chapter converted by
+  Jupytext, with the outputs of the build's own run: from jupyter-cache's public API
+  (``merge_match_into_notebook``) in cache mode, from MyST-NB's executed copy otherwise.
+- **A Colab button** that opens that notebook on the notebooks branch: the theme's
+  ``header_buttons`` context gets a launch group of our own (the theme is given no
+  ``colab_url``, so it adds none pointing at the ``.md``).
+- **The build report's claim checks**: ``{reglab-claim-checks}`` renders, per chapter, the
+  code cells tagged ``remove-cell`` and the ``assert`` statements they run.
+  ``{reglab-execution-inputs}`` lists what the execution key was computed from.
+- **An accessible bibliography**: citations are ``listitem``s of their ``list`` (docutils
+  writes ``doc-biblioentry``, which assistive technology rejects inside a list).
+
+A chapter is a page whose metadata has a ``kernelspec`` (MyST-NB sets it; the theme uses
+the same test).
 """
 
 from __future__ import annotations
 
+import ast
+import posixpath
 from pathlib import Path
+from urllib.parse import urlparse
 
+from docutils import nodes
+from sphinx.addnodes import pending_xref
 from sphinx.application import Sphinx
+from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
+from sphinx.writers.html5 import HTML5Translator
 
 logger = logging.getLogger(__name__)
 
+CLAIM_TAG = "remove-cell"
 
-def _is_notebook(app: Sphinx, docname: str) -> bool:
-    """A chapter: a MyST page whose Jupytext front matter names a kernel."""
-    source = Path(app.env.doc2path(docname))
-    return source.suffix == ".md" and "kernelspec:" in source.read_text(encoding="utf-8")[:1000]
+
+def is_chapter(env, docname: str) -> bool:
+    return "kernelspec" in env.metadata.get(docname, {})
+
+
+def chapters(env) -> list[str]:
+    """The chapters in reading order (their number in the numbered toctree), then by name."""
+
+    def number(docname: str) -> tuple:
+        return env.toc_secnumbers.get(docname, {}).get("") or (float("inf"),)
+
+    return sorted((d for d in env.found_docs if is_chapter(env, d)), key=lambda d: (number(d), d))
+
+
+# -- Notebooks with outputs -------------------------------------------------------------
+
+
+def _read_as_myst_nb(env, docname: str):
+    """The notebook exactly as MyST-NB read (and hashed, and executed) it."""
+    from myst_nb.core.read import create_nb_reader
+
+    path = env.doc2path(docname)
+    text = Path(path).read_text(encoding="utf-8")
+    reader = create_nb_reader(str(path), env.myst_config, env.mystnb_config, text)
+    return reader.read(text)
+
+
+def executed_notebook(app: Sphinx, docname: str):
+    """The build's executed notebook of a chapter (outputs included)."""
+    import nbformat
+
+    if app.config.nb_execution_mode == "cache":
+        from jupyter_cache import get_cache
+
+        cache = get_cache(app.env.mystnb_config.execution_cache_path)
+        _, merged = cache.merge_match_into_notebook(_read_as_myst_nb(app.env, docname))
+        return merged
+    executed = Path(app.env.mystnb_config.output_folder) / f"{docname}.ipynb"
+    return nbformat.read(executed, as_version=4)
+
+
+def notebook_with_outputs(source: Path, executed):
+    """The Jupytext notebook of ``source`` with the outputs of ``executed``.
+
+    Raises ValueError when the code cells differ: the download must be what was run.
+    """
+    import jupytext
+
+    notebook = jupytext.read(source)
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    done = [c for c in executed.cells if c.cell_type == "code"]
+    if [c.source for c in code] != [c.source for c in done]:
+        raise ValueError(f"{source}: the executed notebook's code cells differ from the page's")
+    for cell, run in zip(code, done, strict=True):
+        cell.outputs = run.get("outputs", [])
+        cell.execution_count = run.get("execution_count")
+    return notebook
 
 
 def write_notebooks_with_outputs(app: Sphinx, exception: Exception | None) -> None:
-    """Write ``_sources/<docname>.ipynb`` for every chapter: its cells with their outputs."""
+    """Write ``_sources/<chapter>.ipynb``: the chapter's cells with their outputs."""
     if exception is not None or app.builder.format != "html":
         return
-    import jupytext
     import nbformat
-    from jupyter_cache import get_cache
 
-    records = {}
-    cache_path = app.config.nb_execution_cache_path
-    if cache_path and Path(cache_path).exists():
-        cache = get_cache(cache_path)
-        records = {Path(r.uri).resolve(): r for r in cache.list_cache_records()}
-    executed_dir = Path(app.outdir).parent / "jupyter_execute"
-    for docname in sorted(app.env.found_docs):
-        if not _is_notebook(app, docname):
+    for docname in chapters(app.env):
+        source = Path(app.env.doc2path(docname))
+        try:
+            notebook = notebook_with_outputs(source, executed_notebook(app, docname))
+        except (KeyError, ValueError, FileNotFoundError) as error:
+            logger.warning(f"{docname}: no notebook with outputs ({error!r})", location=docname)
             continue
-        source = Path(app.env.doc2path(docname)).resolve()
-        notebook = jupytext.read(source)
-        if source in records:  # cache mode: the outputs live in the cache
-            executed = cache.get_cache_bundle(records[source].pk).nb
-        else:  # force mode: MyST-NB's own copy was executed in place
-            executed = nbformat.read(executed_dir / f"{docname}.ipynb", as_version=4)
-        code = [c for c in notebook.cells if c.cell_type == "code"]
-        done = [c for c in executed.cells if c.cell_type == "code"]
-        if [c.source for c in code] != [c.source for c in done]:
-            logger.warning(f"{docname}: executed notebook does not match its source; no outputs")
-            continue
-        for cell, run in zip(code, done, strict=True):
-            cell.outputs = run.get("outputs", [])
-            cell.execution_count = run.get("execution_count")
         target = Path(app.outdir) / "_sources" / f"{docname}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(notebook, target)
 
 
-def colab_opens_the_notebook(app: Sphinx, pagename, templatename, context, doctree) -> None:
-    """Point the theme's Colab button at the page's notebook on the notebooks branch."""
+# -- Colab button and notebook download ---------------------------------------------------
+
+
+def colab_url(app: Sphinx, pagename: str) -> str:
+    """Colab's URL of the page's notebook on the notebooks branch of the repository."""
     repository = app.config.html_theme_options.get("repository_url", "")
-    owner_repo = repository.removeprefix("https://github.com/").strip("/")
-    branch, colab = app.config.reglab_notebook_branch, app.config.reglab_colab_url
-    for group in context.get("header_buttons", []):
-        for button in group.get("buttons", []):
-            if button.get("text") == "Colab":
-                button["url"] = f"{colab}/github/{owner_repo}/blob/{branch}/{pagename}.ipynb"
+    owner, repo = urlparse(repository).path.strip("/").split("/")[:2]
+    branch, colab = app.config.reglab_notebook_branch, app.config.reglab_colab_url.rstrip("/")
+    return f"{colab}/github/{owner}/{repo}/blob/{branch}/{pagename}.ipynb"
 
 
-def accessible_bibliography(app: Sphinx, pagename, templatename, context, doctree) -> None:
-    """docutils gives the bibliography role="list" with role="doc-biblioentry" children,
-    which assistive technology (and axe) reject: a list needs listitems."""
-    if "citation-list" in context.get("body", ""):
-        context["body"] = context["body"].replace('role="doc-biblioentry"', 'role="listitem"')
+def add_colab_button(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    """On a chapter: offer the ``.ipynb`` download and add a Colab launch button.
+
+    Runs after the theme prepared ``header_buttons`` (priority 500) and before it renders
+    its own buttons from them (501, connected after this extension).
+    """
+    if "header_buttons" not in context or not is_chapter(app.env, pagename):
+        return
+    context["ipynb_source"] = f"{pagename}.ipynb"  # the theme's download button
+    context["header_buttons"].append(
+        {
+            "type": "group",
+            "tooltip": "Launch interactive content",
+            "icon": "fas fa-rocket",
+            "label": "launch-buttons",
+            "buttons": [
+                {
+                    "type": "link",
+                    "text": "Colab",
+                    "tooltip": "Open this chapter's notebook, with its outputs, in Colab",
+                    "icon": "_static/images/logo_colab.png",
+                    "url": colab_url(app, pagename),
+                }
+            ],
+        }
+    )
+
+
+# -- Claim checks and execution inputs on the build report --------------------------------
+
+
+def count_asserts(source: str) -> int:
+    """Number of ``assert`` statements in a code cell (IPython syntax allowed)."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    tree = ast.parse(TransformerManager().transform_cell(source))
+    return sum(isinstance(node, ast.Assert) for node in ast.walk(tree))
+
+
+def claim_checks(notebook) -> tuple[int, int]:
+    """(claim-check cells, their ``assert`` statements): code cells tagged remove-cell."""
+    cells = [
+        c
+        for c in notebook.cells
+        if c.cell_type == "code" and CLAIM_TAG in c.get("metadata", {}).get("tags", [])
+    ]
+    return len(cells), sum(count_asserts(c.source) for c in cells)
+
+
+class report_placeholder(nodes.General, nodes.Element):
+    """Replaced at write time by a table (``kind``), so it reflects every chapter."""
+
+
+class ReportDirective(SphinxDirective):
+    kind = ""
+
+    def run(self):
+        self.env.metadata[self.env.docname]["reglab_build_report"] = True
+        return [report_placeholder(kind=self.kind)]
+
+
+class ClaimChecks(ReportDirective):
+    kind = "claim-checks"
+
+
+class ExecutionInputs(ReportDirective):
+    kind = "execution-inputs"
+
+
+def _table(header: list[str], rows: list[list[nodes.Node | str]]) -> nodes.table:
+    table = nodes.table(classes=["colwidths-auto"])
+    group = nodes.tgroup(cols=len(header))
+    table += group
+    group += [nodes.colspec(colwidth=1) for _ in header]
+    for part, part_rows in ((nodes.thead(), [header]), (nodes.tbody(), rows)):
+        group += part
+        for cells in part_rows:
+            row = nodes.row()
+            part += row
+            for cell in cells:
+                text = nodes.Text(cell) if isinstance(cell, str) else cell
+                row += nodes.entry("", nodes.paragraph("", "", text))
+    return table
+
+
+def _doc_link(parent: str, docname: str) -> nodes.Node:
+    link = pending_xref(
+        refdoc=parent,
+        reftarget=posixpath.relpath(docname, posixpath.dirname(parent)),
+        reftype="doc",
+        refdomain="std",
+        refexplicit=False,
+    )
+    link += nodes.inline(text=docname)
+    return link
+
+
+class FillReport(SphinxPostTransform):
+    default_priority = 8  # before the references are resolved (10)
+
+    def run(self, **kwargs) -> None:
+        config = self.config
+        for node in list(self.document.findall(report_placeholder)):
+            if node["kind"] == "claim-checks":
+                rows, total = [], [0, 0]
+                for docname in chapters(self.env):
+                    counts = claim_checks(_read_as_myst_nb(self.env, docname))
+                    total = [t + c for t, c in zip(total, counts, strict=True)]
+                    rows.append([_doc_link(self.env.docname, docname), *map(str, counts)])
+                rows.append(["all chapters", *map(str, total)])
+                header = ["chapter", "claim-check cells", "assert statements"]
+                node.replace_self(_table(header, rows))
+            else:
+                inputs = config.reglab_execution_inputs
+                data = inputs.get("data", {})
+                rows = [
+                    ["execution key", config.reglab_execution_key],
+                    ["python", inputs.get("python", "")],
+                    *[[k, v or "not installed"] for k, v in inputs.get("packages", {}).items()],
+                    ["device", inputs.get("device", "")],
+                    ["reglab source", f"{len(inputs.get('reglab', {}))} files hashed"],
+                    *[[name, _describe_idx(entry)] for name, entry in data.items()],
+                ]
+                node.replace_self(_table(["input", "value"], rows))
+
+
+def _describe_idx(entry: list | None) -> str:
+    """``[size, header hex]`` of an IDX file: its number of items (header bytes 4-8)."""
+    if entry is None:
+        return "missing"
+    size, header = entry
+    return f"{int(header[8:16], 16):,} items ({size:,} bytes)"
+
+
+def rewrite_build_reports(app: Sphinx, env) -> list[str]:
+    """The build report is re-written on every build: any chapter may have changed."""
+    return [d for d in env.found_docs if env.metadata.get(d, {}).get("reglab_build_report")]
+
+
+# -- Accessible bibliography --------------------------------------------------------------
+
+
+class AccessibleCitations(HTML5Translator):
+    """Citations as ``listitem``s of docutils' ``role="list"`` wrapper (the theme adds
+    its Bootstrap mixin on top of this translator)."""
+
+    def visit_citation(self, node) -> None:
+        if not isinstance(node.previous_sibling(), type(node)):
+            self.body.append('<div role="list" class="citation-list">\n')
+        self.body.append(self.starttag(node, "div", classes=[node.tagname], role="listitem"))
 
 
 def setup(app: Sphinx) -> dict:
     app.add_config_value("reglab_notebook_branch", "notebooks", "html")
     app.add_config_value("reglab_colab_url", "https://colab.research.google.com", "html")
-    app.connect("html-page-context", accessible_bibliography)
-    app.connect("html-page-context", colab_opens_the_notebook, priority=900)  # after the theme
+    app.set_translator("html", AccessibleCitations)
+    app.connect("html-page-context", add_colab_button, priority=501)
     app.connect("build-finished", write_notebooks_with_outputs)
+    app.add_node(report_placeholder)
+    app.add_directive("reglab-claim-checks", ClaimChecks)
+    app.add_directive("reglab-execution-inputs", ExecutionInputs)
+    app.add_post_transform(FillReport)
+    app.connect("env-updated", rewrite_build_reports)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,392 @@
+"""The book's build machinery (docs/_ext), tested on a tiny project: fast and faithful.
+
+The tiny project uses the real extensions, MyST-NB's cache and sphinx-book-theme, with
+one chapter whose code cell logs every execution to a file. It proves that the execution
+key covers what the outputs depend on (a changed matplotlibrc or data root re-executes
+the chapter; an unchanged build executes nothing), and it checks each page feature the
+extensions add: the notebook download with outputs, the Colab button, the build report's
+claim checks, the bibliography's roles, and that only HTML builders need npm.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import nbformat
+import pytest
+import torch
+from conftest import build_docs, write_idx_mnist
+
+ROOT = Path(__file__).resolve().parents[1]
+EXT = ROOT / "docs" / "_ext"
+sys.path.insert(0, str(EXT))
+
+import reglab_book  # noqa: E402
+import reglab_build  # noqa: E402
+
+CONF = f"""
+import sys
+sys.path.insert(0, {str(EXT)!r})
+project = "tiny"
+extensions = ["myst_nb", "sphinxcontrib.bibtex", "reglab_build", "reglab_book"]
+reglab_root = {str(ROOT)!r}
+reglab_bundled_mathjax = False  # test_only_html_builds_need_npm turns it on
+html_theme = "sphinx_book_theme"
+html_theme_options = {{"repository_url": "https://github.com/owner/repo"}}
+nb_execution_mode = "cache"
+nb_execution_raise_on_error = True
+nb_execution_in_temp = True
+bibtex_bibfiles = ["refs.bib"]
+exclude_patterns = ["_build"]
+"""
+INDEX = """# Tiny
+
+```{toctree}
+:numbered:
+chapter
+report
+```
+
+As {cite:t}`author2020` showed.
+
+```{bibliography}
+```
+"""
+REPORT = """# Report
+
+```{reglab-claim-checks}
+```
+
+```{reglab-execution-inputs}
+```
+"""
+CHAPTER = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+
+# Chapter
+
+```{code-cell}
+import os
+import matplotlib
+
+with open(os.environ["TINY_LOG"], "a") as log:
+    log.write("executed\\n")
+print("font size", matplotlib.rcParams["font.size"])
+```
+
+```{code-cell}
+:tags: [remove-cell]
+x = 2
+assert x == 2, "assert in a string is not counted"
+for i in range(3):
+    assert i < 3  # one statement, however often it runs
+```
+
+```{code-cell}
+%time y = 1
+assert y == 1  # a visible cell: not a claim check
+```
+"""
+BIB = "@article{author2020, author={Ann Author}, title={A title}, journal={J}, year={2020}}\n"
+
+
+def _data_root(path: Path, n: int) -> Path:
+    images = torch.zeros(n, 28, 28, dtype=torch.uint8)
+    labels = torch.arange(n, dtype=torch.uint8) % 10
+    write_idx_mnist(path, images, labels, train=True)
+    write_idx_mnist(path, images, labels, train=False)
+    return path
+
+
+def _project(path: Path) -> Path:
+    docs = path / "docs"
+    docs.mkdir(parents=True)
+    for name, text in {"conf.py": CONF, "index.md": INDEX, "report.md": REPORT,
+                       "chapter.md": CHAPTER, "refs.bib": BIB,
+                       "matplotlibrc": "font.size: 10\n"}.items():  # fmt: skip
+        (docs / name).write_text(text)
+    return docs
+
+
+def _build(docs: Path, data: Path, *args: str, builder: str = "html", **env: str):
+    environ = {**os.environ, "REGLAB_DATA": str(data), "TINY_LOG": str(docs / "log"), **env}
+    environ.pop("REGLAB_DEVICE", None)
+    out = docs / "_build" / builder
+    return build_docs(docs, out, "-b", builder, *args, env=environ), out
+
+
+def _executions(docs: Path) -> int:
+    log = docs / "log"
+    return len(log.read_text().splitlines()) if log.exists() else 0
+
+
+# -- the execution key ------------------------------------------------------------------
+
+
+@pytest.fixture
+def inputs_of(tmp_path):
+    """execution_inputs() of a copy of reglab, a matplotlibrc and a tiny data root."""
+    package = tmp_path / "reglab"
+    shutil.copytree(ROOT / "reglab", package, ignore=shutil.ignore_patterns("__pycache__"))
+    rc = tmp_path / "matplotlibrc"
+    rc.write_text("font.size: 10\n")
+    data = _data_root(tmp_path / "data", 20)
+
+    def inputs(**overrides):
+        kwargs = dict(package=package, matplotlibrc=rc, data_root=data, device="cpu")
+        return reglab_build.execution_inputs(**{**kwargs, **overrides})
+
+    return inputs, package, rc, data
+
+
+def test_the_key_is_stable_and_ignores_where_the_data_lives(inputs_of, tmp_path):
+    inputs, _, _, data = inputs_of
+    key = reglab_build.execution_key(inputs())
+    assert re.fullmatch(r"[0-9a-f]{16}", key)
+    assert reglab_build.execution_key(inputs()) == key
+    moved = shutil.copytree(data, tmp_path / "elsewhere")
+    assert reglab_build.execution_key(inputs(data_root=moved)) == key
+
+
+def test_every_input_changes_the_key(inputs_of, tmp_path, monkeypatch):
+    inputs, package, rc, _ = inputs_of
+    before = reglab_build.execution_key(inputs())
+    keys = {}
+
+    (package / "stats.py").write_text((package / "stats.py").read_text() + "\n# edited\n")
+    keys["reglab source"] = reglab_build.execution_key(inputs())
+    (package / "stats.py").write_text((ROOT / "reglab" / "stats.py").read_text())
+    assert reglab_build.execution_key(inputs()) == before
+
+    rc.write_text("font.size: 12\n")
+    keys["matplotlibrc"] = reglab_build.execution_key(inputs())
+    rc.write_text("font.size: 10\n")
+
+    keys["kernel profile"] = reglab_build.execution_key(
+        inputs(kernel_config=reglab_build.KERNEL_CONFIG + "c.X = 1\n")
+    )
+    keys["device"] = reglab_build.execution_key(inputs(device="cuda:0"))
+    keys["more images"] = reglab_build.execution_key(
+        inputs(data_root=_data_root(tmp_path / "bigger", 30))
+    )
+    keys["no data"] = reglab_build.execution_key(inputs(data_root=tmp_path / "empty"))
+
+    real = reglab_build._version
+    monkeypatch.setattr(
+        reglab_build, "_version", lambda name: "9.9" if name == "torch" else real(name)
+    )
+    keys["torch version"] = reglab_build.execution_key(inputs())
+
+    assert before not in keys.values()
+    assert len(set(keys.values())) == len(keys), keys
+
+
+def test_data_fingerprint_reads_the_idx_headers(tmp_path):
+    fingerprint = reglab_build.data_fingerprint(_data_root(tmp_path, 20))
+    size, header = fingerprint["train-images-idx3-ubyte"]
+    assert size == 16 + 20 * 28 * 28
+    assert (
+        header
+        == (0x0803).to_bytes(4, "big").hex()
+        + (20).to_bytes(4, "big").hex()
+        + (28).to_bytes(4, "big").hex() * 2
+    )
+    (tmp_path / "MNIST" / "raw" / "t10k-labels-idx1-ubyte").unlink()
+    assert reglab_build.data_fingerprint(tmp_path)["t10k-labels-idx1-ubyte"] is None
+
+
+def test_a_new_key_marks_every_chapter_for_re_reading():
+    """Sphinx re-reads what env-get-outdated returns: every notebook when the key changed.
+
+    (Today sphinx-book-theme's own config edits already make Sphinx re-read everything on
+    each build; this hook keeps the guarantee when that stops.)
+    """
+
+    class App:
+        config = SimpleNamespace(reglab_execution_key="new")
+
+    env = SimpleNamespace(
+        found_docs={"index", "chapters/a", "chapters/b"},
+        metadata={"index": {}, "chapters/a": {"kernelspec": {}}, "chapters/b": {"kernelspec": {}}},
+    )
+    reread = reglab_build.reread_chapters_on_a_new_key
+    assert reread(App, env, set(), set(), set()) == []  # first build: everything is new
+    assert env.reglab_execution_key == "new"
+    assert reread(App, env, set(), set(), set()) == []  # same key: nothing to redo
+    App.config.reglab_execution_key = "newer"
+    assert sorted(reread(App, env, set(), set(), set())) == ["chapters/a", "chapters/b"]
+    assert env.reglab_execution_key == "newer"
+
+
+@pytest.mark.slow
+def test_a_new_key_re_executes_the_chapter_and_nothing_else_does(tmp_path):
+    docs = _project(tmp_path)
+    data = _data_root(tmp_path / "data", 20)
+
+    def build(data_root=data):
+        result, out = _build(docs, data_root)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        page = (out / "chapter.html").read_text()
+        return _executions(docs), re.search(r"font size (\S+)", page).group(1)
+
+    assert build() == (1, "10.0")
+    assert build() == (1, "10.0"), "an unchanged build executed the chapter"
+    (docs / "matplotlibrc").write_text("font.size: 12\n")
+    assert build() == (2, "12.0"), "a new matplotlibrc did not re-execute the chapter"
+    assert build(_data_root(tmp_path / "bigger", 30)) == (3, "12.0"), "new data, old outputs"
+    caches = list((docs / "_build" / ".jupyter_cache").iterdir())
+    assert len(caches) == 1, "caches of old keys are kept"
+
+
+# -- the page features, on one tiny build -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    path = tmp_path_factory.mktemp("tiny")
+    docs = _project(path)
+    data = _data_root(path / "data", 20)
+    result, out = _build(docs, data)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return docs, data, out
+
+
+@pytest.mark.slow
+def test_the_downloaded_notebook_carries_the_builds_outputs(tiny):
+    docs, _, out = tiny
+    nb = nbformat.read(out / "_sources" / "chapter.ipynb", as_version=4)
+    nbformat.validate(nb)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert [c.execution_count for c in code] == [1, 2, 3]
+    assert "font size 10.0" in "".join(o.get("text", "") for o in code[0].outputs)
+    assert "remove-cell" in code[1].metadata["tags"]  # hidden checks ship with the notebook
+    assert _executions(docs) == 1  # the outputs came from the build's run, not a new one
+
+
+@pytest.mark.slow
+def test_forced_execution_also_ships_its_outputs(tiny):
+    """REGLAB_EXECUTE=force (no cache): the outputs come from MyST-NB's executed copy."""
+    docs, data, _ = tiny
+    before = _executions(docs)
+    result, out = _build(docs, data, "-E", "-Dnb_execution_mode=force", builder="html")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert _executions(docs) == before + 1
+    nb = nbformat.read(out / "_sources" / "chapter.ipynb", as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert [c.execution_count for c in code] == [1, 2, 3]
+    assert "font size 10.0" in "".join(o.get("text", "") for o in code[0].outputs)
+
+
+@pytest.mark.slow
+def test_colab_button_opens_the_published_notebook(tiny):
+    _, _, out = tiny
+    page = (out / "chapter.html").read_text()
+    colab = re.findall(r'href="(https://colab\.research\.google\.com[^"]*)"', page)
+    assert colab == [
+        "https://colab.research.google.com/github/owner/repo/blob/notebooks/chapter.ipynb"
+    ]
+    assert 'href="_sources/chapter.ipynb"' in page  # the theme's download button
+    assert "colab" not in (out / "report.html").read_text().lower()  # chapters only
+
+
+@pytest.mark.slow
+def test_build_report_counts_claim_checks_and_lists_execution_inputs(tiny):
+    _, _, out = tiny
+    text = re.sub(r"<[^>]+>", " ", (out / "report.html").read_text())
+    text = " ".join(text.split())
+    assert re.search(r"Chapter 1 2 all chapters 1 2", text), text
+    key = re.search(r"execution key ([0-9a-f]{16})", text).group(1)
+    assert (out.parent / ".jupyter_cache" / key).is_dir()
+    assert "train-images-idx3-ubyte 20 items" in text
+
+
+@pytest.mark.slow
+def test_bibliography_entries_are_list_items(tiny):
+    _, _, out = tiny
+    page = (out / "index.html").read_text()
+    assert re.search(r'<div role="list" class="citation-list">\s*<div class="citation" '
+                     r'id="[^"]+" role="listitem">', page)  # fmt: skip
+    assert "doc-biblioentry" not in page
+
+
+@pytest.mark.slow
+def test_only_html_builds_need_npm(tiny):
+    docs, data, _ = tiny
+    no_npm = {"PATH": str(Path(sys.executable).parent)}
+    bundled = "-Dreglab_bundled_mathjax=1"
+    before = _executions(docs)
+    result, _ = _build(docs, data, bundled, builder="linkcheck", **no_npm)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert _executions(docs) == before  # linkcheck reuses the cached execution
+    result, _ = _build(docs, data, bundled, "-E", **no_npm)
+    assert result.returncode != 0
+    assert "`npm` was not found" in result.stdout + result.stderr
+
+
+def test_claim_checks_count_assert_statements_in_remove_cell_cells():
+    nb = nbformat.v4.new_notebook()
+    tagged = {"tags": ["remove-cell"]}
+    nb.cells = [
+        nbformat.v4.new_code_cell("%time x = 1\nassert 1\nassert 2 # assert 3", metadata=tagged),
+        nbformat.v4.new_code_cell("for i in []:\n    assert i\ns = 'assert x'", metadata=tagged),
+        nbformat.v4.new_code_cell("assert True"),  # visible: not a claim check
+        nbformat.v4.new_markdown_cell("assert in prose", metadata=tagged),
+        nbformat.v4.new_code_cell("print(1)", metadata={"tags": ["hide-input"]}),
+    ]  # fmt: skip
+    assert reglab_book.claim_checks(nb) == (2, 3)
+
+
+def test_notebook_with_outputs_refuses_cells_that_were_not_run(tmp_path):
+    source = tmp_path / "chapter.md"
+    source.write_text(CHAPTER)
+    executed = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('other')")])
+    with pytest.raises(ValueError, match="code cells differ"):
+        reglab_book.notebook_with_outputs(source, executed)
+
+
+def test_the_workflow_key_script_prints_the_builds_key():
+    """The Pages workflow caches by ``python docs/_ext/reglab_build.py``: the same key."""
+    result = subprocess.run(
+        [sys.executable, str(EXT / "reglab_build.py")], capture_output=True, text=True, check=True
+    )
+    expected = reglab_build.execution_key(reglab_build.current_inputs(ROOT, ROOT / "docs"))
+    assert result.stdout.strip() == expected
+
+
+def test_pages_workflow_restores_only_this_keys_outputs_and_publishes_after_deploy():
+    import yaml
+
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "pages.yml").read_text())
+    jobs = workflow["jobs"]
+    assert workflow["permissions"] == {}
+    steps = jobs["build"]["steps"]
+    key_step = next(s for s in steps if s.get("id") == "key")
+    assert "docs/_ext/reglab_build.py" in key_step["run"]
+    book = next(s for s in steps if "jupyter_cache" in s.get("with", {}).get("path", ""))
+    assert book["with"]["path"].endswith("${{ steps.key.outputs.key }}")
+    for restore in [book["with"]["key"], *book["with"].get("restore-keys", "").splitlines()]:
+        assert restore.startswith("book-${{ steps.key.outputs.key }}-"), restore
+    assert jobs["notebooks"]["needs"] == "deploy"
+    writers = [name for name, job in jobs.items() if "write" in job["permissions"].values()]
+    assert writers == ["deploy", "notebooks"]
+    assert jobs["build"]["permissions"] == {"contents": "read"}
+    for job in jobs.values():
+        for step in job["steps"]:
+            if "uses" in step:
+                assert re.fullmatch(r"[\w/-]+@[0-9a-f]{40}", step["uses"]), step["uses"]
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False
