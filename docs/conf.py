@@ -13,7 +13,6 @@ every chapter regardless of the cache.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -22,13 +21,14 @@ sys.path.insert(0, str(DOCS.parent))  # this checkout's reglab (for its version)
 sys.path.insert(0, str(DOCS / "_ext"))  # the book's own extensions
 
 import reglab  # noqa: E402
+from reglab import environment  # noqa: E402
 
 # -- Project ------------------------------------------------------------------
 project = "reglab"
 author = "The reglab developers"
 copyright = "2026, The reglab developers"
 release = version = reglab.__version__
-REPOSITORY_URL = os.environ.get("REGLAB_REPOSITORY_URL", "https://github.com/reglab/reglab")
+REPOSITORY_URL = environment.get("REGLAB_REPOSITORY_URL", "https://github.com/reglab/reglab")
 # The GitHub Pages workflow publishes every executed chapter notebook (with its outputs) to
 # this branch, at the page's path; reglab_book's Colab button opens it there.
 reglab_notebook_branch = "notebooks"
@@ -69,7 +69,7 @@ myst_dmath_double_inline = True
 
 
 # -- Execution: at build time, cached under reglab_build's key ------------------------
-nb_execution_mode = "force" if os.environ.get("REGLAB_EXECUTE") == "force" else "cache"
+nb_execution_mode = "force" if environment.get("REGLAB_EXECUTE") == "force" else "cache"
 nb_execution_raise_on_error = True  # a failing cell fails the build
 nb_execution_show_tb = True
 nb_execution_timeout = 300  # seconds per cell

@@ -22,11 +22,10 @@ is not run from here.
 # %%
 # Settings
 # --------
-import os
-from pathlib import Path
+from reglab import environment
 
-QUICK = os.environ.get("REGLAB_QUICK") == "1"
-OUT = Path(os.environ.get("REGLAB_OUTPUT", "examples/output"))
+QUICK = environment.flag("REGLAB_QUICK")
+OUT = environment.path("REGLAB_OUTPUT", "examples/output")
 
 # %%
 # From scratch against PyTorch

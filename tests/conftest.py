@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from reglab.data import ENV_VAR, data_root
+from reglab import environment
+from reglab.data import data_root
 
 MNIST_FILES = {
     True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -68,7 +69,7 @@ def mnist_root() -> Path:
         if not (root / "MNIST" / "raw" / name).is_file()
     ]
     if missing:
-        require(f"no MNIST under {root} (missing {', '.join(missing)}); set {ENV_VAR}")
+        require(f"no MNIST under {root} (missing {', '.join(missing)}); set REGLAB_DATA")
     return root
 
 
@@ -77,7 +78,7 @@ DOCS = ROOT / "docs"
 #: Where the tests build the book: the same folder as ``nox -s docs``, so the site CI
 #: tested is the site it would publish, and a later ``nox -s docs`` has nothing to redo.
 SITE = DOCS / "_build" / "html"
-CHROMIUM = os.environ.get("REGLAB_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM = environment.get("REGLAB_CHROMIUM", "/usr/bin/chromium")
 
 
 def load_script(name: str):
@@ -101,8 +102,8 @@ def site(request) -> Path:
     ``REGLAB_SITE`` may point at an already built site to test instead (CI's second
     look at a site it built earlier, say); it must hold an ``index.html``.
     """
-    if os.environ.get("REGLAB_SITE"):
-        built = Path(os.environ["REGLAB_SITE"])
+    if environment.get("REGLAB_SITE"):
+        built = environment.path("REGLAB_SITE", "")
         if not (built / "index.html").is_file():
             pytest.fail(f"REGLAB_SITE={built} holds no built site (no index.html)")
         return built

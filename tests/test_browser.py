@@ -11,7 +11,6 @@ Playwright or npm is missing, except in CI (``CI`` set), where that is a failure
 from __future__ import annotations
 
 import functools
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -20,9 +19,11 @@ from urllib.parse import urlparse
 import pytest
 from conftest import load_script, require
 
+from reglab import environment
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-SHOTS = Path(os.environ.get("REGLAB_SCREENSHOTS", DOCS / "_build" / "screenshots"))
+SHOTS = environment.path("REGLAB_SCREENSHOTS", DOCS / "_build" / "screenshots")
 PAGES = sorted(
     [p.relative_to(DOCS).with_suffix("").as_posix() for p in DOCS.glob("*.md")]
     + [p.relative_to(DOCS).with_suffix("").as_posix() for p in (DOCS / "chapters").glob("*.md")]
