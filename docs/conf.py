@@ -98,6 +98,8 @@ nitpick_ignore_regex = [
         r"(torch|torchvision|nn|matplotlib|PIL|optional|callable|device|Tensor|Axes|Optimizer|path)\b.*",
     ),
     ("py:class", r"(int|float|str|bool|tuple|list|dict|sequences?|iterable|Module)(\[.*\])?"),
+    ("py:class", r"InterpolationMode\b.*"),
+    ("py:(func|meth|attr|mod|obj|data)", r"(torch|torchvision)\..*"),
 ]
 
 # -- Bibliography --------------------------------------------------------------------
