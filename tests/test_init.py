@@ -113,10 +113,10 @@ def test_bad_names_and_modes():
 
 def test_init_weights_sets_every_layer():
     torch.manual_seed(0)
-    model = init_weights_(deep_mlp(3, 400, "relu"), "N(0, 0.01)", "relu")
+    model = init_weights_(deep_mlp(3, 400, "relu"), "normal, std 0.01", "relu")
     linears = [m for m in model if isinstance(m, nn.Linear)]
     assert len(linears) == 4
     for layer in linears:
         assert layer.weight.std().item() == pytest.approx(0.01, rel=0.05)
         assert torch.count_nonzero(layer.bias) == 0
-    assert set(INITIALIZERS) == {"N(0, 1)", "N(0, 0.01)", "xavier", "kaiming"}
+    assert set(INITIALIZERS) == {"normal, std 1", "normal, std 0.01", "xavier", "kaiming"}
