@@ -192,7 +192,11 @@ def plot_sweep(
         ax.axvline(chosen if chosen > 0 else zero_at, color="k", ls="--", lw=0.8)
     ax.set_xscale("log")
     ticks = xs.tolist()
-    ax.set_xticks(ticks, ["0" if v == 0 else f"{v:g}" for v in lambdas])
+    labels = [  # short tick labels: 0, 1e-4, 0.003, 0.1
+        "0" if v == 0 else f"{v:g}" if len(f"{v:g}") <= 5 else f"{v:.0e}".replace("e-0", "e-")
+        for v in lambdas
+    ]
+    ax.set_xticks(ticks, labels)
     ax.minorticks_off()
     ax.set_ylabel(ylabel)
     ax.legend(fontsize="x-small")
