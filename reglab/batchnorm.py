@@ -148,7 +148,19 @@ def trace_running_stats(module: nn.modules.batchnorm._BatchNorm, batches) -> Run
     Args:
         module: an ``nn.BatchNorm1d/2d/3d`` (or any module with the same buffers).
         batches: an iterable of input tensors :math:`(N, C, *)`.
+
+    Raises:
+        ValueError: ``module`` keeps no running statistics (``track_running_stats=False``,
+            or not a batch-norm module), or ``batches`` is empty.
     """
+    if (
+        getattr(module, "running_mean", None) is None
+        or getattr(module, "running_var", None) is None
+    ):
+        raise ValueError(
+            f"{type(module).__name__} has no running statistics to trace "
+            f"(a batch-norm module with track_running_stats=True has them)"
+        )
     rows: dict[str, list[torch.Tensor]] = {k: [] for k in RunningStats.__dataclass_fields__}
     for X in batches:
         dims = [0, *range(2, X.dim())]

@@ -78,7 +78,12 @@ def xavier_std(fan_in: int, fan_out: int, gain: float = 1.0) -> float:
     r"""Glorot & Bengio's compromise between forward and backward variance.
 
     .. math:: \sigma = g \sqrt{\frac{2}{\text{fan\_in} + \text{fan\_out}}}
+
+    Raises:
+        ValueError: a fan below 1 (a weight with no inputs or no outputs has no scale).
     """
+    if not (fan_in >= 1 and fan_out >= 1):
+        raise ValueError(f"fan_in and fan_out must be >= 1, got {fan_in} and {fan_out}")
     return gain * math.sqrt(2.0 / (fan_in + fan_out))
 
 
@@ -86,7 +91,12 @@ def kaiming_std(fan: int, gain: float = math.sqrt(2.0)) -> float:
     r"""He et al.'s standard deviation, for the fan of the chosen ``mode``.
 
     .. math:: \sigma = \frac{g}{\sqrt{\text{fan}}}
+
+    Raises:
+        ValueError: ``fan`` below 1.
     """
+    if not fan >= 1:
+        raise ValueError(f"fan must be >= 1, got {fan}")
     return gain / math.sqrt(fan)
 
 
@@ -152,7 +162,7 @@ def init_weights_(model: nn.Module, name: str, nonlinearity: str) -> nn.Module:
     """Re-initialize every ``nn.Linear``/``nn.Conv*d`` weight with ``INITIALIZERS[name]``
     and set the biases to zero; returns the model."""
     if name not in INITIALIZERS:
-        raise ValueError(f"name must be one of {', '.join(INITIALIZERS)}; got {name!r}")
+        raise ValueError(f"name must be one of {', '.join(map(repr, INITIALIZERS))}; got {name!r}")
     with torch.no_grad():
         for module in model.modules():
             if isinstance(module, nn.Linear | nn.Conv1d | nn.Conv2d | nn.Conv3d):

@@ -6,6 +6,7 @@ title; axis labels are lowercase.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import torch
@@ -25,6 +26,16 @@ __all__ = [
 ]
 
 
+def _check_runs(runs: dict, name: str) -> None:
+    if not runs:
+        raise ValueError(f"{name} is empty: nothing to plot")
+
+
+def _check_field(field: str, allowed) -> None:
+    if field not in allowed:
+        raise ValueError(f"field must be one of {', '.join(map(repr, allowed))}; got {field!r}")
+
+
 def show_image(image: torch.Tensor, ax: Axes, *, label: str | None = None) -> Axes:
     """Draw one grey-scale image, ``(1, H, W)`` or ``(H, W)``, without axes ticks.
 
@@ -38,7 +49,7 @@ def show_image(image: torch.Tensor, ax: Axes, *, label: str | None = None) -> Ax
         image = image.squeeze(0)  # (1, H, W) -> (H, W)
     if image.dim() != 2:
         raise ValueError(f"image must have shape (H, W) or (1, H, W), got {tuple(image.shape)}")
-    ax.imshow(image, cmap="gray", interpolation="nearest")
+    ax.imshow(image.numpy(), cmap="gray", interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
     ax.grid(False)
@@ -50,7 +61,7 @@ def show_image(image: torch.Tensor, ax: Axes, *, label: str | None = None) -> Ax
 def _mark_out_of_range(ax: Axes, x: torch.Tensor, values: torch.Tensor, color) -> tuple[int, int]:
     """Mark the points a log axis cannot show: an overflow (``inf``/``nan``) as a triangle
     on the top edge, an underflow (exactly ``0``) as a triangle on the bottom edge, in
-    ``color`` and clipped to the axes. Returns how many of each were marked."""
+    ``color``, drawn on the edge rather than off the axes. Returns how many of each."""
     from matplotlib.transforms import blended_transform_factory
 
     edge = blended_transform_factory(ax.transData, ax.transAxes)  # x in data, y in axes
@@ -58,7 +69,7 @@ def _mark_out_of_range(ax: Axes, x: torch.Tensor, values: torch.Tensor, color) -
     under = values == 0
     for mask, y, marker in ((over, 1.0, "^"), (under, 0.0, "v")):
         if mask.any():
-            ax.plot(x[mask], torch.full((int(mask.sum()),), y), marker, color=color, ms=4,
+            ax.plot(x[mask].numpy(), [y] * int(mask.sum()), marker, color=color, ms=4,
                     transform=edge, clip_on=False, label="_nolegend_")  # fmt: skip
     return int(over.sum()), int(under.sum())
 
@@ -92,7 +103,19 @@ def plot_std_by_depth(
         field (str): ``"std"`` (default) or ``"grad_std"``.
         show (sequence of str, optional): draw only these labels (each keeps its colour), so
             that a second panel can zoom in on runs that a wide axis flattens.
+
+    Raises:
+        ValueError: ``stats`` is empty, ``field`` is not ``"std"``/``"grad_std"`` (or a run
+            has no gradient statistics), or ``show`` names a run that is not in ``stats``.
     """
+    _check_runs(stats, "stats")
+    _check_field(field, ("std", "grad_std"))
+    missing = [label for label, run in stats.items() if getattr(run, field) is None]
+    if missing:
+        raise ValueError(f"runs {missing} have no {field} (record them with labels y)")
+    unknown = [label for label in (show or []) if label not in stats]
+    if unknown:
+        raise ValueError(f"show names runs {unknown} that are not in stats ({list(stats)})")
     any_over = any_under = False
     for i, (label, run) in enumerate(stats.items()):
         if show is not None and label not in show:
@@ -100,7 +123,8 @@ def plot_std_by_depth(
         values = getattr(run, field).detach().cpu().double()
         layers = torch.arange(1, len(values) + 1)
         shown = torch.where(torch.isfinite(values) & (values > 0), values, torch.nan)
-        ax.plot(layers, shown, marker=".", markersize=3, color=f"C{i}", label=label)
+        ax.plot(layers.numpy(), shown.numpy(), marker=".", markersize=3, color=f"C{i}",
+                label=label)  # fmt: skip
         over, under = _mark_out_of_range(ax, layers, values, f"C{i}")
         any_over, any_under = any_over or over > 0, any_under or under > 0
     ax.set_yscale("log")
@@ -118,18 +142,28 @@ def plot_seed_curves(runs: dict, ax: Axes, *, field: str = "train_loss", log: bo
         runs (dict): setting label -> list of :class:`reglab.training.History`, one per seed.
         field (str): the per-epoch field to draw. Default: ``"train_loss"``.
         log (bool): log scale on the vertical axis. Default: ``False``.
+
+    Raises:
+        ValueError: ``runs`` is empty, a setting has no seeds, or a history has no values
+            for ``field``.
     """
+    _check_runs(runs, "runs")
     any_over = False
     for i, (label, histories) in enumerate(runs.items()):
+        if not histories:
+            raise ValueError(f"setting {label!r} has no runs")
         color = f"C{i}"
         for seed, history in enumerate(histories):
+            if not getattr(history, field, None):
+                raise ValueError(f"a run of {label!r} has no values for field {field!r}")
             epochs = torch.tensor(history.epoch)
             values = torch.tensor(getattr(history, field), dtype=torch.float64)
             shown = torch.where(torch.isfinite(values), values, torch.nan)
             name = f"{label} ({len(histories)} seeds)" if seed == 0 else "_nolegend_"
-            ax.plot(epochs, shown, color=color, lw=1, alpha=0.8, marker=".", ms=3, label=name)
-            values = torch.where(values == 0, 1.0, values)  # only overflow is marked here
-            any_over = _mark_out_of_range(ax, epochs, values, color)[0] > 0 or any_over
+            ax.plot(epochs.numpy(), shown.numpy(), color=color, lw=1, alpha=0.8, marker=".",
+                    ms=3, label=name)  # fmt: skip
+            finite_or_over = torch.where(values == 0, 1.0, values)  # only overflow is marked
+            any_over = _mark_out_of_range(ax, epochs, finite_or_over, color)[0] > 0 or any_over
     if log:
         ax.set_yscale("log")
     ax.set_xlabel("epoch")
@@ -141,22 +175,29 @@ def plot_seed_curves(runs: dict, ax: Axes, *, field: str = "train_loss", log: bo
 def plot_paired_seeds(values: dict, ax: Axes, *, ylabel: str) -> Axes:
     """A dot plot of a paired comparison: one column per setting, one dot per seed, a grey
     line joining the same seed across settings, and a black bar at each setting's mean.
+    No bar starts at an arbitrary baseline: the dots are the data.
 
     Args:
         values (dict): setting label -> sequence of one value per seed (same seeds, same
             order for every setting).
         ylabel (str): what the values are.
+
+    Raises:
+        ValueError: ``values`` is empty, or the settings have different numbers of seeds.
     """
+    _check_runs(values, "values")
+    counts = {label: len(v) for label, v in values.items()}
+    if len(set(counts.values())) != 1 or 0 in counts.values():
+        raise ValueError(f"every setting needs the same, non-zero number of seeds; got {counts}")
     labels = list(values)
-    table = torch.tensor([list(map(float, values[k])) for k in labels], dtype=torch.float64)
-    if table.dim() != 2 or table.shape[1] < 1:
-        raise ValueError("values must hold the same number of seeds for every setting")
+    table = torch.tensor([[float(v) for v in values[k]] for k in labels], dtype=torch.float64)
     x = torch.arange(len(labels), dtype=torch.float64)
     for seed in range(table.shape[1]):
-        ax.plot(x, table[:, seed], color="0.75", lw=0.8, zorder=1)
+        ax.plot(x.numpy(), table[:, seed].numpy(), color="0.75", lw=0.8, zorder=1)
     for i in range(len(labels)):
-        ax.plot(x[i].expand(table.shape[1]), table[i], "o", color=f"C{i}", ms=5, zorder=2)
-        mean = table[i].mean()
+        ax.plot([x[i].item()] * table.shape[1], table[i].numpy(), "o", color=f"C{i}", ms=5,
+                zorder=2)  # fmt: skip
+        mean = table[i].mean().item()
         ax.plot([x[i] - 0.15, x[i] + 0.15], [mean, mean], color="k", lw=1.5, zorder=3)
     ax.set_xticks(x.tolist(), labels)
     ax.set_xlim(-0.5, len(labels) - 0.5)
@@ -172,31 +213,47 @@ def plot_sweep(
     the smallest positive value, and labelled ``0``.
 
     Args:
-        lambdas (sequence of float): the strengths, increasing, ``0`` allowed first.
+        lambdas (sequence of float): the strengths, increasing, ``>= 0``; at least one > 0.
         values (dict): curve label -> ``(seeds, len(lambdas))`` tensor.
-        chosen (float, optional): a strength to mark with a vertical dashed line.
+        chosen (float, optional): one of ``lambdas``, marked with a vertical dashed line.
         ylabel (str): the vertical axis label. Default: ``"loss"``.
+
+    Raises:
+        ValueError: ``lambdas`` is not increasing and non-negative with a positive value,
+            ``values`` is empty or has a table of another shape, or ``chosen`` is not one
+            of ``lambdas``.
     """
     lambdas = [float(v) for v in lambdas]
+    if not lambdas or lambdas[0] < 0 or any(b <= a for a, b in itertools.pairwise(lambdas)):
+        raise ValueError(f"lambdas must be increasing and >= 0, got {lambdas}")
     positive = [v for v in lambdas if v > 0]
+    if not positive:
+        raise ValueError(f"lambdas needs a positive value for the log axis, got {lambdas}")
+    _check_runs(values, "values")
+    if chosen is not None and float(chosen) not in lambdas:
+        raise ValueError(f"chosen must be one of lambdas {lambdas}, got {chosen}")
     zero_at = min(positive) / 10
     xs = torch.tensor([v if v > 0 else zero_at for v in lambdas], dtype=torch.float64)
     for i, (label, table) in enumerate(values.items()):
         table = torch.as_tensor(table, dtype=torch.float64)
+        if table.dim() != 2 or table.shape[1] != len(lambdas):
+            raise ValueError(
+                f"values[{label!r}] must have shape (seeds, {len(lambdas)}), "
+                f"got {tuple(table.shape)}"
+            )
         for row in table:
-            ax.plot(xs, row, "o", color=f"C{i}", ms=3, alpha=0.6, label="_nolegend_")
-        ax.plot(
-            xs, table.mean(0), "-", color=f"C{i}", label=f"{label} (mean of {len(table)} seeds)"
-        )
+            ax.plot(xs.numpy(), row.numpy(), "o", color=f"C{i}", ms=3, alpha=0.6,
+                    label="_nolegend_")  # fmt: skip
+        ax.plot(xs.numpy(), table.mean(0).numpy(), "-", color=f"C{i}",
+                label=f"{label} (mean of {len(table)} seeds)")  # fmt: skip
     if chosen is not None:
         ax.axvline(chosen if chosen > 0 else zero_at, color="k", ls="--", lw=0.8)
     ax.set_xscale("log")
-    ticks = xs.tolist()
     labels = [  # short tick labels: 0, 1e-4, 0.003, 0.1
         "0" if v == 0 else f"{v:g}" if len(f"{v:g}") <= 5 else f"{v:.0e}".replace("e-0", "e-")
         for v in lambdas
     ]
-    ax.set_xticks(ticks, labels)
+    ax.set_xticks(xs.tolist(), labels)
     ax.minorticks_off()
     ax.set_ylabel(ylabel)
     ax.legend(fontsize="x-small")
@@ -210,7 +267,23 @@ def plot_activation_histograms(stats: dict, axes, layers: list[int], *, bins: in
         stats (dict): label -> :class:`reglab.instrumentation.ActivationStats`.
         axes: a 2-D array of Axes, ``(len(stats), len(layers))``.
         layers (list[int]): 0-based indices of the recorded layers to show.
+
+    Raises:
+        ValueError: ``stats`` or ``layers`` is empty, a layer index is out of range, or
+            ``axes`` is not ``(len(stats), len(layers))``.
     """
+    _check_runs(stats, "stats")
+    if not layers:
+        raise ValueError("layers is empty: nothing to plot")
+    for label, run in stats.items():
+        bad = [i for i in layers if not 0 <= i < len(run.samples)]
+        if bad:
+            raise ValueError(
+                f"layers {bad} out of range for run {label!r} with {len(run.samples)} layers"
+            )
+    shape = getattr(axes, "shape", None)
+    if shape != (len(stats), len(layers)):
+        raise ValueError(f"axes must have shape {(len(stats), len(layers))}, got {shape}")
     for row, (label, run) in zip(axes, stats.items(), strict=True):
         for ax, layer in zip(row, layers, strict=True):
             values = run.samples[layer].detach().cpu().double()
@@ -227,7 +300,16 @@ def plot_activation_histograms(stats: dict, axes, layers: list[int], *, bins: in
 
 def plot_curves(histories: dict, ax: Axes, *, field: str = "train_loss", log: bool = False) -> Axes:
     """One line per run: a per-epoch field of :class:`reglab.training.History` (e.g.
-    ``"train_loss"``, ``"test_acc"``)."""
+    ``"train_loss"``, ``"test_acc"``).
+
+    Raises:
+        ValueError: ``histories`` is empty, or a run has no such field or no values in it.
+    """
+    _check_runs(histories, "histories")
+    for label, history in histories.items():
+        values = getattr(history, field, None)
+        if values is None or len(values) == 0:
+            raise ValueError(f"run {label!r} has no values for field {field!r}")
     for label, history in histories.items():
         ax.plot(history.epoch, getattr(history, field), marker=".", label=label)
     if log:
@@ -245,10 +327,15 @@ def show_images(images, axes, labels=None):
         images: a tensor ``(K, 1, H, W)``/``(K, H, W)`` or a list of such images.
         axes: matplotlib axes, as many as images (a 2-D array is flattened row by row).
         labels (list[str], optional): one label per image, written under it.
+
+    Raises:
+        ValueError: as many images as axes (and labels, when given) are needed.
     """
     flat = axes.ravel() if hasattr(axes, "ravel") else list(axes)
     if len(flat) != len(images):
         raise ValueError(f"got {len(images)} images for {len(flat)} axes")
+    if labels is not None and len(labels) != len(images):
+        raise ValueError(f"got {len(labels)} labels for {len(images)} images")
     labels = labels if labels is not None else [None] * len(images)
     for image, ax, label in zip(images, flat, labels, strict=True):
         show_image(image, ax, label=label)
@@ -266,14 +353,22 @@ def plot_running_stats(
         field (str): ``"running_mean"`` or ``"running_var"``.
         channel (int): which channel to draw. Default: ``0``.
         target (float, optional): the population value, drawn as a dashed line.
+
+    Raises:
+        ValueError: ``traces`` is empty, ``field`` is unknown, or ``channel`` is out of range.
     """
+    _check_runs(traces, "traces")
+    _check_field(field, ("running_mean", "running_var"))
+    channels = next(iter(traces.values())).running_mean.shape[1]
+    if not 0 <= channel < channels:
+        raise ValueError(f"channel must be in [0, {channels - 1}], got {channel}")
     batch_field = "batch_mean" if field == "running_mean" else "batch_var"
     first = next(iter(traces.values()))
-    steps = torch.arange(1, len(first.running_mean) + 1)
-    ax.plot(steps, getattr(first, batch_field)[:, channel], ".", color="0.7", ms=3,
+    steps = torch.arange(1, len(first.running_mean) + 1).numpy()
+    ax.plot(steps, getattr(first, batch_field)[:, channel].cpu().numpy(), ".", color="0.7", ms=3,
             label=f"batch {batch_field.split('_')[1]}")  # fmt: skip
     for label, trace in traces.items():
-        ax.plot(steps, getattr(trace, field)[:, channel], label=label)
+        ax.plot(steps, getattr(trace, field)[:, channel].cpu().numpy(), label=label)
     if target is not None:
         ax.axhline(target, color="k", ls="--", lw=0.8)
     ax.set_xlabel("batches seen")
@@ -284,7 +379,16 @@ def plot_running_stats(
 
 def plot_gaps(summary: list[dict], ax: Axes, *, field: str = "gap") -> Axes:
     """Bars of a summarized metric per setting (see :func:`reglab.experiment.summarize`),
-    with the standard deviation across seeds as error bars."""
+    with the standard deviation across seeds as error bars.
+
+    Raises:
+        ValueError: ``summary`` is empty or its rows lack ``field`` or ``field + "_std"``.
+    """
+    if not summary:
+        raise ValueError("summary is empty: nothing to plot")
+    missing = {f for row in summary for f in (field, field + "_std") if f not in row}
+    if missing:
+        raise ValueError(f"summary rows lack {sorted(missing)}; they have {sorted(summary[0])}")
     names = [row["setting"] for row in summary]
     means = [row[field] for row in summary]
     stds = [row[field + "_std"] for row in summary]
