@@ -311,7 +311,7 @@ def train(
     if progress:
         from tqdm.auto import tqdm
 
-        epochs = tqdm(epochs, desc="epochs", leave=False)
+        epochs = tqdm(epochs, desc="epochs", leave=False)  # closed below, also after a stop
     if early_stopping is not None:
         early_stopping.reset()
 
@@ -332,6 +332,8 @@ def train(
                 if early_stopping.step(epoch, value, model):
                     history.stopped_epoch = epoch
                     break
+    if progress:
+        epochs.close()
     if early_stopping is not None:
         history.best_epoch = early_stopping.best_epoch
         if early_stopping.restore_best and early_stopping.best_state is not None:
