@@ -4,7 +4,8 @@ r"""Batch normalization from scratch, with the signature and buffer semantics of
 The subtle part: the *normalization* in training mode uses the biased batch variance
 (divide by :math:`n`), while the running average stored in ``running_var`` is updated with
 the *unbiased* one (divide by :math:`n - 1`), :math:`n = N \times H \times W` values per
-channel. Import :func:`batch_norm` from :mod:`reglab.functional`, its one public path.
+channel. Import :func:`~reglab.functional.batch_norm` from :mod:`reglab.functional`, its one
+public path.
 """
 
 from __future__ import annotations

@@ -165,10 +165,11 @@ def test_float16_running_var_does_not_overflow(buffer_dtype):
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
 @pytest.mark.parametrize("training", [True, False])
-def test_half_input_with_float32_buffers_keeps_the_input_dtype(dtype, training):
-    X = torch.randn(8, 3, 4, generator=torch.Generator().manual_seed(1)).to(dtype)
-    weight, bias = torch.rand(3) + 0.5, torch.randn(3)
-    rm, rv = torch.randn(3), torch.rand(3) + 0.5
+@pytest.mark.parametrize("device", DEVICES)
+def test_half_input_with_float32_buffers_keeps_the_input_dtype(dtype, training, device):
+    X = torch.randn(8, 3, 4, generator=torch.Generator().manual_seed(1)).to(device, dtype)
+    weight, bias = torch.rand(3, device=device) + 0.5, torch.randn(3, device=device)
+    rm, rv = torch.randn(3, device=device), torch.rand(3, device=device) + 0.5
     ours = batch_norm(X, rm.clone(), rv.clone(), weight, bias, training)
     theirs = F.batch_norm(X, rm.clone(), rv.clone(), weight, bias, training)
     assert ours.dtype == theirs.dtype == dtype

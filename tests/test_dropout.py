@@ -33,13 +33,15 @@ def test_kept_elements_are_exactly_x_over_one_minus_p(p, device):
     kept = y != 0
     assert y.device == x.device
     assert 0 < kept.sum() < x.numel()
-    # bit for bit what torch computes: x * (1 / (1 - p)), within an ulp of x / (1 - p)
-    torch.testing.assert_close(y[kept], x[kept] * (1 / (1 - p)), rtol=0, atol=0)
-    torch.testing.assert_close(y[kept], x[kept] / (1 - p), rtol=2e-7, atol=0)
-    # torch's own output keeps other elements, scaled exactly the same way
+    # bit for bit what torch's CPU kernel computes: x * (m / (1 - p)), the division done
+    # in x's dtype; within an ulp of the exact x / (1 - p)
+    scale = torch.ones((), device=device).div_(1 - p)
+    torch.testing.assert_close(y[kept], x[kept] * scale, rtol=0, atol=0)
+    torch.testing.assert_close(y[kept], (x[kept].double() / (1 - p)).float(), rtol=2e-7, atol=0)
+    # torch's own output keeps other elements, scaled the same way
     y_torch = F.dropout(x, p)
     kept_torch = y_torch != 0
-    torch.testing.assert_close(y_torch[kept_torch], x[kept_torch] * (1 / (1 - p)), rtol=0, atol=0)
+    torch.testing.assert_close(y_torch[kept_torch], x[kept_torch] * scale, rtol=2e-7, atol=0)
 
 
 @pytest.mark.parametrize("ours, theirs, shape", FUNCTIONS)
