@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 import torch
+
+from reglab import environment
 
 __all__ = ["default_device", "resolve_device"]
 
@@ -23,7 +23,7 @@ def default_device() -> torch.device:
         >>> default_device()
         device(type='cpu')
     """
-    requested = os.environ.get(ENV_VAR, "").strip()
+    requested = (environment.get(ENV_VAR) or "").strip()
     if requested:
         try:
             device = torch.device(requested)
