@@ -9,5 +9,6 @@ around them (``mask_of``, ``trace_running_stats``).
 
 from reglab.batchnorm import batch_norm
 from reglab.dropout import dropout, dropout2d
+from reglab.label_smoothing import cross_entropy
 
-__all__ = ["batch_norm", "dropout", "dropout2d"]
+__all__ = ["batch_norm", "cross_entropy", "dropout", "dropout2d"]
