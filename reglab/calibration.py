@@ -15,8 +15,9 @@ softmax rounds to 1 once the logit gap exceeds about 17, so this bin is often no
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
-__all__ = ["expected_calibration_error", "reliability_curve"]
+__all__ = ["expected_calibration_error", "probabilistic_scores", "reliability_curve"]
 
 
 def _check(probs: torch.Tensor, y: torch.Tensor, n_bins: int) -> None:
@@ -114,3 +115,28 @@ def expected_calibration_error(probs: torch.Tensor, y: torch.Tensor, *, n_bins: 
     filled = count > 0
     gaps = (acc[filled] - conf[filled]).abs()  # |acc_k - conf_k|
     return float((count[filled] / count.sum() * gaps).sum())  # sum_k |B_k|/N * gap_k
+
+
+def probabilistic_scores(logits: torch.Tensor, y: torch.Tensor, *, n_bins: int = 15) -> dict:
+    r"""Accuracy, negative log-likelihood and ECE of a classifier's logits, in one dict.
+
+    .. math::
+        \mathrm{NLL} = -\frac1N \sum_n \log p_{n, y_n}, \qquad p = \operatorname{softmax}(z)
+
+    Args:
+        logits (Tensor): :math:`(N, K)`. y (Tensor): :math:`(N,)` class indices.
+        n_bins (int): bins of :func:`expected_calibration_error`. Default: ``15``.
+
+    Returns:
+        dict: ``{"accuracy": ..., "nll": ..., "ece": ...}`` as floats.
+    """
+    logits = logits.detach()
+    if logits.dim() != 2 or y.shape != logits.shape[:1]:
+        raise ValueError(
+            f"logits must be (N, K) and y (N,), got {tuple(logits.shape)} and {tuple(y.shape)}"
+        )
+    return {
+        "accuracy": float((logits.argmax(1) == y).double().mean()),
+        "nll": float(F.cross_entropy(logits, y)),  # -(1/N) sum log p_y
+        "ece": expected_calibration_error(logits.softmax(1), y, n_bins=n_bins),
+    }

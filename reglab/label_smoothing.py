@@ -217,7 +217,8 @@ def cross_entropy(
             f"ignore_index={ignore_index}): min {int(y[keep].min())}, max {int(y[keep].max())}"
         )
     nll = -log_p.gather(class_dim, y.unsqueeze(class_dim)).squeeze(class_dim)  # -log p_y
-    smooth = -(log_p if weight is None else log_p * weight.view(w_shape)).sum(class_dim)
+    weighted = log_p if weight is None else log_p * weight.view(w_shape)
+    smooth = -weighted.sum(class_dim)  # sum_c w_c (-log p_c)
     w_y = torch.ones_like(nll) if weight is None else weight[y]  # w_{y_n}
     zero = torch.zeros((), dtype=nll.dtype, device=nll.device)
     loss = torch.where(keep, (1 - eps) * w_y * nll + eps / K * smooth, zero)  # l_n

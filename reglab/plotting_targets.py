@@ -74,12 +74,12 @@ def _soft_label_text(target: torch.Tensor, top: int = 2) -> str:
     weights, classes = target.topk(min(top, len(target)))
     pairs = zip(weights.tolist(), classes.tolist(), strict=True)
     parts = [f"{w:.2f}·{c}" for w, c in pairs if w > 0.005]
-    return " + ".join(parts)
+    return "\n".join(parts)
 
 
 def show_mixed_batch(images: torch.Tensor, targets: torch.Tensor, axes) -> object:
     """Draw mixed images with their soft labels written under them (the two largest
-    class weights, as ``0.73·3 + 0.27·5``).
+    class weights, one per line, as ``0.73·3`` over ``0.27·5``).
 
     Args:
         images (Tensor): :math:`(B, 1, H, W)` or :math:`(B, H, W)`.

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torchmetrics.classification import MulticlassCalibrationError  # the test group's oracle
 
-from reglab.calibration import expected_calibration_error, reliability_curve
+from reglab.calibration import expected_calibration_error, probabilistic_scores, reliability_curve
 
 
 def _reference(probs, y, n_bins):
@@ -117,3 +117,15 @@ def test_bad_arguments_are_clear_errors():
         expected_calibration_error(probs, torch.tensor([1.0, 0.0]))
     with pytest.raises(ValueError, match="empty"):
         expected_calibration_error(torch.zeros(0, 2), torch.zeros(0, dtype=torch.long))
+
+
+def test_probabilistic_scores():
+    logits = torch.tensor([[2.0, 0.0], [0.0, 1.0], [3.0, 0.0]])
+    y = torch.tensor([0, 0, 0])
+    scores = probabilistic_scores(logits, y)
+    assert scores["accuracy"] == pytest.approx(2 / 3)
+    p = logits.softmax(1)
+    assert scores["nll"] == pytest.approx(-p[torch.arange(3), y].log().mean().item())
+    assert scores["ece"] == pytest.approx(_reference(p, y, 15), abs=1e-6)
+    with pytest.raises(ValueError, match="logits must be"):
+        probabilistic_scores(logits, y[:2])

@@ -46,7 +46,7 @@ def test_show_mixed_batch_writes_the_soft_labels():
     images = torch.rand(3, 1, 4, 4)
     targets = torch.tensor([[0.7, 0.3, 0.0], [0.0, 0.0, 1.0], [0.25, 0.0, 0.75]])
     show_mixed_batch(images, targets, axes)
-    assert [a.get_xlabel() for a in axes] == ["0.70·0 + 0.30·1", "1.00·2", "0.75·2 + 0.25·0"]
+    assert [a.get_xlabel() for a in axes] == ["0.70·0\n0.30·1", "1.00·2", "0.75·2\n0.25·0"]
     np.testing.assert_allclose(axes[0].images[0].get_array(), images[0, 0].numpy())
     show_mixed_batch(images, torch.tensor([4, 5, 6]), axes)
     assert axes[2].get_xlabel() == "6"
