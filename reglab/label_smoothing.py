@@ -124,10 +124,11 @@ def cross_entropy(
 
     and ``reduction="mean"`` divides :math:`\sum_n \ell_n` by :math:`\sum_n w_{y_n}` over the
     samples whose target is not ``ignore_index`` (the same denominator for both terms, as in
-    PyTorch). Without weights, :math:`\ell_n` is the cross-entropy with the smoothed target
-    :math:`q` of :func:`smooth_targets`; **with** weights it is not: a probability target is
-    weighted inside the sum, :math:`-\sum_c w_c q_{n,c} \log p_{n,c}`, and its mean divides
-    by the number of samples.
+    PyTorch). Without weights, :math:`\ell_n` is the cross-entropy with the smoothed
+    target :math:`q` of :func:`reglab.label_smoothing.smooth_targets`; **with** weights it
+    is not: a probability target is weighted inside the sum,
+    :math:`-\sum_c w_c q_{n,c} \log p_{n,c}`, and its mean divides by the number of
+    samples.
 
     With probability targets (a floating ``target`` of the input's shape) the target is
     smoothed first, :math:`(1-\varepsilon)\,t + \varepsilon/K`.

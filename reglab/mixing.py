@@ -211,11 +211,20 @@ def mixup_or_cutmix(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Mixup with probability ``p``, else CutMix, one choice per batch, as
     ``v2.RandomChoice([v2.MixUp(alpha=mixup_alpha), v2.CutMix(alpha=cutmix_alpha)],
-    p=[p, 1 - p])`` (torchvision's reference recipes).
+    p=[p, 1 - p])`` (torchvision's reference recipes). The choice is drawn from
+    ``generator`` first, then the chosen method draws its own numbers from it.
 
     Args:
+        input (Tensor): a (shuffled) batch of images :math:`(N, *, H, W)`.
+        target (Tensor): class indices :math:`(N,)` or probabilities :math:`(N, K)`.
+        num_classes (int, optional): needed for class-index targets.
+        mixup_alpha (float): Beta parameter of :func:`mixup`, > 0. Default: ``1.0``.
+        cutmix_alpha (float): Beta parameter of :func:`cutmix`, > 0. Default: ``1.0``.
         p (float): probability of mixup, in [0, 1]. Default: ``0.5``.
-        Others as in :func:`mixup` and :func:`cutmix`.
+        generator (torch.Generator, optional): source of every draw; default the global RNG.
+
+    Returns:
+        (mixed input, mixed target), as :func:`mixup` and :func:`cutmix` return them.
     """
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"p has to be between 0 and 1, but got {p}")

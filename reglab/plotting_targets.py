@@ -5,7 +5,7 @@ penultimate features, and per-seed paired differences.
 As in :mod:`reglab.plotting`, every function takes results plus ``ax`` (or axes) and
 returns it; nothing sets a title, axis labels are lowercase, and the numbers come from the
 numerical modules (:mod:`reglab.calibration`, :mod:`reglab.mixing`,
-:mod:`reglab.penultimate`, :mod:`reglab.stats`).
+:mod:`reglab.penultimate`, ``reglab.stats``).
 """
 
 from __future__ import annotations
@@ -133,10 +133,10 @@ def plot_template_projection(
 
 def plot_paired_differences(differences: dict, ax: Axes, *, xlabel: str) -> Axes:
     """One row per comparison: the per-seed paired differences as dots and the paired
-    interval as a line, with zero marked (see :func:`reglab.stats.paired_difference`).
+    interval as a line, with zero marked (see ``reglab.stats.paired_difference``).
 
     Args:
-        differences (dict): label -> :class:`reglab.stats.PairedDifference`.
+        differences (dict): label -> ``reglab.stats.PairedDifference``.
         ax (Axes): where to draw.
         xlabel (str): what was subtracted, e.g. ``"test accuracy, A - B"``.
 
