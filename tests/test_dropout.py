@@ -227,3 +227,17 @@ def test_defaults_are_torchs(ours, theirs, shape):
         y_torch = theirs(x)
     torch.testing.assert_close(y, y_torch, rtol=0, atol=0)
     assert y is not x and (y == 0).any()
+
+
+def test_dropout2d_warning_is_torchs_and_points_at_the_caller():
+    x = torch.ones(4, 3, 7)
+    caught = {}
+    for name, fn in [("ours", RF.dropout2d), ("torch", F.dropout2d)]:
+        with warnings.catch_warnings(record=True) as caught[name]:
+            warnings.simplefilter("always")
+            fn(x, 0.5)
+    (ours,), (theirs,) = caught["ours"], caught["torch"]
+    assert ours.category is theirs.category is UserWarning
+    assert ours.filename == theirs.filename == __file__  # stacklevel: the caller's line
+    assert str(theirs.message).startswith(str(ours.message))
+    assert str(ours.message).endswith("where C is the channel dim.")
