@@ -220,13 +220,26 @@ ADAMS = [(adam_step, torch.optim.Adam), (adamw_step, torch.optim.AdamW)]
 
 
 @pytest.mark.parametrize("fn, cls", ADAMS)
-@pytest.mark.parametrize("betas", [(1.5, 0.9), (0.9, 1.0), (-0.1, 0.9), (0.9, float("nan"))])
-def test_adam_steps_reject_betas_outside_zero_one_like_torch(fn, cls, betas):
+@pytest.mark.parametrize(
+    "betas, index",
+    [((1.5, 0.9), 0), ((0.9, 1.0), 1), ((-0.1, 0.9), 0), ((0.9, float("nan")), 1)],
+)
+def test_adam_steps_reject_betas_outside_zero_one_like_torch(fn, cls, betas, index):
     with pytest.raises(ValueError, match="beta"):
         cls([nn.Parameter(torch.ones(2))], betas=betas)  # torch rejects them too
     w = torch.ones(2)
-    with pytest.raises(ValueError, match=r"betas\[\d\] must be in \[0, 1\), got"):
+    with pytest.raises(ValueError, match=rf"^betas\[{index}\] must be in \[0, 1\), got"):
         fn(w, torch.ones(2), AdamState.zeros_like(w), betas=betas)
+
+
+@pytest.mark.parametrize("fn, cls", ADAMS)
+def test_adam_steps_accept_betas_and_eps_of_zero_like_torch(fn, cls):
+    w0, grad_at = _problem()
+    w, state = w0.clone(), AdamState.zeros_like(w0)
+    kwargs = dict(lr=0.01, betas=(0.0, 0.0), eps=0.0)
+    for _ in range(2):
+        w, state = fn(w, grad_at(w), state, **kwargs)
+    torch.testing.assert_close(w, _run_torch(cls, w0, grad_at, 2, **kwargs))
 
 
 @pytest.mark.parametrize("fn", [adam_step, adamw_step])
