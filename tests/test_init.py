@@ -170,3 +170,40 @@ def test_sampling_tolerance_is_the_standard_error_of_the_sample_std():
     uniform = (torch.rand(2000, 500, generator=g, dtype=torch.float64) * 2 - 1).std(dim=1)
     rel_se = (uniform / uniform.mean()).std().item()
     assert rel_se == pytest.approx(sampling_tolerance(500, 1.8, z=1.0), rel=0.1)
+
+
+def test_defaults_of_the_formulas():
+    """gain() is the identity's, Xavier's gain is 1, Kaiming's default is torch's
+    leaky_relu with slope 0 (that is, relu): each written out from the papers."""
+    assert gain() == 1.0
+    assert xavier_std(100, 300) == pytest.approx(math.sqrt(2 / 400), rel=1e-12)
+    assert kaiming_std(50) == pytest.approx(math.sqrt(2 / 50), rel=1e-12)
+    assert expected_std("xavier_normal", LINEAR) == pytest.approx(
+        math.sqrt(2 / (1024 + 512)), rel=1e-12
+    )
+    assert expected_std("kaiming_normal", LINEAR) == pytest.approx(math.sqrt(2 / 1024), rel=1e-12)
+
+
+def test_default_sampling_tolerance_is_five_empirical_standard_errors():
+    g = torch.Generator().manual_seed(1)
+    stds = torch.randn(2000, 500, generator=g, dtype=torch.float64).std(dim=1)
+    assert sampling_tolerance(500) == pytest.approx(5 * stds.std().item(), rel=0.1)
+
+
+@pytest.mark.parametrize("nonlinearity, g", [("tanh", 5 / 3), ("relu", math.sqrt(2))])
+def test_init_weights_passes_the_nonlinearity_to_kaiming(nonlinearity, g):
+    torch.manual_seed(0)
+    model = init_weights_(deep_mlp(2, 600, nonlinearity), "kaiming", nonlinearity)
+    hidden = model[3].weight  # (600, 600): fan_in 600
+    assert hidden.std().item() == pytest.approx(
+        g / math.sqrt(600), rel=sampling_tolerance(hidden.numel())
+    )
+
+
+def test_error_messages_list_the_choices():
+    with pytest.raises(ValueError, match=r"one of linear, conv1d, conv2d, .*, selu; got 'x'"):
+        gain("x")
+    with pytest.raises(ValueError, match=r"one of N\(0, 1\), N\(0, 0.01\), xavier, kaiming; got"):
+        init_weights_(nn.Linear(2, 2), "he", "relu")
+    with pytest.raises(ValueError, match=r"^name must be one of xavier_uniform, .*; got 'x'$"):
+        expected_std("x", LINEAR)
