@@ -329,3 +329,19 @@ def test_proximal_sgd_defaults_hold_l1_for_groups_added_later():
     optimizer.defaults["l1"] = 0.7
     optimizer.add_param_group({"params": [nn.Parameter(torch.ones(1))]})
     assert [g["l1"] for g in optimizer.param_groups] == [0.5, 0.7]
+
+
+def test_proximal_sgd_step_runs_the_closure_and_returns_its_loss():
+    w0, _ = _problem()
+    p = nn.Parameter(w0.clone())
+    optimizer = ProximalSGD([p], lr=0.1, l1=0.01)
+
+    def closure():
+        optimizer.zero_grad()
+        loss = (p**2).sum()
+        loss.backward()
+        return loss
+
+    loss = optimizer.step(closure)
+    torch.testing.assert_close(loss, (w0**2).sum())
+    torch.testing.assert_close(p.detach(), soft_threshold(w0 - 0.1 * 2 * w0, 0.1 * 0.01))
