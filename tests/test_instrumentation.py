@@ -154,3 +154,22 @@ def test_std_of_huge_but_finite_activations_is_finite():
     torch.testing.assert_close(stats.mean[0].double(), h.mean(), rtol=1e-6, atol=0)
     overflowed = activation_stats(model, torch.full((4, 64), float("inf")))
     assert not torch.isfinite(overflowed.std).any()  # a real overflow is still flagged
+
+
+def test_recorded_inputs_keep_the_layer_names_and_its_other_arguments():
+    class Scale(nn.Module):
+        def forward(self, x, s):
+            return x * s
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scale, self.act = Scale(), nn.Tanh()
+
+        def forward(self, x):
+            return self.act(self.scale(x, 2.0))
+
+    X = torch.tensor([[1.0, -1.0], [0.5, 0.0]])
+    stats = activation_stats(Net(), X, layer_types=(Scale, nn.Tanh), record="input")
+    assert stats.names == ["scale", "act"]
+    torch.testing.assert_close(stats.samples[1], (2 * X).flatten())  # s reached the layer
