@@ -10,6 +10,8 @@ affine transforms applied to whole batch tensors (on the GPU when there is one).
 
 Run it with ``python examples/augmentation.py``; figures are written to
 ``examples/output/`` (or ``$REGLAB_OUTPUT``). ``REGLAB_QUICK=1`` runs a tiny version.
+
+The chapter :doc:`/chapters/augmentation` derives and discusses what this script shows.
 """
 
 # Authors: The reglab developers

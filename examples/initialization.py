@@ -10,6 +10,8 @@ by about 1/sqrt(2) per layer; N(0, 1) explodes and N(0, 0.01) vanishes.
 
 Run it with ``python examples/initialization.py``; figures are written to
 ``examples/output/`` (or ``$REGLAB_OUTPUT``). ``REGLAB_QUICK=1`` runs a tiny version.
+
+The chapter :doc:`/chapters/initialization` derives and discusses what this script shows.
 """
 
 # Authors: The reglab developers
