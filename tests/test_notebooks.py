@@ -172,8 +172,22 @@ def site_packages_without_reglab(tmp_path_factory) -> Path:
     return view
 
 
+@pytest.fixture(scope="session")
+def other_torch(tmp_path_factory) -> Path | None:
+    """``REGLAB_NOTEBOOK_TORCH="torch==2.13.0 torchvision==0.28.0"`` (say) runs the notebooks
+    on another torch than this environment's, as on Colab: installed once, then put ahead of
+    this environment's packages. Unset (the default): this environment's torch."""
+    requirements = os.environ.get("REGLAB_NOTEBOOK_TORCH", "").split()
+    if not requirements:
+        return None
+    target = tmp_path_factory.mktemp("other-torch")
+    cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target)]
+    subprocess.run([*cmd, *requirements], check=True)
+    return target
+
+
 @pytest.fixture
-def fresh(tmp_path, site_packages_without_reglab, monkeypatch):
+def fresh(tmp_path, site_packages_without_reglab, other_torch, monkeypatch):
     """A new virtual environment (reglab not importable) with a Jupyter kernel of its own."""
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
@@ -183,7 +197,10 @@ def fresh(tmp_path, site_packages_without_reglab, monkeypatch):
         capture_output=True, text=True, check=True,
     ).stdout.strip()  # fmt: skip
     # after the environment's own site-packages, so what pip installs there comes first
-    (Path(purelib) / "torch-and-friends.pth").write_text(f"{site_packages_without_reglab}\n")
+    paths = [other_torch] if other_torch else []
+    (Path(purelib) / "torch-and-friends.pth").write_text(
+        "".join(f"{p}\n" for p in [*paths, site_packages_without_reglab])
+    )
     check = subprocess.run(
         [python, "-c", "import importlib.util as u; print(u.find_spec('reglab'), "
                        "u.find_spec('torch') is not None, u.find_spec('pip') is not None)"],
@@ -232,6 +249,9 @@ def _where_reglab_comes_from(notebook) -> None:
 def _check_ran_with_the_installed_wheel(notebook, venv: Path, wheel: Path) -> None:
     setup, last = notebook.cells[0], notebook.cells[-1]
     assert f"Installing reglab from {wheel}" in _text(setup)
+    wanted = re.search(r"torch==(\S+)", os.environ.get("REGLAB_NOTEBOOK_TORCH", ""))
+    if wanted:  # the notebook ran on the other torch
+        assert re.search(rf"and torch {re.escape(wanted.group(1))}\b", _text(setup)), _text(setup)
     assert Path(_text(last).strip()).resolve().is_relative_to(venv.resolve())
     skipped = [c for c in notebook.cells if "skip-execution" in c.metadata.get("tags", [])]
     code = [c for c in notebook.cells if c.cell_type == "code" and c not in skipped]

@@ -256,11 +256,35 @@ def badge_copyable_cells(app: Sphinx, doctree: nodes.document) -> None:
         cell.insert(0, badge)
 
 
+# -- Accessibility of what the gallery adds ------------------------------------------------
+def label_sidebar_toggles(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    """The gallery gives the sidebar its first nested section, and the theme's expand
+    toggle (``<summary>`` holding only an icon) has no accessible name: name it after its
+    section ("Pages of Examples gallery")."""
+    generate = context.get("generate_toctree_html")
+    if generate is None or getattr(generate, "labels_toggles", False):
+        return
+
+    def generate_with_labels(*args, **kwargs):
+        soup = generate(*args, **kwargs)
+        for summary in getattr(soup, "select", lambda _: [])("details > summary"):
+            if summary.get_text(strip=True) or summary.get("aria-label"):
+                continue
+            link = summary.find_parent("details").find_previous_sibling("a")
+            section = link.get_text(strip=True) if link is not None else "this section"
+            summary["aria-label"] = f"Pages of {section}"
+        return soup
+
+    generate_with_labels.labels_toggles = True
+    context["generate_toctree_html"] = generate_with_labels
+
+
 def setup(app: Sphinx) -> dict:
     app.add_config_value("reglab_install_ref", install_ref(), "html")
     app.connect("config-inited", configure_gallery, priority=900)
     app.connect("doctree-read", badge_copyable_cells)
     # after reglab_book (priority 500) has written the notebooks
     app.connect("build-finished", notebooks_get_their_setup_cell, priority=700)
-    app.add_css_file("reglab_notebooks.css")
+    app.connect("html-page-context", label_sidebar_toggles, priority=600)  # after the theme
+    app.add_css_file("reglab_notebooks.css", priority=800)  # after sphinx-gallery's
     return {"parallel_read_safe": True, "parallel_write_safe": True}
