@@ -181,6 +181,7 @@ def main(argv=None) -> int:
 # page the script ran with ``REGLAB_QUICK=1``: 40 training images, 1 epoch, 1 seed, so the
 # numbers only show that everything works; the chapter has the real study.
 if __name__ == "__main__":
-    status = main()
+    # in a notebook, sys.argv holds the kernel's own arguments: run with the defaults
+    status = main([] if "ipykernel" in sys.modules else None)
     if status:
         sys.exit(status)

@@ -13,6 +13,9 @@
   and re-executes them when reglab's source changes, like the chapters' cache.
 - **Copy-ready cells.** A code cell tagged ``copyable`` gets a small badge saying that it
   runs on its own with only torch and torchvision (``tests/test_copyable.py`` checks it).
+- **Accessibility** of what the gallery adds: thumbnail links keep their text for screen
+  readers, and the sidebar's expand toggles (the gallery is its first nested section) get
+  a name.
 """
 
 from __future__ import annotations
