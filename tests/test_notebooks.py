@@ -176,10 +176,13 @@ def site_packages_without_reglab(tmp_path_factory) -> Path:
 def other_torch(tmp_path_factory) -> Path | None:
     """``REGLAB_NOTEBOOK_TORCH="torch==2.13.0 torchvision==0.28.0"`` (say) runs the notebooks
     on another torch than this environment's, as on Colab: installed once, then put ahead of
-    this environment's packages. Unset (the default): this environment's torch."""
+    this environment's packages; or the path of a folder where they are installed (``pip
+    install --target``). Unset (the default): this environment's torch."""
     requirements = os.environ.get("REGLAB_NOTEBOOK_TORCH", "").split()
     if not requirements:
         return None
+    if len(requirements) == 1 and Path(requirements[0]).is_dir():  # already installed there
+        return Path(requirements[0])
     target = tmp_path_factory.mktemp("other-torch")
     cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target)]
     subprocess.run([*cmd, *requirements], check=True)
@@ -249,13 +252,23 @@ def _where_reglab_comes_from(notebook) -> None:
 def _check_ran_with_the_installed_wheel(notebook, venv: Path, wheel: Path) -> None:
     setup, last = notebook.cells[0], notebook.cells[-1]
     assert f"Installing reglab from {wheel}" in _text(setup)
-    wanted = re.search(r"torch==(\S+)", os.environ.get("REGLAB_NOTEBOOK_TORCH", ""))
+    wanted = _other_torch_version()
     if wanted:  # the notebook ran on the other torch
-        assert re.search(rf"and torch {re.escape(wanted.group(1))}\b", _text(setup)), _text(setup)
+        assert re.search(rf"and torch {re.escape(wanted)}\b", _text(setup)), _text(setup)
     assert Path(_text(last).strip()).resolve().is_relative_to(venv.resolve())
     skipped = [c for c in notebook.cells if "skip-execution" in c.metadata.get("tags", [])]
     code = [c for c in notebook.cells if c.cell_type == "code" and c not in skipped]
     assert all(c.execution_count for c in code), "a cell was not executed"
+
+
+def _other_torch_version() -> str | None:
+    spec = os.environ.get("REGLAB_NOTEBOOK_TORCH", "")
+    pinned = re.search(r"torch==([\d.]+)", spec)
+    if pinned:
+        return pinned.group(1)
+    folder = Path(spec.strip()) if spec.strip() else None
+    found = list(folder.glob("torch-*.dist-info")) if folder and folder.is_dir() else []
+    return found[0].name.split("-")[1].split("+")[0] if found else None
 
 
 def _gallery_notebook(site: Path, name: str) -> Path:
