@@ -13,6 +13,8 @@ machine that runs the script.
 
 Run it with ``python examples/augmentation.py``; figures are written to
 ``examples/output/`` (or ``$REGLAB_OUTPUT``). ``REGLAB_QUICK=1`` runs a tiny version.
+
+The chapter :doc:`/chapters/augmentation` derives and discusses what this script shows.
 """
 
 # Authors: The reglab developers

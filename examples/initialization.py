@@ -13,6 +13,8 @@ book's chapter *Weight initialization* checks each of these statements.
 
 Run it with ``python examples/initialization.py``; figures are written to
 ``examples/output/`` (or ``$REGLAB_OUTPUT``). ``REGLAB_QUICK=1`` runs a tiny version.
+
+The chapter :doc:`/chapters/initialization` derives and discusses what this script shows.
 """
 
 # Authors: The reglab developers

@@ -12,6 +12,8 @@ strengths and for λ = 0, with paired differences over the seeds.
 
 Run it with ``python examples/weight_decay.py``; figures are written to
 ``examples/output/`` (or ``$REGLAB_OUTPUT``). ``REGLAB_QUICK=1`` runs a tiny version.
+
+The chapter :doc:`/chapters/penalties` derives and discusses what this script shows.
 """
 
 # Authors: The reglab developers
