@@ -4,7 +4,7 @@ r"""Batch normalization from scratch, with the signature and buffer semantics of
 The subtle part: the *normalization* in training mode uses the biased batch variance
 (divide by :math:`n`), while the running average stored in ``running_var`` is updated with
 the *unbiased* one (divide by :math:`n - 1`), :math:`n = N \times H \times W` values per
-channel.
+channel. Import :func:`batch_norm` from :mod:`reglab.functional`, its one public path.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-__all__ = ["RunningStats", "batch_norm", "trace_running_stats"]
+# batch_norm is public as reglab.functional.batch_norm (one path)
+__all__ = ["RunningStats", "trace_running_stats"]
 
 
 def batch_norm(

@@ -15,8 +15,9 @@ import torch
 from torchvision import datasets
 from torchvision.transforms.v2 import functional as TF
 
+from reglab import environment
+
 __all__ = [
-    "ENV_VAR",
     "MNIST_MEAN",
     "MNIST_STD",
     "DatasetNotFoundError",
@@ -25,8 +26,6 @@ __all__ = [
     "load_mnist",
     "mnist_tensors",
 ]
-
-ENV_VAR = "REGLAB_DATA"
 
 #: Per-pixel mean and standard deviation of the full MNIST training split (pixels in [0, 1]).
 MNIST_MEAN = 0.1307
@@ -42,7 +41,7 @@ def data_root() -> Path:
 
     ``$REGLAB_DATA`` when set, else ``$XDG_CACHE_HOME/reglab`` (``~/.cache/reglab``).
     """
-    env = os.environ.get(ENV_VAR)
+    env = environment.get("REGLAB_DATA")
     if env:
         return Path(env).expanduser().resolve()
     cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
@@ -85,8 +84,8 @@ def load_mnist(
         raise DatasetNotFoundError(
             f"MNIST ({'train' if train else 'test'} split) was not found in {raw} and {how} "
             f"({err}).\nTo fix it, either\n"
-            f"  * set the environment variable {ENV_VAR} to a folder that holds MNIST/raw "
-            f"(e.g. `export {ENV_VAR}=/path/to/data`), or\n"
+            f"  * set the environment variable REGLAB_DATA to a folder that holds MNIST/raw "
+            f"(e.g. `export REGLAB_DATA=/path/to/data`), or\n"
             f"  * connect to the internet so torchvision can download MNIST into {root}."
         ) from err
 

@@ -6,8 +6,6 @@ from torch import nn
 
 from reglab.init import (
     INITIALIZERS,
-    activation_stats,
-    deep_mlp,
     expected_std,
     fan_in_and_fan_out,
     gain,
@@ -16,6 +14,8 @@ from reglab.init import (
     sampling_tolerance,
     xavier_std,
 )
+from reglab.instrumentation import activation_stats
+from reglab.models import deep_mlp
 
 LINEAR = (512, 1024)  # (out_features, in_features)
 CONV = (128, 64, 3, 3)  # (out_channels, in_channels, kH, kW)
