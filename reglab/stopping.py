@@ -33,6 +33,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from reglab.early_stopping import EarlyStopping
+
 __all__ = [
     "GeneralizationLoss",
     "Patience",
@@ -212,10 +214,15 @@ class UpStrips(StoppingCriterion):
 
 class Patience(StoppingCriterion):
     r"""Stop once ``patience`` epochs in a row did not improve the best validation loss by
-    more than ``min_delta``.
+    more than ``min_delta``: the rule of :class:`reglab.early_stopping.EarlyStopping`
+    (which it runs), as a criterion on recorded losses.
 
     .. math::
-        \text{improvement at } t \iff E_{va}(t) < E_{opt}(t-1) - \delta
+        \text{improvement at } t \iff E_{va}(t) < v^\ast - \delta, \qquad
+        \text{stop at } t \iff t - t^\ast \ge \text{patience}
+
+    where :math:`v^\ast` is the last value that counted as an improvement, at epoch
+    :math:`t^\ast`.
 
     Args:
         patience (int): epochs without improvement before stopping, ``>= 1``. Default: ``5``.
@@ -229,25 +236,18 @@ class Patience(StoppingCriterion):
     """
 
     def __init__(self, patience: int = 5, *, min_delta: float = 0.0) -> None:
-        if not (isinstance(patience, int) and patience >= 1):
-            raise ValueError(f"patience must be an int >= 1, got {patience!r}")
-        if not (math.isfinite(min_delta) and min_delta >= 0):
-            raise ValueError(f"min_delta must be a finite number >= 0, got {min_delta!r}")
+        # EarlyStopping checks both arguments; no weights are kept, so no model is needed
+        self.rule = EarlyStopping(patience, min_delta=min_delta, restore_best=False)
         self.patience, self.min_delta = patience, min_delta
         self.name = f"patience {patience}"
         super().__init__()
 
     def reset(self) -> None:
         super().reset()
-        self.reference = math.inf  # the best value that counted as an improvement
-        self.bad_epochs = 0
+        self.rule.reset()
 
     def _decide(self, train_loss, val_loss):
-        if val_loss < self.reference - self.min_delta:
-            self.reference, self.bad_epochs = val_loss, 0
-        else:
-            self.bad_epochs += 1
-        return self.bad_epochs >= self.patience
+        return self.rule.step(self.epoch, val_loss, model=None)
 
 
 def stopping_epoch(

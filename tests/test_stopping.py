@@ -167,8 +167,8 @@ def test_best_epoch_takes_the_first_of_ties():
 @pytest.mark.parametrize(
     ("factory", "match"),
     [
-        (lambda: Patience(0), "patience must be an int >= 1"),
-        (lambda: Patience(2.5), "patience must be an int >= 1"),
+        (lambda: Patience(0), "patience must be an integer >= 1"),
+        (lambda: Patience(2.5), "patience must be an integer >= 1"),
         (lambda: Patience(3, min_delta=-0.1), "min_delta must be"),
         (lambda: GeneralizationLoss(0.0), "alpha must be"),
         (lambda: GeneralizationLoss(-1.0), "alpha must be"),
