@@ -25,13 +25,16 @@ strip of :math:`k` epochs ending at :math:`t` (in per mille):
 
 A criterion only decides *when* to stop; the weights one keeps are those of the epoch
 with the lowest validation loss up to then (:func:`best_epoch`). :func:`stopping_epoch`
-replays a recorded run through a criterion, which is how Prechelt compared them.
+and :func:`replay` run a recorded run through a criterion, which is how Prechelt compared
+them: training is deterministic, so the first :math:`t` epochs of a long run are exactly
+the run that a criterion would have stopped at :math:`t`.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from reglab.early_stopping import EarlyStopping
 
@@ -39,10 +42,12 @@ __all__ = [
     "GeneralizationLoss",
     "Patience",
     "ProgressQuotient",
+    "Replay",
     "StoppingCriterion",
     "UpStrips",
     "best_epoch",
     "generalization_loss",
+    "replay",
     "stopping_epoch",
     "training_progress",
 ]
@@ -289,3 +294,46 @@ def best_epoch(val_loss: Sequence[float], until: int | None = None) -> int:
         raise ValueError(f"until must be an int in [1, {len(val_loss)}], got {until!r}")
     values = list(val_loss[:until])
     return values.index(min(values)) + 1
+
+
+@dataclass(frozen=True)
+class Replay:
+    """What a criterion decides on a recorded run (see :func:`replay`).
+
+    Attributes:
+        criterion (str): the criterion's name, e.g. ``"GL_5"``.
+        stopped_epoch (int | None): the epoch at which it stops; ``None`` if it never
+            fires within the run (training then uses the whole budget).
+        restored_epoch (int): the epoch whose weights are kept: the lowest validation
+            loss up to the stop.
+        epochs_trained (int): the cost, ``stopped_epoch`` or the run's length.
+        test_loss (float | None): test loss of the kept weights, if the run recorded it.
+        test_acc (float | None): test accuracy of the kept weights, if recorded.
+    """
+
+    criterion: str
+    stopped_epoch: int | None
+    restored_epoch: int
+    epochs_trained: int
+    test_loss: float | None
+    test_acc: float | None
+
+
+def replay(criterion: StoppingCriterion, history) -> Replay:
+    """Apply ``criterion`` to a recorded :class:`~reglab.training.History` (trained
+    without early stopping) and read off the kept epoch's test metrics.
+
+    The test metrics are only *read* at the epoch the criterion and the validation loss
+    choose, exactly as if that epoch's weights had been restored and evaluated once.
+
+    Args:
+        criterion (StoppingCriterion): the rule; it is reset first.
+        history (History): per-epoch ``train_loss`` and ``val_loss`` (and optionally
+            ``test_loss``, ``test_acc``) of one run.
+    """
+    stopped = stopping_epoch(criterion, history.train_loss, history.val_loss)
+    trained = len(history.val_loss) if stopped is None else stopped
+    kept = best_epoch(history.val_loss, trained)
+    test_loss = history.test_loss[kept - 1] if history.test_loss else None
+    test_acc = history.test_acc[kept - 1] if history.test_acc else None
+    return Replay(criterion.name, stopped, kept, trained, test_loss, test_acc)

@@ -15,9 +15,11 @@ from reglab.stopping import (
     UpStrips,
     best_epoch,
     generalization_loss,
+    replay,
     stopping_epoch,
     training_progress,
 )
+from reglab.training import History
 
 # --- generalization loss GL(t) = 100 (E_va(t) / E_opt(t) - 1) -------------------------
 GL_VAL = [1.0, 0.8, 0.7, 0.72, 0.71, 0.75, 0.69, 0.8]
@@ -161,6 +163,22 @@ def test_best_epoch(until, expected):
 
 def test_best_epoch_takes_the_first_of_ties():
     assert best_epoch([0.5, 0.4, 0.4, 0.6]) == 2
+
+
+def test_replay_reads_the_test_metrics_of_the_kept_epoch():
+    n = len(GL_VAL)
+    history = History(
+        epoch=list(range(1, n + 1)), train_loss=[1.0] * n, val_loss=GL_VAL,
+        test_loss=[10.0 + t for t in range(n)], test_acc=[0.5 + t / 100 for t in range(n)],
+    )  # fmt: skip
+    r = replay(GeneralizationLoss(3.0), history)  # stops at 6; best up to 6 is epoch 3
+    assert (r.criterion, r.stopped_epoch, r.restored_epoch, r.epochs_trained) == ("GL_3", 6, 3, 6)
+    assert (r.test_loss, r.test_acc) == (12.0, 0.52)
+    r = replay(GeneralizationLoss(20.0), history)  # never stops: whole run, best is epoch 7
+    assert (r.stopped_epoch, r.restored_epoch, r.epochs_trained) == (None, 7, 8)
+    assert (r.test_loss, r.test_acc) == (16.0, 0.56)
+    r = replay(Patience(3), History(train_loss=[1.0] * n, val_loss=GL_VAL))
+    assert (r.restored_epoch, r.test_loss, r.test_acc) == (3, None, None)
 
 
 # --- bad arguments ------------------------------------------------------------------
