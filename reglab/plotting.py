@@ -6,6 +6,8 @@ title; axis labels are lowercase.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from matplotlib.axes import Axes
 
@@ -198,7 +200,7 @@ def plot_weight_paths(
         ridge_path (Tensor): :math:`(A, 2)` ridge solutions, any order of :math:`\alpha`.
         hessian (Tensor, optional): :math:`(2, 2)` Hessian :math:`H` of the quadratic loss.
         optimum (Tensor, optional): :math:`(2,)` unregularized minimizer :math:`w^*`.
-        levels (int): number of contour lines. Default: ``6``.
+        levels (int): number of contour lines, geometrically spaced in loss. Default: ``6``.
     """
     trajectory, ridge_path = trajectory.detach().cpu(), ridge_path.detach().cpu()
     if trajectory.shape[-1] != 2 or ridge_path.shape[-1] != 2:
@@ -212,7 +214,9 @@ def plot_weight_paths(
         U, V = torch.meshgrid(u, v, indexing="xy")
         D = torch.stack([U, V], -1).double() - optimum.cpu().double()  # (200, 200, 2)
         excess = 0.5 * torch.einsum("...i,ij,...j->...", D, hessian.cpu().double(), D)
-        ax.contour(U, V, excess, levels=levels, colors="0.75", linewidths=0.7)
+        top = excess.max().item()
+        heights = torch.logspace(math.log10(top) - 3, math.log10(top), levels + 1)[:-1]
+        ax.contour(U, V, excess, levels=heights.tolist(), colors="0.75", linewidths=0.7)
     ax.plot(ridge_path[:, 0], ridge_path[:, 1], color="C1", label="ridge path")
     ax.plot(trajectory[:, 0], trajectory[:, 1], ".", color="C0", ms=4, label="gradient descent")
     if optimum is not None:
@@ -225,7 +229,15 @@ def plot_weight_paths(
     return ax
 
 
-def plot_stopping(history, ax: Axes, *, stops: dict | None = None, kept: int | None = None) -> Axes:
+def plot_stopping(
+    history,
+    ax: Axes,
+    *,
+    stops: dict | None = None,
+    kept: int | None = None,
+    train: bool = True,
+    log: bool = True,
+) -> Axes:
     """Training and validation loss per epoch of one run, with vertical lines where
     stopping rules fire and a marker on the epoch whose weights are kept.
 
@@ -233,8 +245,11 @@ def plot_stopping(history, ax: Axes, *, stops: dict | None = None, kept: int | N
         history (History): a :class:`reglab.training.History` with ``val_loss``.
         stops (dict, optional): label -> stopping epoch (``None`` entries are skipped).
         kept (int, optional): the (1-based) epoch whose weights are restored.
+        train (bool): draw the training loss too. Default: ``True``.
+        log (bool): logarithmic loss axis. Default: ``True``.
     """
-    ax.plot(history.epoch, history.train_loss, color="C0", label="training loss")
+    if train:
+        ax.plot(history.epoch, history.train_loss, color="C0", label="training loss")
     ax.plot(history.epoch, history.val_loss, color="C1", label="validation loss")
     for i, (label, epoch) in enumerate((stops or {}).items()):
         if epoch is not None:
@@ -242,7 +257,8 @@ def plot_stopping(history, ax: Axes, *, stops: dict | None = None, kept: int | N
     if kept is not None:
         ax.plot(kept, history.val_loss[kept - 1], "o", color="C1", mfc="white", ms=7,
                 label=f"kept weights (epoch {kept})")  # fmt: skip
-    ax.set_yscale("log")
+    if log:
+        ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("cross-entropy")
     ax.legend(fontsize="small")
