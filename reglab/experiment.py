@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from reglab.augment import random_affine
-from reglab.device import default_device
+from reglab.device import resolve_device
 from reglab.early_stopping import EarlyStopping
 from reglab.models import small_cnn
 from reglab.penalties import l1_penalty, param_groups
@@ -130,7 +130,7 @@ def run(
     ``train_acc``/``val_acc``/``test_acc``/``gap`` are those of the returned model: the last
     epoch, or the best one when ``early_stopping`` restores the best weights.
     """
-    device = torch.device(device) if device is not None else default_device()
+    device = resolve_device(device)
     source = torch.Generator().manual_seed(seed)
     (init_seed,) = spawn_seeds(source, 1)
     with forked_rng(init_seed):  # the initial weights: their own stream

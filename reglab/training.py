@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from reglab.device import default_device
+from reglab.device import resolve_device
 from reglab.early_stopping import EarlyStopping
 
 __all__ = ["History", "evaluate", "forked_rng", "spawn_seeds", "train", "train_one_epoch"]
@@ -138,7 +138,7 @@ def evaluate(
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     if device is None:
         device = _model_device(model)
-    device = X.device if device is None else torch.device(device)
+    device = X.device if device is None else resolve_device(device)
     was_training = model.training
     model.eval()
     try:
@@ -297,7 +297,7 @@ def train(
     _check_data("test_data", test_data)
     _check_early_stopping(early_stopping, val_data, evaluate_train)
 
-    device = torch.device(device) if device is not None else default_device()
+    device = resolve_device(device)
     source = generator if generator is not None else torch.Generator().manual_seed(seed)
     order_seed, noise_seed = spawn_seeds(source, 2)
     order_generator = torch.Generator().manual_seed(order_seed)  # the batch order
@@ -311,7 +311,7 @@ def train(
     if progress:
         from tqdm.auto import tqdm
 
-        epochs = tqdm(epochs, desc="epochs", leave=False)
+        epochs = tqdm(epochs, desc="epochs", leave=False)  # closed below, also after a stop
     if early_stopping is not None:
         early_stopping.reset()
 
@@ -332,6 +332,8 @@ def train(
                 if early_stopping.step(epoch, value, model):
                     history.stopped_epoch = epoch
                     break
+    if progress:
+        epochs.close()
     if early_stopping is not None:
         history.best_epoch = early_stopping.best_epoch
         if early_stopping.restore_best and early_stopping.best_state is not None:

@@ -1,9 +1,17 @@
+import os
+import select
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
 
 from reglab.augment import random_affine
 from reglab.training import History, evaluate, forked_rng, spawn_seeds, train
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -119,3 +127,141 @@ def test_train_loss_is_the_mean_data_loss_of_the_epoch():
 def test_history_is_a_plain_dataclass():
     h = History(epoch=[1], train_loss=[0.5], train_acc=[0.9], test_acc=[0.7])
     assert h.gap == pytest.approx(0.2)
+
+
+# --- evaluate ---------------------------------------------------------------------------
+
+
+def test_evaluate_matches_a_direct_computation():
+    torch.manual_seed(0)
+    model = nn.Linear(5, 3)
+    X, y = torch.randn(25, 5), torch.randint(0, 3, (25,))
+    loss, acc = evaluate(model, X, y, batch_size=7)  # batches of 7, 7, 7, 4
+    with torch.no_grad():
+        logits = model(X)
+    assert loss == pytest.approx(nn.functional.cross_entropy(logits, y).item(), rel=1e-6)
+    assert acc == (logits.argmax(1) == y).sum().item() / 25
+
+
+def test_evaluate_rejects_empty_input():
+    with pytest.raises(ValueError, match="X is empty"):
+        evaluate(nn.Linear(2, 2), torch.empty(0, 2), torch.empty(0, dtype=torch.long))
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(y=torch.zeros(3, dtype=torch.long)), r"X and y differ in length: 4 != 3"),
+        (dict(batch_size=0), r"batch_size must be >= 1, got 0"),
+    ],
+)
+def test_evaluate_bad_inputs(kwargs, match):
+    args = dict(X=torch.randn(4, 2), y=torch.zeros(4, dtype=torch.long)) | kwargs
+    with pytest.raises(ValueError, match=match):
+        evaluate(nn.Linear(2, 2), args.pop("X"), args.pop("y"), **args)
+
+
+def test_evaluate_works_for_a_parameterless_model():
+    # no parameters to take a device from: falls back to X's device (no bare StopIteration)
+    X = torch.tensor([[2.0, 0.0], [0.0, 1.0], [3.0, 4.0]])
+    y = torch.tensor([0, 1, 0])
+    loss, acc = evaluate(nn.Identity(), X, y)
+    assert acc == pytest.approx(2 / 3)
+    assert loss == pytest.approx(nn.functional.cross_entropy(X, y).item())
+    assert evaluate(nn.Identity(), X, y, device="cpu") == (loss, acc)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_evaluate_restores_the_mode_even_when_the_forward_raises(training):
+    class Broken(nn.Module):
+        def forward(self, X):
+            raise RuntimeError("boom")
+
+    model = nn.Sequential(nn.Linear(2, 2), Broken())
+    model.train(training)
+    with pytest.raises(RuntimeError, match="boom"):
+        evaluate(model, torch.randn(3, 2), torch.zeros(3, dtype=torch.long))
+    assert all(m.training is training for m in model.modules())
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_evaluate_restores_the_mode(training):
+    model = nn.Sequential(nn.Linear(2, 2), nn.Dropout())
+    model.train(training)
+    evaluate(model, torch.randn(3, 2), torch.zeros(3, dtype=torch.long))
+    assert all(m.training is training for m in model.modules())
+
+
+def test_evaluate_is_in_eval_mode():
+    model = nn.Sequential(nn.Linear(4, 3), nn.Dropout(0.9))
+    model.train()
+    X, y = torch.randn(50, 4), torch.randint(0, 3, (50,))
+    with torch.no_grad():
+        expected = nn.functional.cross_entropy(model[0](X), y).item()  # no dropout
+    assert evaluate(model, X, y)[0] == pytest.approx(expected, rel=1e-6)
+
+
+# --- train: bad input ---------------------------------------------------------------------
+
+X4, Y4 = torch.randn(4, 2), torch.zeros(4, dtype=torch.long)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(num_epochs=0), ValueError, r"num_epochs must be an integer >= 1, got 0"),
+        (dict(num_epochs=2.5), ValueError, r"num_epochs must be an integer >= 1, got 2\.5"),
+        (dict(batch_size=0), ValueError, r"batch_size must be an integer >= 1, got 0"),
+        (dict(lr=0.0), ValueError, r"lr must be > 0, got 0\.0"),
+        (dict(lr=float("nan")), ValueError, r"lr must be > 0, got nan"),
+        (dict(train_data=(X4, Y4[:3])), ValueError, r"train_data: X and y differ in length"),
+        (dict(train_data=(X4[:0], Y4[:0])), ValueError, r"train_data is empty"),
+        (dict(train_data=X4), ValueError, r"train_data must be a pair \(X, y\)"),
+        (dict(val_data=(X4, Y4[:1])), ValueError, r"val_data: X and y differ in length: 4"),
+        (dict(test_data=(X4, Y4, Y4)), ValueError, r"test_data must be a pair \(X, y\)"),
+        (dict(generator=0), TypeError, r"generator must be a torch\.Generator, got int"),
+        (dict(device="tpu"), ValueError, r"device must be a torch.device .* got .tpu."),
+    ],
+)
+def test_train_bad_inputs(kwargs, error, match):
+    args = dict(train_data=(X4, Y4), device="cpu") | kwargs
+    with pytest.raises(error, match=match):
+        train(nn.Linear(2, 2), args.pop("train_data"), **args)
+
+
+# --- progress bar in a terminal -------------------------------------------------------------
+
+
+TTY_SCRIPT = """
+import sys, torch
+from torch import nn
+from reglab.training import train
+assert sys.stderr.isatty()
+X, y = torch.randn(20, 3), torch.arange(20) % 2
+h = train(nn.Linear(3, 2), (X, y), num_epochs=3, device="cpu")  # progress=None: a tty
+print("EPOCHS", h.epoch)
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
+def test_train_in_a_terminal_shows_tqdm_and_works():
+    # stderr is a pseudo-terminal, so train() imports tqdm and draws a bar on it
+    import pty
+    import termios
+
+    main, secondary = pty.openpty()
+    termios.tcsetwinsize(secondary, (24, 80))  # a 0-column terminal would get an empty bar
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-c", TTY_SCRIPT], stderr=secondary,
+                          stdout=subprocess.PIPE, env=env, text=True, timeout=120)  # fmt: skip
+    terminal = b""
+    while select.select([main], [], [], 0.5)[0]:  # what the child wrote to its terminal
+        chunk = os.read(main, 4096)
+        if not chunk:
+            break
+        terminal += chunk
+    os.close(secondary)
+    os.close(main)
+    assert proc.returncode == 0, terminal.decode(errors="replace")
+    assert "EPOCHS [1, 2, 3]" in proc.stdout
+    assert b"epochs:   0%" in terminal and b"0/3" in terminal  # tqdm drew its bar
