@@ -39,10 +39,17 @@ def sgd_step(
 
     Returns:
         (w, buf): the new weights and momentum buffer (``None`` without momentum).
+
+    Raises:
+        ValueError: a negative ``lr``, ``weight_decay`` or ``momentum``, or ``grad`` or
+            ``buf`` shaped differently from ``w`` (they would broadcast silently).
     """
     check_nonnegative(lr, "lr")
     check_nonnegative(weight_decay, "weight_decay")
     check_nonnegative(momentum, "momentum")
+    _check_shape("grad", grad, "w", w)
+    if buf is not None:
+        _check_shape("buf", buf, "w", w)
     g = grad + weight_decay * w  # g = dL/dw + lambda w
     if momentum:
         buf = g.clone() if buf is None else momentum * buf + g  # b = mu b + g
@@ -50,13 +57,40 @@ def sgd_step(
     return w - lr * g, buf  # w = w - alpha b
 
 
+def _check_shape(name: str, t: torch.Tensor, like_name: str, like: torch.Tensor) -> None:
+    if t.shape != like.shape:
+        raise ValueError(
+            f"{name} has shape {tuple(t.shape)} but {like_name} has shape {tuple(like.shape)}"
+        )
+
+
+def _check_adam_arguments(w, grad, state, lr, betas, eps, weight_decay) -> None:
+    check_nonnegative(lr, "lr")
+    check_nonnegative(eps, "eps")
+    check_nonnegative(weight_decay, "weight_decay")
+    for i, beta in enumerate(betas):
+        if not 0.0 <= beta < 1.0:  # as torch.optim.Adam; also rejects NaN
+            raise ValueError(f"betas[{i}] must be in [0, 1), got {beta}")
+    _check_shape("grad", grad, "w", w)
+    _check_shape("exp_avg", state.exp_avg, "w", w)
+
+
 @dataclass(frozen=True)
 class AdamState:
-    """Adam's per-parameter state after ``step`` steps: the two moving averages."""
+    """Adam's per-parameter state after ``step`` steps: the two moving averages.
+
+    Raises:
+        ValueError: ``step < 0``, or the two averages have different shapes.
+    """
 
     step: int
     exp_avg: torch.Tensor  # m, average of gradients
     exp_avg_sq: torch.Tensor  # v, average of squared gradients
+
+    def __post_init__(self):
+        if self.step < 0:
+            raise ValueError(f"step must be >= 0, got {self.step}")
+        _check_shape("exp_avg_sq", self.exp_avg_sq, "exp_avg", self.exp_avg)
 
     @classmethod
     def zeros_like(cls, w: torch.Tensor) -> AdamState:
@@ -93,8 +127,7 @@ def adam_step(
     The decay term :math:`\lambda w` passes through Adam's normalization, so parameters
     with large past gradients (large :math:`\hat v`) are decayed *less*.
     """
-    check_nonnegative(lr, "lr")
-    check_nonnegative(weight_decay, "weight_decay")
+    _check_adam_arguments(w, grad, state, lr, betas, eps, weight_decay)
     return _adam_update(w, grad + weight_decay * w, state, lr, betas, eps)
 
 
@@ -117,8 +150,7 @@ def adamw_step(
 
     Reference: Loshchilov & Hutter, *Decoupled Weight Decay Regularization*, ICLR 2019.
     """
-    check_nonnegative(lr, "lr")
-    check_nonnegative(weight_decay, "weight_decay")
+    _check_adam_arguments(w, grad, state, lr, betas, eps, weight_decay)
     w = w * (1 - lr * weight_decay)  # decoupled decay: w = (1 - alpha lambda) w
     return _adam_update(w, grad, state, lr, betas, eps)
 
@@ -131,17 +163,28 @@ class ProximalSGD(torch.optim.SGD):
     zero and oscillates around it), this produces exact zeros.
 
     Args:
-        params: parameters or parameter groups; a group may set its own ``l1``.
+        params: parameters or parameter groups; a group may set its own ``l1``, and a
+            group added later with ``add_param_group`` gets the default ``l1``.
         lr (float): learning rate.
         l1 (float): :math:`\lambda_1`, the L1 strength. Default: ``0``.
         **kwargs: passed to ``torch.optim.SGD`` (``momentum``, ``weight_decay``...).
+
+    Parameters whose ``.grad`` is ``None`` are skipped, as ``torch.optim.SGD`` skips them.
+
+    Raises:
+        ValueError: a negative ``l1``, here or in any parameter group.
     """
 
     def __init__(self, params, lr: float, l1: float = 0.0, **kwargs):
         check_nonnegative(l1, "l1")
+        self._default_l1 = l1  # read by add_param_group, which SGD's __init__ calls
         super().__init__(params, lr=lr, **kwargs)
-        for group in self.param_groups:
-            group.setdefault("l1", l1)
+        self.defaults["l1"] = l1  # so groups added later get it too
+
+    def add_param_group(self, param_group: dict) -> None:
+        param_group.setdefault("l1", self.defaults.get("l1", self._default_l1))
+        check_nonnegative(param_group["l1"], "l1")
+        super().add_param_group(param_group)
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -149,5 +192,6 @@ class ProximalSGD(torch.optim.SGD):
         for group in self.param_groups:
             if group["l1"] > 0:
                 for p in group["params"]:
-                    p.copy_(soft_threshold(p, group["lr"] * group["l1"]))
+                    if p.grad is not None:  # as SGD: a parameter without gradient is left alone
+                        p.copy_(soft_threshold(p, group["lr"] * group["l1"]))
         return loss
