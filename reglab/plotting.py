@@ -238,10 +238,12 @@ def plot_filter_factors(eigenvalues: torch.Tensor, gd: dict, ridge: dict, ax: Ax
         gd (dict): label -> :math:`(d,)` GD factors, e.g. ``{"tau = 10": ...}``.
         ridge (dict): label -> :math:`(d,)` ridge factors, paired with ``gd`` in order.
     """
-    x = eigenvalues.detach().cpu()
+    x = eigenvalues.detach().cpu().numpy()
     for (gd_label, f_gd), (ridge_label, f_ridge) in zip(gd.items(), ridge.items(), strict=True):
-        (line,) = ax.plot(x, f_gd.detach().cpu(), label=gd_label)
-        ax.plot(x, f_ridge.detach().cpu(), ls="--", color=line.get_color(), label=ridge_label)
+        (line,) = ax.plot(x, f_gd.detach().cpu().numpy(), label=gd_label)
+        ax.plot(
+            x, f_ridge.detach().cpu().numpy(), ls="--", color=line.get_color(), label=ridge_label
+        )
     ax.set_xscale("log")
     ax.set_xlabel("eigenvalue of the hessian")
     ax.set_ylabel("filter factor")
@@ -268,11 +270,12 @@ def plot_weight_paths(
         optimum (Tensor, optional): :math:`(2,)` unregularized minimizer :math:`w^*`.
         levels (int): number of contour lines, geometrically spaced in loss. Default: ``6``.
     """
-    trajectory, ridge_path = trajectory.detach().cpu(), ridge_path.detach().cpu()
+    trajectory = trajectory.detach().cpu().double()
+    ridge_path = ridge_path.detach().cpu().double()
     if trajectory.shape[-1] != 2 or ridge_path.shape[-1] != 2:
         raise ValueError("trajectory and ridge_path must be (T, 2) and (A, 2): 2-D weights")
     if hessian is not None and optimum is not None:
-        points = torch.cat([trajectory, ridge_path, optimum.view(1, 2).cpu()])
+        points = torch.cat([trajectory, ridge_path, optimum.view(1, 2).cpu().double()])
         low, high = points.min(0).values, points.max(0).values
         pad = 0.15 * (high - low)
         u = torch.linspace(float(low[0] - pad[0]), float(high[0] + pad[0]), 200)
@@ -282,9 +285,10 @@ def plot_weight_paths(
         excess = 0.5 * torch.einsum("...i,ij,...j->...", D, hessian.cpu().double(), D)
         top = excess.max().item()
         heights = torch.logspace(math.log10(top) - 3, math.log10(top), levels + 1)[:-1]
-        ax.contour(U, V, excess, levels=heights.tolist(), colors="0.75", linewidths=0.7)
-    ax.plot(ridge_path[:, 0], ridge_path[:, 1], color="C1", label="ridge path")
-    ax.plot(trajectory[:, 0], trajectory[:, 1], ".", color="C0", ms=4, label="gradient descent")
+        grid = (U.numpy(), V.numpy(), excess.numpy())
+        ax.contour(*grid, levels=heights.tolist(), colors="0.75", linewidths=0.7)
+    ax.plot(*ridge_path.T.numpy(), color="C1", label="ridge path")
+    ax.plot(*trajectory.T.numpy(), ".", color="C0", ms=4, label="gradient descent")
     if optimum is not None:
         ax.plot(*optimum.cpu().tolist(), "k*", ms=10, label="$w^*$")
     ax.plot(0, 0, "ko", ms=4)
