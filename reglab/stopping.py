@@ -83,7 +83,7 @@ def training_progress(strip: Sequence[float]) -> float:
 class StoppingCriterion:
     """Base class: :meth:`step` once per epoch, after evaluating on the validation split.
 
-    Subclasses implement :meth:`_decide`. ``epoch`` counts the calls to :meth:`step`
+    Subclasses implement ``_decide``. ``epoch`` counts the calls to :meth:`step`
     (1-based); ``best_val_loss`` is :math:`E_{opt}(t)`.
     """
 
