@@ -164,10 +164,8 @@ def equivalent_alpha(lr: float, num_steps: int) -> float:
 
 def _spectral_solution(X, y, factors_over_lambda) -> torch.Tensor:
     eigenvalues, Q = quadratic_spectrum(X)
-    # rounding leaves the zero eigenvalues of a singular H at about +-eps * lambda_max;
-    # as for a matrix rank, anything below d * eps * lambda_max counts as an exact 0
-    tol = X.shape[1] * torch.finfo(X.dtype).eps * eigenvalues.abs().max()
-    eigenvalues = torch.where(eigenvalues.abs() > tol, eigenvalues, 0)
+    # H is positive semi-definite; rounding can leave its zero eigenvalues at -1e-17
+    eigenvalues = eigenvalues.clamp(min=0)
     b = X.T @ y / X.shape[0]  # (d,): H w* = b
     coeffs = factors_over_lambda(eigenvalues) * (Q.T @ b)  # f_i / lambda_i * q_i^T b
     return coeffs @ Q.T  # sum_i coeff_i q_i, row by row
@@ -181,8 +179,8 @@ def gd_weights(X: torch.Tensor, y: torch.Tensor, lr: float, num_steps) -> torch.
         \qquad w_0 = 0
 
     written as :math:`\sum_i \frac{f_i(\tau)}{\lambda_i} q_i q_i^\top \frac{1}{N}X^\top y`,
-    so a singular :math:`H` is allowed (the limit :math:`f_i/\lambda_i \to \epsilon\tau`
-    is used where :math:`\lambda_i = 0`).
+    so a singular :math:`H` is allowed: where :math:`\lambda_i = 0`, both :math:`f_i` and
+    :math:`q_i^\top X^\top y` vanish.
 
     Args:
         X (Tensor): :math:`(N, d)` design matrix. Use float64 to compare with iterates.
@@ -198,9 +196,8 @@ def gd_weights(X: torch.Tensor, y: torch.Tensor, lr: float, num_steps) -> torch.
     steps = _check_steps(num_steps)
 
     def factors_over_lambda(lam):
-        f = gd_filter_factors(lam, lr, steps)
-        limit = lr * steps.to(lam.dtype).unsqueeze(-1) * torch.ones_like(lam)  # eps tau
-        return torch.where(lam > 0, f / torch.where(lam > 0, lam, 1), limit)
+        # where lambda_i = 0, f_i = 0 and q_i^T X^T y = 0 (X^T y lies in the range of H)
+        return gd_filter_factors(lam, lr, steps) / torch.where(lam > 0, lam, 1)
 
     return _spectral_solution(X, y, factors_over_lambda)
 

@@ -112,9 +112,9 @@ class StoppingCriterion:
         self.train_losses.append(train_loss)
         self.val_losses.append(val_loss)
         self.best_val_loss = min(self.best_val_loss, val_loss)  # E_opt(t)
-        return self._decide(train_loss, val_loss)
+        return self._decide(val_loss)
 
-    def _decide(self, train_loss: float, val_loss: float) -> bool:
+    def _decide(self, val_loss: float) -> bool:
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -145,7 +145,7 @@ class GeneralizationLoss(StoppingCriterion):
         self.name = f"GL_{alpha:g}"
         super().__init__()
 
-    def _decide(self, train_loss, val_loss):
+    def _decide(self, val_loss):
         return generalization_loss(val_loss, self.best_val_loss) > self.alpha
 
 
@@ -171,7 +171,7 @@ class ProgressQuotient(StoppingCriterion):
         self.name = f"PQ_{alpha:g}"
         super().__init__()
 
-    def _decide(self, train_loss, val_loss):
+    def _decide(self, val_loss):
         if self.epoch % self.strip_length:
             return False  # only evaluated at the end of a strip
         gl = generalization_loss(val_loss, self.best_val_loss)
@@ -208,7 +208,7 @@ class UpStrips(StoppingCriterion):
         super().reset()
         self.rising = 0
 
-    def _decide(self, train_loss, val_loss):
+    def _decide(self, val_loss):
         k = self.strip_length
         if self.epoch % k or self.epoch < 2 * k:
             return False
@@ -251,7 +251,7 @@ class Patience(StoppingCriterion):
         super().reset()
         self.rule.reset()
 
-    def _decide(self, train_loss, val_loss):
+    def _decide(self, val_loss):
         return self.rule.step(self.epoch, val_loss, model=None)
 
 

@@ -116,6 +116,26 @@ def test_beyond_two_over_lr_the_factors_diverge_and_are_not_clamped():
     assert f[-1, 1].abs() > 1e3  # |1 - 2.5|^20 = 1.5^20 ~ 3300
 
 
+def test_scalar_and_sequence_arguments_agree_and_keep_the_dtype():
+    X, y = _problem()
+    torch.testing.assert_close(ridge_weights(X, y, 0.1), ridge_weights(X, y, [0.1])[0])
+    torch.testing.assert_close(gd_weights(X, y, 0.1, 7), gd_weights(X, y, 0.1, [7])[0])
+    X32, y32 = X.float(), y.float()
+    assert ridge_weights(X32, y32, 0.1).dtype == gd_weights(X32, y32, 0.1, 3).dtype
+    assert gd_weights(X32, y32, 0.1, 3).dtype == torch.float32
+    assert gd_filter_factors(torch.ones(2, dtype=torch.float32), 0.1, 3).dtype == torch.float32
+    assert gd_trajectory(X, y, 0.1, 0).shape == (1, 5)
+    assert (gd_trajectory(X, y, 0.1, 0) == 0).all()  # w_0 = 0
+    assert equivalent_alpha(0.5, 1) == 2.0
+
+
+def test_eps_lambda_exactly_one_and_zero_steps():
+    # 1 - (1 - 1)^tau: 0 at tau = 0 (0^0 = 1), then exactly 1
+    f = gd_filter_factors(torch.tensor([1.0, 0.5], dtype=torch.float64), 1.0, [0, 1, 2])
+    assert f[:, 0].tolist() == [0.0, 1.0, 1.0]
+    assert f[:, 1].tolist() == [0.0, 0.5, 0.75]
+
+
 @pytest.mark.parametrize(
     ("call", "match"),
     [
@@ -123,11 +143,16 @@ def test_beyond_two_over_lr_the_factors_diverge_and_are_not_clamped():
         (lambda X, y: gd_filter_factors(torch.ones(3), -0.1, 5), "lr must be"),
         (lambda X, y: gd_filter_factors(torch.ones(3), 0.1, -1), "num_steps must be >= 0"),
         (lambda X, y: gd_filter_factors(torch.ones(3), 0.1, 2.5), "num_steps must be an int"),
-        (lambda X, y: gd_filter_factors(-torch.ones(3), 0.1, 2), "eigenvalues must be"),
+        (lambda X, y: gd_filter_factors(torch.ones(3), 0.1, [[1, 2]]), "1-D sequence of ints"),
+        (lambda X, y: gd_filter_factors(torch.ones(3), 0.1, torch.tensor([True])), "of ints"),
+        (lambda X, y: gd_filter_factors(-torch.ones(3), 0.1, 2), "^eigenvalues must be"),
+        (lambda X, y: ridge_filter_factors(torch.ones(3), float("inf")), "^alpha must be"),
+        (lambda X, y: ridge_filter_factors(torch.ones(3), [[0.1]]), "^alpha must be"),
+        (lambda X, y: quadratic_spectrum(X[0]), r"^X must have shape \(N, d\), got \(5,\)"),
         (lambda X, y: ridge_filter_factors(torch.ones(3), 0.0), "alpha must be a finite number"),
         (lambda X, y: ridge_filter_factors(torch.ones(3), [0.1, -1.0]), "alpha must be"),
         (lambda X, y: equivalent_alpha(0.1, 0), "num_steps must be an int >= 1"),
-        (lambda X, y: gd_weights(X, y[:-1], 0.1, 3), r"y must have shape \(N,\)"),
+        (lambda X, y: gd_weights(X, y[:-1], 0.1, 3), r"y must have shape \(N,\) = \(40,\)"),
         (lambda X, y: gd_weights(X[0], y, 0.1, 3), r"X must have shape \(N, d\)"),
         (lambda X, y: ridge_weights(X, y, 0.0), "alpha must be"),
         (lambda X, y: gd_trajectory(X, y, 0.1, 2.0), "num_steps must be an int >= 0"),

@@ -181,6 +181,39 @@ def test_replay_reads_the_test_metrics_of_the_kept_epoch():
     assert (r.restored_epoch, r.test_loss, r.test_acc) == (3, None, None)
 
 
+def test_defaults_are_prechelts_and_names_say_the_parameter():
+    assert (GeneralizationLoss().alpha, GeneralizationLoss().name) == (5.0, "GL_5")
+    pq = ProgressQuotient()
+    assert (pq.alpha, pq.strip_length, pq.name) == (0.5, 5, "PQ_0.5")
+    up = UpStrips()
+    assert (up.s, up.strip_length, up.name) == (3, 5, "UP_3")
+    assert (Patience().patience, Patience().min_delta, repr(Patience(7))) == (5, 0.0, "patience 7")
+
+
+def test_pq_is_strict_and_strips_may_be_one_epoch():
+    # strip of k = 4: P = 1000 (5 / (4 * 1) - 1) = 250; GL = 100 (1.25 / 1 - 1) = 25;
+    # PQ = 25 / 250 = 0.1, the same float as the literal 0.1: not > 0.1
+    train, val = [2.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.25]
+    assert stopping_epoch(ProgressQuotient(0.1, strip_length=4), train, val) is None
+    assert stopping_epoch(ProgressQuotient(0.0999, strip_length=4), train, val) == 4
+    # k = 1: P = 0 every epoch, so any GL > 0 stops, even a small one (GL = 0.5)
+    assert stopping_epoch(ProgressQuotient(1.0, strip_length=1), [1.0] * 3, [1.0, 1.0, 1.005]) == 3
+    # UP with k = 1: compares consecutive epochs from t = 2 on
+    assert stopping_epoch(UpStrips(2, strip_length=1), [1.0] * 4, [1.0, 1.1, 1.2, 1.3]) == 3
+
+
+def test_up_needs_a_strict_rise():
+    # strip ends at t = 2, 4, 6 hold equal values: no rise, never stops
+    assert stopping_epoch(UpStrips(1, strip_length=2), [1.0] * 6, [0.9, 0.5] * 3) is None
+
+
+def test_training_progress_checks_its_strip():
+    with pytest.raises(ValueError, match=r"^train_loss must be a finite number > 0"):
+        training_progress([0.5, -1.0])
+    with pytest.raises(ValueError, match=r"^strip must hold at least one training loss"):
+        training_progress([])
+
+
 # --- bad arguments ------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("factory", "match"),
@@ -214,5 +247,5 @@ def test_replay_arguments_are_checked():
         stopping_epoch(Patience(), [1.0, 1.0], [1.0])
     with pytest.raises(ValueError, match=r"until must be an int in \[1, 3\]"):
         best_epoch([1.0, 0.5, 0.7], until=4)
-    with pytest.raises(ValueError, match="at least one epoch"):
+    with pytest.raises(ValueError, match=r"^val_loss must hold at least one epoch"):
         best_epoch([])
