@@ -24,7 +24,7 @@ def _apply_mask(input: torch.Tensor, mask_shape, p: float, inplace: bool, genera
     # m ~ Bernoulli(1 - p): 1 keeps an entry, 0 drops it
     keep = torch.empty(mask_shape, dtype=input.dtype, device=input.device)
     keep.bernoulli_(1.0 - p, generator=generator)
-    scale = keep.mul_(1.0 / (1.0 - p))  # m / (1 - p), as a product with 1/(1-p) like torch
+    scale = keep.div_(1.0 - p)  # m / (1 - p), divided in input's dtype as torch's CPU kernel
     # Dropout_p(x) = m * x / (1 - p), so E[Dropout_p(x)] = (1 - p) * x / (1 - p) = x
     return input.mul_(scale) if inplace else input * scale
 
@@ -123,7 +123,6 @@ def dropout2d(
     return _apply_mask(input, mask_shape, p, inplace, generator)
 
 
-@torch.no_grad()
 def mask_of(module: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Run a real dropout module on ``x`` and recover which elements it kept.
 
@@ -138,5 +137,6 @@ def mask_of(module: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
     """
     if (x == 0).any():
         raise ValueError("x must not contain zeros: a zero output would be ambiguous")
-    output = module(x)
+    with torch.no_grad():
+        output = module(x)
     return output != 0, output

@@ -157,7 +157,7 @@ def adamw_step(
 
 class ProximalSGD(torch.optim.SGD):
     r"""SGD followed by the proximal L1 step: gradient descent on the data loss, then
-    :func:`soft_threshold` with :math:`\tau = \alpha\lambda_1` ("ISTA").
+    :func:`~reglab.penalties.soft_threshold` with :math:`\tau = \alpha\lambda_1` ("ISTA").
 
     Unlike adding :math:`\lambda_1\|w\|_1` to the loss (whose subgradient step jumps over
     zero and oscillates around it), this produces exact zeros.
@@ -186,12 +186,12 @@ class ProximalSGD(torch.optim.SGD):
         check_nonnegative(param_group["l1"], "l1")
         super().add_param_group(param_group)
 
-    @torch.no_grad()
     def step(self, closure=None):
-        loss = super().step(closure)
-        for group in self.param_groups:
-            if group["l1"] > 0:
-                for p in group["params"]:
-                    if p.grad is not None:  # as SGD: a parameter without gradient is left alone
-                        p.copy_(soft_threshold(p, group["lr"] * group["l1"]))
+        loss = super().step(closure)  # SGD's step, which runs the closure with gradients
+        with torch.no_grad():
+            for group in self.param_groups:
+                if group["l1"] > 0:
+                    for p in group["params"]:
+                        if p.grad is not None:  # as SGD: a parameter without grad is left alone
+                            p.copy_(soft_threshold(p, group["lr"] * group["l1"]))  # prox step
         return loss

@@ -101,6 +101,7 @@ def test_param_groups_follow_the_role_not_the_number_of_dimensions():
     ids = lambda params: {id(p) for p in params}  # noqa: E731
     assert ids(decay["params"]) == {id(odd.weight)}
     assert ids(no_decay["params"]) == {id(odd.bias), id(norm.weight), id(norm.bias)}
+    assert len(decay["params"]) == 1 and len(no_decay["params"]) == 3  # each listed once
 
 
 @pytest.mark.parametrize(
