@@ -24,7 +24,15 @@ ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "docs" / "chapters").glob("*.md"))
 TAG = "copyable"
 # The topics whose snippets a reader copies into a project: each has at least one.
-EXPECTED = {"initialization", "augmentation", "penalties", "dropout", "batchnorm"}
+EXPECTED = {
+    "initialization",
+    "augmentation",
+    "penalties",
+    "dropout",
+    "batchnorm",
+    "inputs_targets",
+    "early_stopping",
+}
 
 
 def copyable_cells() -> list[tuple[str, int, str]]:

@@ -1,0 +1,79 @@
+"""The early-stopping figures of reglab.plotting draw what they are given."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pytest
+import torch
+
+from reglab.plotting import (
+    plot_filter_factors,
+    plot_paired,
+    plot_stopping,
+    plot_weight_paths,
+)
+from reglab.training import History
+
+
+@pytest.fixture
+def ax():
+    fig, ax = plt.subplots()
+    yield ax
+    plt.close(fig)
+
+
+def test_plot_paired_joins_each_seed_across_settings(ax):
+    values = {"a": [0.1, 0.2, 0.3], "b": [0.2, 0.1, 0.4]}
+    plot_paired(values, ax, ylabel="test loss")
+    joins = [line for line in ax.lines if line.get_linestyle() == "-"]
+    assert [list(line.get_ydata()) for line in joins] == [[0.1, 0.2], [0.2, 0.1], [0.3, 0.4]]
+    dots = [line for line in ax.lines if line.get_marker() == "o"]
+    assert [list(line.get_ydata()) for line in dots] == [[0.1, 0.2, 0.3], [0.2, 0.1, 0.4]]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b"]
+    assert ax.get_ylabel() == "test loss"
+
+
+def test_plot_paired_refuses_unpaired_values(ax):
+    with pytest.raises(ValueError, match="one value per seed"):
+        plot_paired({"a": [1.0, 2.0], "b": [1.0]}, ax, ylabel="x")
+
+
+def test_plot_stopping_marks_only_the_rules_that_fired(ax):
+    history = History(epoch=[1, 2, 3, 4], train_loss=[2.0, 1.0, 0.5, 0.2],
+                      val_loss=[1.5, 1.0, 1.1, 1.2])  # fmt: skip
+    plot_stopping(history, ax, stops={"GL_5": 3, "PQ_0.5": None}, kept=2)
+    vertical = [line for line in ax.lines if line.get_label().endswith("stops")]
+    assert [line.get_label() for line in vertical] == ["GL_5 stops"]
+    assert list(vertical[0].get_xdata()) == [3, 3]
+    kept = [line for line in ax.lines if line.get_label().startswith("kept")]
+    assert list(kept[0].get_xdata()) == [2] and list(kept[0].get_ydata()) == [1.0]
+    assert ax.get_yscale() == "log"
+
+
+def test_plot_stopping_without_training_loss(ax):
+    history = History(epoch=[1, 2], train_loss=[2.0, 1.0], val_loss=[1.5, 1.0])
+    plot_stopping(history, ax, train=False, log=False)
+    assert [line.get_label() for line in ax.lines] == ["validation loss"]
+    assert ax.get_yscale() == "linear"
+
+
+def test_plot_filter_factors_pairs_gd_with_ridge(ax):
+    lams = torch.logspace(-2, 0, 5)
+    plot_filter_factors(lams, {"gd 1": lams, "gd 2": lams}, {"r 1": lams, "r 2": lams}, ax)
+    lines = ax.lines
+    assert [line.get_linestyle() for line in lines] == ["-", "--", "-", "--"]
+    assert lines[0].get_color() == lines[1].get_color() != lines[2].get_color()
+    with pytest.raises(ValueError):
+        plot_filter_factors(lams, {"gd": lams}, {"r 1": lams, "r 2": lams}, ax)
+
+
+def test_plot_weight_paths_needs_2d_weights(ax):
+    with pytest.raises(ValueError, match="2-D weights"):
+        plot_weight_paths(torch.zeros(3, 3), torch.zeros(4, 2), ax)
+    H = torch.tensor([[2.0, 0.0], [0.0, 0.5]], dtype=torch.float64)
+    w_star = torch.tensor([1.0, 1.0], dtype=torch.float64)
+    plot_weight_paths(torch.zeros(3, 2), torch.ones(4, 2) * 0.5, ax, hessian=H, optimum=w_star)
+    labels = [line.get_label() for line in ax.lines]
+    assert {"ridge path", "gradient descent", "$w^*$"} <= set(labels)
+    assert len(ax.collections) == 1  # the contours (one ContourSet)
