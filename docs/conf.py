@@ -72,7 +72,7 @@ myst_dmath_double_inline = True
 nb_execution_mode = "force" if environment.get("REGLAB_EXECUTE") == "force" else "cache"
 nb_execution_raise_on_error = True  # a failing cell fails the build
 nb_execution_show_tb = True
-nb_execution_timeout = 300  # seconds per cell
+nb_execution_timeout = 900  # seconds per cell: a safety net on a busy machine, not a budget
 nb_execution_in_temp = True  # chapters may not read files beside them: nor can a reader
 nb_merge_streams = True
 nb_render_markdown_format = "myst"  # Markdown outputs (result tables) may use tables and math
