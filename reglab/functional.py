@@ -9,7 +9,8 @@ around them (``mask_of``, ``trace_running_stats``).
 
 from reglab.batchnorm import batch_norm
 from reglab.dropout import dropout, dropout2d
+from reglab.label_smoothing import cross_entropy
 from reglab.normalization import group_norm, instance_norm, layer_norm, rms_norm
 
-__all__ = ["batch_norm", "dropout", "dropout2d"]
+__all__ = ["batch_norm", "cross_entropy", "dropout", "dropout2d"]
 __all__ += ["group_norm", "instance_norm", "layer_norm", "rms_norm"]

@@ -1,0 +1,157 @@
+"""Figures of the chapter "Regularizing inputs and targets": the reliability diagram, a
+batch of mixed digits with their soft labels, the template-plane projection of
+penultimate features, and per-seed paired differences.
+
+As in :mod:`reglab.plotting`, every function takes results plus ``ax`` (or axes) and
+returns it; nothing sets a title, axis labels are lowercase, and the numbers come from the
+numerical modules (:mod:`reglab.calibration`, :mod:`reglab.mixing`,
+:mod:`reglab.penultimate`, ``reglab.stats``).
+"""
+
+from __future__ import annotations
+
+import torch
+from matplotlib.axes import Axes
+
+from reglab.plotting import show_image
+
+__all__ = [
+    "plot_paired_differences",
+    "plot_reliability",
+    "plot_template_projection",
+    "show_mixed_batch",
+]
+
+
+def plot_reliability(
+    bin_confidence: torch.Tensor,
+    bin_accuracy: torch.Tensor,
+    bin_count: torch.Tensor,
+    ax: Axes,
+    *,
+    label: str | None = None,
+    color: str = "C0",
+) -> Axes:
+    """Reliability diagram: accuracy per confidence bin as bars, the diagonal of perfect
+    calibration, and each bin's mean confidence as a black tick.
+
+    The inputs are the three outputs of :func:`reglab.calibration.reliability_curve`
+    (``n_bins + 1`` entries, the last being the bin of confidence exactly 1, drawn as a
+    thin bar at 1). A bar below the diagonal is over-confident, above it under-confident.
+    Empty bins are left blank.
+
+    Raises:
+        ValueError: the three inputs differ in length or have fewer than 2 entries.
+    """
+    if not len(bin_confidence) == len(bin_accuracy) == len(bin_count) >= 2:
+        raise ValueError(
+            "bin_confidence, bin_accuracy and bin_count must be the outputs of "
+            f"reliability_curve (same length >= 2), got {len(bin_confidence)}, "
+            f"{len(bin_accuracy)} and {len(bin_count)}"
+        )
+    n_bins = len(bin_count) - 1
+    width = 1.0 / n_bins
+    filled = (bin_count > 0).cpu()
+    left = torch.arange(n_bins + 1, dtype=torch.float64) * width
+    widths = torch.full((n_bins + 1,), width * 0.95, dtype=torch.float64)
+    widths[-1] = width * 0.2  # the bin {confidence = 1}
+    left[-1] = 1.0 - widths[-1] / 2
+    acc, conf = bin_accuracy.detach().cpu().double(), bin_confidence.detach().cpu().double()
+    ax.bar(left[filled].numpy(), acc[filled].numpy(), width=widths[filled].numpy(),
+           align="edge", color=color, alpha=0.8, label=label)  # fmt: skip
+    ax.scatter(conf[filled].numpy(), acc[filled].numpy(), marker="_", s=60, color="k", zorder=3)
+    ax.plot([0, 1], [0, 1], ls="--", color="0.4", lw=0.8)
+    ax.set_xlim(0, 1.02)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("confidence (max probability)")
+    ax.set_ylabel("accuracy")
+    if label is not None:
+        ax.legend(fontsize="small", loc="upper left")
+    return ax
+
+
+def _soft_label_text(target: torch.Tensor, top: int = 2) -> str:
+    weights, classes = target.topk(min(top, len(target)))
+    pairs = zip(weights.tolist(), classes.tolist(), strict=True)
+    parts = [f"{w:.2f}·{c}" for w, c in pairs if w > 0.005]
+    return "\n".join(parts)
+
+
+def show_mixed_batch(images: torch.Tensor, targets: torch.Tensor, axes) -> object:
+    """Draw mixed images with their soft labels written under them (the two largest
+    class weights, one per line, as ``0.73·3`` over ``0.27·5``).
+
+    Args:
+        images (Tensor): :math:`(B, 1, H, W)` or :math:`(B, H, W)`.
+        targets (Tensor): :math:`(B, K)` probabilities (or :math:`(B,)` class indices).
+        axes: ``B`` matplotlib axes (a 1-D or 2-D array, flattened row by row).
+
+    Raises:
+        ValueError: images, targets and axes differ in number.
+    """
+    flat = axes.ravel() if hasattr(axes, "ravel") else list(axes)
+    if not len(images) == len(targets) == len(flat):
+        raise ValueError(
+            f"got {len(images)} images, {len(targets)} targets and {len(flat)} axes; "
+            "they must match"
+        )
+    for image, target, ax in zip(images, targets, flat, strict=True):
+        text = str(int(target)) if target.dim() == 0 else _soft_label_text(target.detach().cpu())
+        show_image(image, ax, label=text)
+    return axes
+
+
+def plot_template_projection(
+    coords: torch.Tensor, y: torch.Tensor, ax: Axes, *, max_points: int | None = None
+) -> Axes:
+    """Scatter of 2-D projected features (:func:`reglab.penultimate.template_projection`),
+    one colour per class, with equal axis scales so that distances are honest.
+
+    Args:
+        coords (Tensor): :math:`(N, 2)`. y (Tensor): :math:`(N,)` class labels.
+        max_points (int, optional): draw at most this many points per class (the first
+            ones). Default: all.
+
+    Raises:
+        ValueError: ``coords`` is not :math:`(N, 2)` or ``y`` does not match it.
+    """
+    if coords.dim() != 2 or coords.shape[1] != 2 or y.shape != coords.shape[:1]:
+        raise ValueError(
+            f"coords must be (N, 2) and y (N,), got {tuple(coords.shape)} and {tuple(y.shape)}"
+        )
+    coords, y = coords.detach().cpu(), y.cpu()
+    for i, k in enumerate(torch.unique(y).tolist()):
+        points = coords[y == k][:max_points]
+        ax.scatter(points[:, 0].numpy(), points[:, 1].numpy(), s=6, alpha=0.6,
+                   color=f"C{i}", label=f"class {k}")  # fmt: skip
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.set_xlabel("plane axis 1")
+    ax.set_ylabel("plane axis 2")
+    ax.legend(fontsize="small", markerscale=2)
+    return ax
+
+
+def plot_paired_differences(differences: dict, ax: Axes, *, xlabel: str) -> Axes:
+    """One row per comparison: the per-seed paired differences as dots and the paired
+    interval as a line, with zero marked (see ``reglab.stats.paired_difference``).
+
+    Args:
+        differences (dict): label -> ``reglab.stats.PairedDifference``.
+        ax (Axes): where to draw.
+        xlabel (str): what was subtracted, e.g. ``"test accuracy, A - B"``.
+
+    Raises:
+        ValueError: ``differences`` is empty.
+    """
+    if not differences:
+        raise ValueError("differences is empty: nothing to plot")
+    for row, d in enumerate(differences.values()):
+        ax.plot([d.low, d.high], [row, row], color="0.5", lw=2, solid_capstyle="butt")
+        ax.plot(list(d.differences), [row] * len(d.differences), "o", color="C0", ms=5)
+        ax.plot([d.mean], [row], "|", color="k", ms=12, mew=2)
+    ax.axvline(0, color="k", lw=0.8, ls="--")
+    ax.set_yticks(range(len(differences)), list(differences))
+    ax.set_ylim(-0.6, len(differences) - 0.4)
+    ax.invert_yaxis()
+    ax.set_xlabel(xlabel)
+    return ax

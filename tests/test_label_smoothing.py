@@ -1,0 +1,225 @@
+"""Cross-entropy with label smoothing: values and gradients against F.cross_entropy (float64),
+against cross-entropy with probability targets, the optimal logit gap, and bad arguments."""
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reglab import functional as RF
+from reglab.label_smoothing import cross_entropy, logit_gap, optimal_logit_gap, smooth_targets
+
+EPS = [0.0, 0.1, 0.5, 1.0]
+REDUCTIONS = ["mean", "sum", "none"]
+# (input shape, class-index target shape): batched, spatial (N, K, d1, d2), unbatched
+SHAPES = [((7, 5), (7,)), ((3, 5, 4, 2), (3, 4, 2)), ((5,), ())]
+
+
+def _data(shape, target_shape, seed=0, ignore=True):
+    g = torch.Generator().manual_seed(seed)
+    K = shape[0] if len(shape) == 1 else shape[1]
+    x = (3 * torch.randn(shape, generator=g, dtype=torch.float64)).requires_grad_()
+    y = torch.randint(0, K, target_shape, generator=g)
+    if ignore and y.dim() > 0:
+        y.view(-1)[1] = -100  # one ignored position
+    w = torch.rand(K, generator=g, dtype=torch.float64) + 0.2
+    return x, y, w
+
+
+def _value_and_grad(fn, x, *args, **kwargs):
+    out = fn(x, *args, **kwargs)
+    (grad,) = torch.autograd.grad((out * torch.linspace(1, 2, out.numel()).view_as(out)).sum(), x)
+    return out, grad
+
+
+@pytest.mark.parametrize("shape, target_shape", SHAPES)
+@pytest.mark.parametrize("eps", EPS)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_equals_torch_values_and_gradients(shape, target_shape, eps, reduction, weighted):
+    x, y, w = _data(shape, target_shape)
+    weight = w if weighted else None
+    kwargs = dict(weight=weight, reduction=reduction, label_smoothing=eps)
+    ours, g_ours = _value_and_grad(cross_entropy, x, y, **kwargs)
+    theirs, g_theirs = _value_and_grad(F.cross_entropy, x, y, **kwargs)
+    assert ours.shape == theirs.shape
+    torch.testing.assert_close(ours, theirs, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(g_ours, g_theirs, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("eps", EPS)
+def test_ignore_index_is_excluded_from_loss_and_mean(eps):
+    x, y, w = _data((9, 4), (9,), ignore=False)
+    y_ignored = y.clone()
+    y_ignored[[0, 3]] = 2  # a custom ignore_index that is also a valid class
+    kwargs = dict(weight=w, ignore_index=2, label_smoothing=eps)
+    torch.testing.assert_close(
+        cross_entropy(x, y_ignored, **kwargs), F.cross_entropy(x, y_ignored, **kwargs)
+    )
+    kept = y_ignored != 2
+    by_hand = cross_entropy(x[kept], y_ignored[kept], weight=w, label_smoothing=eps)
+    torch.testing.assert_close(cross_entropy(x, y_ignored, **kwargs), by_hand)
+    none = cross_entropy(x, y_ignored, reduction="none", **kwargs)
+    assert (none[~kept] == 0).all() and (none[kept] > 0).all()
+
+
+def test_all_ignored_mean_is_nan_like_torch():
+    x, _, w = _data((4, 3), (4,))
+    y = torch.full((4,), -100)
+    for weight in (None, w):
+        ours = cross_entropy(x, y, weight=weight, label_smoothing=0.2)
+        assert torch.isnan(ours) and torch.isnan(F.cross_entropy(x, y, weight=weight))
+
+
+@pytest.mark.parametrize("eps", EPS)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_equals_cross_entropy_with_smoothed_probability_targets(eps, reduction):
+    x, y, _ = _data((8, 6), (8,), ignore=False)
+    q = smooth_targets(y, 6, eps, dtype=torch.float64)
+    torch.testing.assert_close(q.sum(1), torch.ones(8, dtype=torch.float64))
+    torch.testing.assert_close(q[torch.arange(8), y], torch.full((8,), 1 - eps + eps / 6).double())
+    ours, g_ours = _value_and_grad(cross_entropy, x, y, reduction=reduction, label_smoothing=eps)
+    soft, g_soft = _value_and_grad(F.cross_entropy, x, q, reduction=reduction)
+    torch.testing.assert_close(ours, soft, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(g_ours, g_soft, rtol=1e-12, atol=1e-12)
+
+
+def test_with_class_weights_smoothing_is_not_a_weighted_probability_target():
+    # torch weights the two cases differently (see the docstring): check that we follow it
+    x, y, w = _data((8, 6), (8,), ignore=False)
+    q = smooth_targets(y, 6, 0.3, dtype=torch.float64)
+    ours = cross_entropy(x, y, weight=w, label_smoothing=0.3)
+    torch.testing.assert_close(ours, F.cross_entropy(x, y, weight=w, label_smoothing=0.3))
+    assert not torch.allclose(ours, F.cross_entropy(x, q, weight=w))
+    by_hand = -(w * q * x.log_softmax(1)).sum(1).sum() / w[y].sum()  # same numerator
+    torch.testing.assert_close(ours, by_hand)
+
+
+@pytest.mark.parametrize("shape", [(6, 4), (2, 4, 3), (4,)])
+@pytest.mark.parametrize("eps", EPS)
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_probability_targets_equal_torch(shape, eps, weighted, reduction):
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(shape, generator=g, dtype=torch.float64, requires_grad=True)
+    class_dim = 0 if len(shape) == 1 else 1
+    t = torch.rand(shape, generator=g, dtype=torch.float64).softmax(class_dim)
+    w = torch.rand(4, generator=g, dtype=torch.float64) + 0.1 if weighted else None
+    kwargs = dict(weight=w, reduction=reduction, label_smoothing=eps)
+    ours, g_ours = _value_and_grad(cross_entropy, x, t, **kwargs)
+    theirs, g_theirs = _value_and_grad(F.cross_entropy, x, t, **kwargs)
+    torch.testing.assert_close(ours, theirs, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(g_ours, g_theirs, rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(
+    n=st.integers(1, 6),
+    k=st.integers(2, 7),
+    eps=st.floats(0, 1),
+    scale=st.floats(0.1, 30),
+    seed=st.integers(0, 2**16),
+)
+def test_equals_torch_for_any_size_and_smoothing(n, k, eps, scale, seed):
+    g = torch.Generator().manual_seed(seed)
+    x = (scale * torch.randn(n, k, generator=g, dtype=torch.float64)).requires_grad_()
+    y = torch.randint(0, k, (n,), generator=g)
+    w = torch.rand(k, generator=g, dtype=torch.float64) + 0.1
+    ours, g_ours = _value_and_grad(cross_entropy, x, y, weight=w, label_smoothing=eps)
+    theirs, g_theirs = _value_and_grad(F.cross_entropy, x, y, weight=w, label_smoothing=eps)
+    torch.testing.assert_close(ours, theirs, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(g_ours, g_theirs, rtol=1e-10, atol=1e-10)
+
+
+def test_float32_and_the_functional_path_and_legacy_arguments():
+    x, y = torch.randn(16, 10), torch.randint(0, 10, (16,))
+    assert RF.cross_entropy is cross_entropy
+    torch.testing.assert_close(
+        RF.cross_entropy(x, y, label_smoothing=0.1), F.cross_entropy(x, y, label_smoothing=0.1)
+    )
+    with pytest.warns(UserWarning):  # torch warns about the deprecated arguments; we don't
+        for size_average, reduce in [(False, None), (None, False), (True, True)]:
+            torch.testing.assert_close(
+                cross_entropy(x, y, size_average=size_average, reduce=reduce),
+                F.cross_entropy(x, y, size_average=size_average, reduce=reduce),
+            )
+
+
+@pytest.mark.parametrize("eps", [0.01, 0.1, 0.5, 0.9, 1.0])
+@pytest.mark.parametrize("K", [2, 10, 100])
+def test_optimal_logit_gap_minimises_the_smoothed_loss(eps, K):
+    # free logits trained to the optimum: the gap z_y - z_c matches the formula
+    z = torch.zeros(1, K, dtype=torch.float64, requires_grad=True)
+    y = torch.tensor([K // 2])
+    opt = torch.optim.LBFGS(
+        [z], max_iter=500, tolerance_grad=1e-13, tolerance_change=0, line_search_fn="strong_wolfe"
+    )
+
+    def closure():
+        opt.zero_grad()
+        loss = F.cross_entropy(z, y, label_smoothing=eps)  # torch's loss: an independent oracle
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    gap = logit_gap(z.detach(), y)
+    expected = math.log((1 - eps + eps / K) / (eps / K))
+    assert optimal_logit_gap(eps, K) == pytest.approx(expected, rel=1e-12)
+    assert gap.item() == pytest.approx(expected, abs=1e-6)
+    others = z.detach()[0, torch.arange(K) != K // 2]
+    torch.testing.assert_close(others, others.mean().expand_as(others))  # all others equal
+
+
+def test_optimal_logit_gap_limits_and_errors():
+    assert optimal_logit_gap(0.0, 10) == math.inf
+    assert optimal_logit_gap(1.0, 10) == 0.0
+    assert optimal_logit_gap(0.1, 10) == pytest.approx(math.log(91))
+    with pytest.raises(ValueError, match=r"eps has to be between 0 and 1, but got 1\.5"):
+        optimal_logit_gap(1.5, 10)
+    with pytest.raises(ValueError, match="num_classes must be >= 2, got 1"):
+        optimal_logit_gap(0.1, 1)
+
+
+def test_logit_gap_by_hand():
+    logits = torch.tensor([[3.0, 1.0, 0.0, -1.0], [0.0, 2.0, 2.0, 2.0]])
+    torch.testing.assert_close(logit_gap(logits, torch.tensor([0, 0])), torch.tensor([3.0, -2.0]))
+    with pytest.raises(ValueError, match="logits must be"):
+        logit_gap(logits, torch.tensor([0]))
+
+
+@pytest.mark.parametrize("eps", [-0.1, 1.1, float("nan")])
+def test_smoothing_outside_0_1_is_a_clear_error(eps):
+    x, y = torch.randn(3, 4), torch.tensor([0, 1, 2])
+    with pytest.raises(ValueError, match="label_smoothing has to be between 0 and 1, but got"):
+        cross_entropy(x, y, label_smoothing=eps)
+    with pytest.raises(ValueError, match="eps has to be between 0 and 1"):
+        smooth_targets(y, 4, eps)
+
+
+def test_bad_arguments_are_clear_errors():
+    x = torch.randn(4, 3)
+    with pytest.raises(ValueError, match=r"input and target differ in batch size: 4 != 3"):
+        cross_entropy(x, torch.tensor([0, 1, 2]))
+    with pytest.raises(ValueError, match=r"target must have shape \(4,\)"):
+        cross_entropy(x, torch.zeros(4, 2, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"outside \[0, 3\).*max 3"):
+        cross_entropy(x, torch.tensor([0, 1, 2, 3]))
+    with pytest.raises(ValueError, match=r"outside \[0, 3\).*min -1"):
+        cross_entropy(x, torch.tensor([0, 1, 2, -1]))
+    with pytest.raises(ValueError, match=r"weight must have one entry per class, shape \(3,\)"):
+        cross_entropy(x, torch.tensor([0, 1, 2, 0]), weight=torch.ones(4))
+    with pytest.raises(ValueError, match="reduction must be one of"):
+        cross_entropy(x, torch.tensor([0, 1, 2, 0]), reduction="avg")
+    with pytest.raises(ValueError, match="probability targets must have the input's shape"):
+        cross_entropy(x, torch.rand(4, 2))
+    with pytest.raises(ValueError, match="ignore_index is not supported for probability"):
+        cross_entropy(x, torch.rand(4, 3).softmax(1), ignore_index=1)
+    with pytest.raises(ValueError, match="input must have a class dimension"):
+        cross_entropy(torch.tensor(1.0), torch.tensor(0))
+    with pytest.raises(ValueError, match="floating-point logits"):
+        cross_entropy(torch.ones(4, 3, dtype=torch.long), torch.tensor([0, 1, 2, 0]))
+    with pytest.raises(ValueError, match="integer class indices"):
+        cross_entropy(x, torch.tensor([True, False, True, False]))
