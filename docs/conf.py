@@ -98,6 +98,8 @@ nitpick_ignore_regex = [
         r"(torch|torchvision|nn|matplotlib|PIL|optional|callable|device|Tensor|Axes|Optimizer|path)\b.*",
     ),
     ("py:class", r"(int|float|str|bool|tuple|list|dict|sequences?|iterable|Module)(\[.*\])?"),
+    ("py:class", r"InterpolationMode\b.*"),
+    ("py:(func|meth|attr|mod|obj|data)", r"(torch|torchvision)\..*"),
 ]
 
 # -- Bibliography --------------------------------------------------------------------
@@ -130,3 +132,25 @@ html_theme_options = {
     "show_toc_level": 2,
     "home_page_in_toc": True,
 }
+
+# -- Examples gallery, self-installing notebooks, copy-ready cells (issue 14) ----------
+# docs/_ext/reglab_notebooks.py: the setup cell of every notebook, the gallery's quick
+# setting and cache key, and the badge of cells tagged `copyable`.
+extensions += ["sphinx_gallery.gen_gallery", "reglab_notebooks"]
+exclude_patterns += ["gallery/**.ipynb", "gallery/**.py", "sg_execution_times.rst"]
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "gallery",
+    "filename_pattern": r"\.py$",  # execute every example (in its quick setting)
+    "ignore_pattern": r"__init__\.py|/output/",
+    "within_subsection_order": "FileNameSortKey",
+    "reset_modules": ("matplotlib", "reglab_notebooks.gallery_environment"),
+    "reset_modules_order": "both",
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "write_computation_times": False,
+    "show_memory": False,
+    "show_signature": False,
+    "plot_gallery": "True",
+}
+

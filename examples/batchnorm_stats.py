@@ -9,6 +9,8 @@ how far training-mode and evaluation-mode outputs drift apart as batches get sma
 
 Run it with ``python examples/batchnorm_stats.py``; figures are written to
 ``examples/output/`` (or ``$REGLAB_OUTPUT``). ``REGLAB_QUICK=1`` runs a tiny version.
+
+The chapter :doc:`/chapters/batchnorm` derives and discusses what this script shows.
 """
 
 # Authors: The reglab developers

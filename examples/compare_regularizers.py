@@ -1,7 +1,7 @@
 """
-====================================================
+======================================================
 Comparing regularizers on MNIST, from the command line
-====================================================
+======================================================
 
 Trains the same small CNN with the same budget under each regularization setting (none,
 L2, L1, dropout, Dropout2d, batch norm, augmentation, all together) for several seeds, on a
@@ -15,7 +15,8 @@ Examples::
     python examples/compare_regularizers.py --n-train all --epochs 30 --device cuda
     python examples/compare_regularizers.py --settings none all --seeds 5 --output runs/
 
-``REGLAB_QUICK=1`` (or ``--quick``) runs a tiny version.
+``REGLAB_QUICK=1`` (or ``--quick``) runs a tiny version: that is what this page shows.
+The full-size study and its reading are in the chapter :doc:`/chapters/together`.
 """
 
 # Authors: The reglab developers
@@ -91,32 +92,72 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 # %%
+# Data
+# ----
+# A class-balanced subset of the training split (the rarest class limits its size) and
+# the first ``--n-test`` test images.
+def load_data(n_train: int | None, n_test: int):
+    import torch
+
+    from reglab.data import balanced_subset, mnist_tensors
+
+    X_train, y_train = mnist_tensors(train=True)
+    X_test, y_test = mnist_tensors(train=False)
+    smallest_class = int(torch.bincount(y_train).min())  # balanced: the rarest class limits
+    per_class = smallest_class if n_train is None else min(n_train // 10, smallest_class)
+    per_class = max(1, per_class)
+    idx = balanced_subset(y_train, per_class, generator=torch.Generator().manual_seed(0))
+    return (X_train[idx], y_train[idx]), (X_test[:n_test], y_test[:n_test]), per_class
+
+
+# %%
+# Summary table and figure
+# ------------------------
+def report(results, output: Path) -> Path:
+    """Print the summary table and save the figure of the generalization gaps."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from reglab.experiment import summarize
+    from reglab.plotting import plot_gaps
+    from reglab.tables import Table
+
+    rows = summarize(results)
+    print(Table(
+        ["setting", "train acc", "test acc", "± (seeds)", "gap"],
+        [[r["setting"], r["train_acc"], r["test_acc"], r["test_acc_std"], r["gap"]] for r in rows],
+        floatfmt=".3f",
+    ))  # fmt: skip
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    plot_gaps(rows, ax)
+    figure = output / "gaps.png"
+    fig.savefig(figure, dpi=150, bbox_inches="tight")
+    return figure
+
+
+# %%
 # The study
 # ---------
+# Every (setting, seed) pair, trained with the same budget; every run is saved to
+# ``results.json`` (and ``summary.csv``) before the summary is drawn from it.
 def main(argv=None) -> int:
     args = parse_args(argv)
     import torch
 
-    from reglab.data import balanced_subset, mnist_tensors
     from reglab.device import default_device
-    from reglab.experiment import run_study, save_results, summarize
-    from reglab.tables import Table
+    from reglab.experiment import run_study, save_results
 
     if args.device == "cuda" and not torch.cuda.is_available():
         print("error: --device cuda, but torch.cuda.is_available() is False", file=sys.stderr)
         return 2
     device = default_device() if args.device == "auto" else torch.device(args.device)
 
-    X_train, y_train = mnist_tensors(train=True)
-    X_test, y_test = mnist_tensors(train=False)
-    smallest_class = int(torch.bincount(y_train).min())  # balanced: the rarest class limits
-    per_class = smallest_class if args.n_train is None else min(args.n_train // 10, smallest_class)
-    per_class = max(1, per_class)
-    idx = balanced_subset(y_train, per_class, generator=torch.Generator().manual_seed(0))
-    train_data = (X_train[idx], y_train[idx])
-    test_data = (X_test[: args.n_test], y_test[: args.n_test])
-    print(f"{len(idx)} training images ({per_class} per class), {len(test_data[0])} test images, "
-          f"{args.epochs} epochs, {args.seeds} seed(s), device {device}")  # fmt: skip
+    train_data, test_data, per_class = load_data(args.n_train, args.n_test)
+    print(f"{len(train_data[0])} training images ({per_class} per class), "
+          f"{len(test_data[0])} test images, {args.epochs} epochs, {args.seeds} seed(s), "
+          f"device {device}")  # fmt: skip
 
     progress = None
     if sys.stderr.isatty():
@@ -128,30 +169,19 @@ def main(argv=None) -> int:
         num_epochs=args.epochs, device=device, progress=progress,
     )  # fmt: skip
     json_path, csv_path = save_results(results, args.output)
-
-    # %%
-    # Summary table and figure
-    # ------------------------
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from reglab.plotting import plot_gaps
-
-    rows = summarize(results)
-    print(Table(
-        ["setting", "train acc", "test acc", "± (seeds)", "gap"],
-        [[r["setting"], r["train_acc"], r["test_acc"], r["test_acc_std"], r["gap"]] for r in rows],
-        floatfmt=".3f",
-    ))  # fmt: skip
-    fig, ax = plt.subplots(figsize=(7, 3.6))
-    plot_gaps(rows, ax)
-    figure = args.output / "gaps.png"
-    fig.savefig(figure, dpi=150, bbox_inches="tight")
+    figure = report(results, args.output)
     print(f"wrote {json_path}, {csv_path} and {figure}")
     return 0
 
 
+# %%
+# Running it
+# ----------
+# ``python examples/compare_regularizers.py --help`` lists the options above. On this
+# page the script ran with ``REGLAB_QUICK=1``: 40 training images, 1 epoch, 1 seed, so the
+# numbers only show that everything works; the chapter has the real study.
 if __name__ == "__main__":
-    sys.exit(main())
+    # in a notebook, sys.argv holds the kernel's own arguments: run with the defaults
+    status = main([] if "ipykernel" in sys.modules else None)
+    if status:
+        sys.exit(status)

@@ -10,6 +10,8 @@ drop probabilities, and channel dropout on a convolutional feature map.
 Run it with ``python examples/dropout_masks.py``; figures are written to
 ``examples/output/`` (or ``$REGLAB_OUTPUT``). ``REGLAB_QUICK=1`` is accepted for symmetry
 with the other examples (this one is already fast).
+
+The chapter :doc:`/chapters/dropout` derives and discusses what this script shows.
 """
 
 # Authors: The reglab developers

@@ -5,11 +5,16 @@ Weight initialization: activation statistics through depth
 
 A 50-layer MLP receives a batch of MNIST digits. For four initializers and two
 nonlinearities, forward hooks record the standard deviation of every hidden layer's
-output. Kaiming's initialization keeps a ReLU network's signal flat; Xavier's shrinks it
-by about 1/sqrt(2) per layer; N(0, 1) explodes and N(0, 0.01) vanishes.
+output and of the gradient with respect to it. In the ReLU network, Kaiming's
+initialization keeps the signal flat; Xavier's shrinks it by about 1/sqrt(2) per layer;
+a normal initialization with std 1 explodes until it overflows and one with std 0.01
+vanishes until it underflows (the figures mark those layers on the axes' edges). The
+book's chapter *Weight initialization* checks each of these statements.
 
 Run it with ``python examples/initialization.py``; figures are written to
 ``examples/output/`` (or ``$REGLAB_OUTPUT``). ``REGLAB_QUICK=1`` runs a tiny version.
+
+The chapter :doc:`/chapters/initialization` derives and discusses what this script shows.
 """
 
 # Authors: The reglab developers
@@ -44,7 +49,7 @@ for nonlinearity in ["tanh", "relu"]:
         model = init_weights_(deep_mlp(depth, width, nonlinearity), name, nonlinearity)
         stats[nonlinearity, name] = activation_stats(model, X, y)
         s = stats[nonlinearity, name].std
-        print(f"{nonlinearity:5} {name:11} std layer 1: {s[0]:.3g}  layer {depth}: {s[-1]:.3g}")
+        print(f"{nonlinearity:5} {name:16} std layer 1: {s[0]:.3g}  layer {depth}: {s[-1]:.3g}")
 
 # %%
 # Plot activation and gradient std against depth
@@ -57,11 +62,12 @@ import matplotlib.pyplot as plt
 from reglab.plotting import plot_activation_histograms, plot_std_by_depth
 
 OUT.mkdir(parents=True, exist_ok=True)
-fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
-for ax, nonlinearity in zip(axes[:2], ["tanh", "relu"], strict=True):
-    plot_std_by_depth({n: stats[nonlinearity, n] for n in INITIALIZERS}, ax)
-    ax.set_xlabel(f"layer ({nonlinearity} network)")
-plot_std_by_depth({n: stats["relu", n] for n in INITIALIZERS}, axes[2], field="grad_std")
+fig, axes = plt.subplots(2, 2, figsize=(11, 7))
+for row, field in zip(axes, ["std", "grad_std"], strict=True):
+    for ax, nonlinearity in zip(row, ["tanh", "relu"], strict=True):
+        plot_std_by_depth({n: stats[nonlinearity, n] for n in INITIALIZERS}, ax, field=field)
+        ax.set_xlabel(f"layer ({nonlinearity} network)")
+fig.tight_layout()
 fig.savefig(OUT / "initialization_std_by_depth.png", dpi=150, bbox_inches="tight")
 
 shown = [0, depth // 4, depth // 2, depth - 1]

@@ -51,16 +51,15 @@ from reglab.calibration import probabilistic_scores, reliability_curve
 from reglab.label_smoothing import logit_gap, optimal_logit_gap
 from reglab.models import mlp
 from reglab.penultimate import features_and_logits
-from reglab.soft_training import train_soft
-from reglab.training import forked_rng
+from reglab.training import forked_rng, train
 
 curves = {}
 for smoothing in (0.0, eps):
     with forked_rng(0):
         model = mlp((128,))
     loss = functools.partial(RF.cross_entropy, label_smoothing=smoothing)
-    train_soft(model, (X_train, y_train), loss=loss, lr=0.1, num_epochs=num_epochs,
-               batch_size=50, seed=0, device="cpu", evaluate_train=False)  # fmt: skip
+    train(model, (X_train, y_train), loss=loss, lr=0.1, num_epochs=num_epochs,
+          batch_size=50, seed=0, device="cpu", evaluate_train=False)  # fmt: skip
     _, z_train = features_and_logits(model, X_train)
     _, z_test = features_and_logits(model, X_test)
     scores = probabilistic_scores(z_test, y_test)

@@ -38,8 +38,9 @@ from reglab import functional as scratch
 
 g = torch.Generator().manual_seed(0)
 X = 3 * torch.randn(4, 6, 5, 5, generator=g, dtype=torch.float64) + 2  # (N, C, H, W)
-w, b = torch.rand(6, dtype=torch.float64) + 0.5, torch.randn(6, dtype=torch.float64)
-w_e, b_e = torch.rand(6, 5, 5, dtype=torch.float64), torch.randn(6, 5, 5, dtype=torch.float64)
+draw = {"dtype": torch.float64, "generator": g}
+w, b = torch.rand(6, **draw) + 0.5, torch.randn(6, **draw)  # per channel
+w_e, b_e = torch.rand(6, 5, 5, **draw) + 0.5, torch.randn(6, 5, 5, **draw)  # per element
 calls = {
     "layer_norm": lambda f, X, w, b: f.layer_norm(X, (6, 5, 5), w, b),
     "group_norm": lambda f, X, w, b: f.group_norm(X, 3, w, b),

@@ -35,18 +35,28 @@ def accuracy_with_batch_statistics(
     """Accuracy with every batch-norm layer normalizing by the statistics of the test batch
     itself (training-mode normalization), in batches of ``batch_size``.
 
-    The model is copied first, so its running buffers are not touched. Dropout layers, if
-    any, stay in evaluation mode.
+    Every sample of ``X`` is counted: when ``batch_size`` does not divide ``len(X)``, the
+    last batch is smaller. The model is copied first, so its running buffers are not
+    touched. Dropout layers, if any, stay in evaluation mode.
+
+    Raises:
+        ValueError: if ``batch_size < 2`` or the last batch would hold one sample (batch
+            norm needs more than one value per channel).
     """
+    if batch_size < 2 or len(X) % batch_size == 1:
+        raise ValueError(
+            f"batch_size must be >= 2 and leave no last batch of one sample; "
+            f"got batch_size={batch_size} for {len(X)} samples"
+        )
     probe = copy.deepcopy(model).eval()
     for module in probe.modules():
         if isinstance(module, nn.modules.batchnorm._BatchNorm):
             module.train()  # normalize with the batch's own mean and variance
     correct = 0
-    for start in range(0, len(X) - batch_size + 1, batch_size):  # full batches only
+    for start in range(0, len(X), batch_size):  # the last batch may be smaller
         logits = probe(X[start : start + batch_size])
         correct += (logits.argmax(dim=1) == y[start : start + batch_size]).sum().item()
-    return correct / (len(X) // batch_size * batch_size)
+    return correct / len(X)
 
 
 def run_batch_size_study(

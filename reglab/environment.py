@@ -29,6 +29,14 @@ VARIABLES: dict[str, str] = {
     "REGLAB_CHROMIUM": "Chromium executable for the browser tests (default: /usr/bin/chromium)",
     "REGLAB_SCREENSHOTS": "folder the browser tests save screenshots to "
     "(default: docs/_build/screenshots)",
+    "REGLAB_INSTALL_SPEC": "what a notebook's setup cell installs reglab from when it is "
+    "missing, e.g. a local wheel (default: the repository at the commit the site was built from)",
+    "REGLAB_INSTALL_REF": "git commit or tag the notebooks' setup cell installs reglab at "
+    "(default: $GITHUB_SHA, else git rev-parse HEAD)",
+    "REGLAB_GALLERY_QUICK": "0 runs the gallery's examples in full when the site is built "
+    "(default: 1, their quick setting)",
+    "REGLAB_NOTEBOOK_TORCH": "torch to run the fresh-environment notebook test on, a wheel folder "
+    "or requirement strings (default: this environment's torch)",
 }
 
 

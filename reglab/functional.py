@@ -12,5 +12,13 @@ from reglab.dropout import dropout, dropout2d
 from reglab.label_smoothing import cross_entropy
 from reglab.normalization import group_norm, instance_norm, layer_norm, rms_norm
 
-__all__ = ["batch_norm", "cross_entropy", "dropout", "dropout2d"]
-__all__ += ["group_norm", "instance_norm", "layer_norm", "rms_norm"]
+__all__ = [
+    "batch_norm",
+    "cross_entropy",
+    "dropout",
+    "dropout2d",
+    "group_norm",
+    "instance_norm",
+    "layer_norm",
+    "rms_norm",
+]

@@ -149,12 +149,12 @@ def sampling_tolerance(numel: int, kurtosis: float = 3.0, z: float = 5.0) -> flo
 
 
 #: The four initializers of the chapter's experiment, written with plain ``nn.init`` calls.
-#: Each takes the weight and the network's nonlinearity (only Kaiming's uses it).
+#: Each takes the weight and the network's nonlinearity ``nl`` (only Kaiming's uses it).
 INITIALIZERS = {
-    "N(0, 1)": lambda w, nonlinearity: nn.init.normal_(w, mean=0.0, std=1.0),
-    "N(0, 0.01)": lambda w, nonlinearity: nn.init.normal_(w, mean=0.0, std=0.01),
-    "xavier": lambda w, nonlinearity: nn.init.xavier_normal_(w),  # gain 1, as Glorot & Bengio
-    "kaiming": lambda w, nonlinearity: nn.init.kaiming_normal_(w, nonlinearity=nonlinearity),
+    "normal, std 1": lambda w, nl: nn.init.normal_(w, mean=0.0, std=1.0),
+    "normal, std 0.01": lambda w, nl: nn.init.normal_(w, mean=0.0, std=0.01),
+    "xavier": lambda w, nl: nn.init.xavier_normal_(w),  # gain 1, as Glorot & Bengio
+    "kaiming": lambda w, nl: nn.init.kaiming_normal_(w, nonlinearity=nl),  # gain(nl)
 }  # fmt: skip
 
 
@@ -162,7 +162,7 @@ def init_weights_(model: nn.Module, name: str, nonlinearity: str) -> nn.Module:
     """Re-initialize every ``nn.Linear``/``nn.Conv*d`` weight with ``INITIALIZERS[name]``
     and set the biases to zero; returns the model."""
     if name not in INITIALIZERS:
-        raise ValueError(f"name must be one of {', '.join(INITIALIZERS)}; got {name!r}")
+        raise ValueError(f"name must be one of {', '.join(map(repr, INITIALIZERS))}; got {name!r}")
     with torch.no_grad():
         for module in model.modules():
             if isinstance(module, nn.Linear | nn.Conv1d | nn.Conv2d | nn.Conv3d):

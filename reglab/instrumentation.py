@@ -33,6 +33,11 @@ class ActivationStats:
     samples: list[torch.Tensor]
 
 
+def _std(v: torch.Tensor) -> torch.Tensor:
+    """Population std of every element, reduced in float64 and cast back to ``v.dtype``."""
+    return v.double().std(correction=0).to(v.dtype)
+
+
 def activation_stats(
     model: nn.Module,
     X: torch.Tensor,
@@ -120,8 +125,10 @@ def activation_stats(
         samples.append(v)
     return ActivationStats(
         names=names,
-        mean=torch.stack([v.mean() for v in values]),
-        std=torch.stack([v.std(correction=0) for v in values]),
-        grad_std=None if grads is None else torch.stack([g.std(correction=0) for g in grads]),
+        # reduced in float64, so a finite tensor whose squares overflow float32 still
+        # gets its finite std; the result is cast back (inf only if the std itself is)
+        mean=torch.stack([v.double().mean().to(v.dtype) for v in values]),
+        std=torch.stack([_std(v) for v in values]),
+        grad_std=None if grads is None else torch.stack([_std(g) for g in grads]),
         samples=samples,
     )

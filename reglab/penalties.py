@@ -76,8 +76,14 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     """Two optimizer parameter groups: weights with ``weight_decay``, and biases and the
     parameters of normalization layers without it.
 
-    Decaying a bias or a batch-norm scale does not limit the model's capacity (they do not
-    multiply inputs), it only pulls them away from useful values.
+    A bias (or a normalization layer's shift) sets one unit's offset rather than an
+    interaction between two variables: there are few of them, leaving them free adds little
+    variance, and pulling them towards zero can underfit (Goodfellow et al., *Deep
+    Learning*, section 7.1). A normalization layer's scale multiplies the normalized unit,
+    and decaying it shrinks that unit's output. (The weights *before* a batch-norm layer
+    are scale-invariant, so decaying them changes their effective learning rate rather
+    than the function: van Laarhoven, *L2 Regularization versus Batch and Weight
+    Normalization*, 2017.)
 
     Example::
 

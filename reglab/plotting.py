@@ -6,6 +6,9 @@ title; axis labels are lowercase.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
+
 import torch
 from matplotlib.axes import Axes
 
@@ -13,8 +16,11 @@ __all__ = [
     "plot_activation_histograms",
     "plot_curves",
     "plot_gaps",
+    "plot_paired_seeds",
     "plot_running_stats",
+    "plot_seed_curves",
     "plot_std_by_depth",
+    "plot_sweep",
     "show_image",
     "show_images",
 ]
@@ -52,31 +58,205 @@ def show_image(image: torch.Tensor, ax: Axes, *, label: str | None = None) -> Ax
     return ax
 
 
-def plot_std_by_depth(stats: dict, ax: Axes, *, field: str = "std") -> Axes:
+def _mark_out_of_range(ax: Axes, x: torch.Tensor, values: torch.Tensor, color) -> tuple[int, int]:
+    """Mark the points a log axis cannot show: an overflow (``inf``/``nan``) as a triangle
+    on the top edge, an underflow (exactly ``0``) as a triangle on the bottom edge, in
+    ``color``, drawn on the edge rather than off the axes. Returns how many of each."""
+    from matplotlib.transforms import blended_transform_factory
+
+    edge = blended_transform_factory(ax.transData, ax.transAxes)  # x in data, y in axes
+    over = ~torch.isfinite(values)
+    under = values == 0
+    for mask, y, marker in ((over, 1.0, "^"), (under, 0.0, "v")):
+        if mask.any():
+            ax.plot(x[mask].numpy(), [y] * int(mask.sum()), marker, color=color, ms=4,
+                    transform=edge, clip_on=False, label="_nolegend_")  # fmt: skip
+    return int(over.sum()), int(under.sum())
+
+
+def _legend_with_edge_markers(ax: Axes, over: bool, under: bool) -> None:
+    """The legend, plus grey entries explaining the edge markers that were drawn."""
+    from matplotlib.lines import Line2D
+
+    handles, labels = ax.get_legend_handles_labels()
+    if over:
+        handles.append(Line2D([], [], ls="", marker="^", color="0.4", ms=4))
+        labels.append("overflow (inf/nan), at the top edge")
+    if under:
+        handles.append(Line2D([], [], ls="", marker="v", color="0.4", ms=4))
+        labels.append("underflow (0), at the bottom edge")
+    ax.legend(handles, labels, fontsize="x-small")
+
+
+def plot_std_by_depth(
+    stats: dict, ax: Axes, *, field: str = "std", show: Sequence[str] | None = None
+) -> Axes:
     """One line per run: a per-layer statistic of :class:`reglab.instrumentation.ActivationStats`
     (``"std"`` of the activations or ``"grad_std"`` of their gradients) against depth, log scale.
 
-    Values that over- or underflowed (``inf``, ``nan``, ``0``) end the line where they occur.
+    A log axis cannot show a value that overflowed (``inf``, ``nan``) or underflowed to
+    ``0``: such layers break the line and are marked on the top (overflow) or bottom
+    (underflow) edge of the axes in the run's colour, and the legend says so.
+
+    Args:
+        stats (dict): label -> ``ActivationStats``; the i-th label is drawn in colour ``Ci``.
+        field (str): ``"std"`` (default) or ``"grad_std"``.
+        show (sequence of str, optional): draw only these labels (each keeps its colour), so
+            that a second panel can zoom in on runs that a wide axis flattens.
 
     Raises:
-        ValueError: ``stats`` is empty or ``field`` is not ``"std"``/``"grad_std"`` (or
-            a run has no gradient statistics).
+        ValueError: ``stats`` is empty, ``field`` is not ``"std"``/``"grad_std"`` (or a run
+            has no gradient statistics), or ``show`` names a run that is not in ``stats``.
     """
     _check_runs(stats, "stats")
     _check_field(field, ("std", "grad_std"))
     missing = [label for label, run in stats.items() if getattr(run, field) is None]
     if missing:
         raise ValueError(f"runs {missing} have no {field} (record them with labels y)")
-    for label, run in stats.items():
+    unknown = [label for label in (show or []) if label not in stats]
+    if unknown:
+        raise ValueError(f"show names runs {unknown} that are not in stats ({list(stats)})")
+    any_over = any_under = False
+    for i, (label, run) in enumerate(stats.items()):
+        if show is not None and label not in show:
+            continue
         values = getattr(run, field).detach().cpu().double()
-        finite = torch.isfinite(values) & (values > 0)
-        cut = int(finite.long().cumprod(0).sum())  # first non-finite value ends the line
         layers = torch.arange(1, len(values) + 1)
-        ax.plot(layers[:cut].numpy(), values[:cut].numpy(), marker=".", markersize=3, label=label)
+        shown = torch.where(torch.isfinite(values) & (values > 0), values, torch.nan)
+        ax.plot(layers.numpy(), shown.numpy(), marker=".", markersize=3, color=f"C{i}",
+                label=label)  # fmt: skip
+        over, under = _mark_out_of_range(ax, layers, values, f"C{i}")
+        any_over, any_under = any_over or over > 0, any_under or under > 0
     ax.set_yscale("log")
     ax.set_xlabel("layer")
     ax.set_ylabel("activation std" if field == "std" else "gradient std")
-    ax.legend(fontsize="small")
+    _legend_with_edge_markers(ax, any_over, any_under)
+    return ax
+
+
+def plot_seed_curves(runs: dict, ax: Axes, *, field: str = "train_loss", log: bool = False) -> Axes:
+    """Per-epoch curves of several seeds per setting: one colour per setting, one thin line
+    per seed. Epochs whose value is ``inf``/``nan`` are marked on the top edge.
+
+    Args:
+        runs (dict): setting label -> list of :class:`reglab.training.History`, one per seed.
+        field (str): the per-epoch field to draw. Default: ``"train_loss"``.
+        log (bool): log scale on the vertical axis. Default: ``False``.
+
+    Raises:
+        ValueError: ``runs`` is empty, a setting has no seeds, or a history has no values
+            for ``field``.
+    """
+    _check_runs(runs, "runs")
+    any_over = False
+    for i, (label, histories) in enumerate(runs.items()):
+        if not histories:
+            raise ValueError(f"setting {label!r} has no runs")
+        color = f"C{i}"
+        for seed, history in enumerate(histories):
+            if not getattr(history, field, None):
+                raise ValueError(f"a run of {label!r} has no values for field {field!r}")
+            epochs = torch.tensor(history.epoch)
+            values = torch.tensor(getattr(history, field), dtype=torch.float64)
+            shown = torch.where(torch.isfinite(values), values, torch.nan)
+            name = f"{label} ({len(histories)} seeds)" if seed == 0 else "_nolegend_"
+            ax.plot(epochs.numpy(), shown.numpy(), color=color, lw=1, alpha=0.8, marker=".",
+                    ms=3, label=name)  # fmt: skip
+            finite_or_over = torch.where(values == 0, 1.0, values)  # only overflow is marked
+            any_over = _mark_out_of_range(ax, epochs, finite_or_over, color)[0] > 0 or any_over
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(field.replace("_", " ").replace("acc", "accuracy"))
+    _legend_with_edge_markers(ax, any_over, False)
+    return ax
+
+
+def plot_paired_seeds(values: dict, ax: Axes, *, ylabel: str) -> Axes:
+    """A dot plot of a paired comparison: one column per setting, one dot per seed, a grey
+    line joining the same seed across settings, and a black bar at each setting's mean.
+    No bar starts at an arbitrary baseline: the dots are the data.
+
+    Args:
+        values (dict): setting label -> sequence of one value per seed (same seeds, same
+            order for every setting).
+        ylabel (str): what the values are.
+
+    Raises:
+        ValueError: ``values`` is empty, or the settings have different numbers of seeds.
+    """
+    _check_runs(values, "values")
+    counts = {label: len(v) for label, v in values.items()}
+    if len(set(counts.values())) != 1 or 0 in counts.values():
+        raise ValueError(f"every setting needs the same, non-zero number of seeds; got {counts}")
+    labels = list(values)
+    table = torch.tensor([[float(v) for v in values[k]] for k in labels], dtype=torch.float64)
+    x = torch.arange(len(labels), dtype=torch.float64)
+    for seed in range(table.shape[1]):
+        ax.plot(x.numpy(), table[:, seed].numpy(), color="0.75", lw=0.8, zorder=1)
+    for i in range(len(labels)):
+        ax.plot([x[i].item()] * table.shape[1], table[i].numpy(), "o", color=f"C{i}", ms=5,
+                zorder=2)  # fmt: skip
+        mean = table[i].mean().item()
+        ax.plot([x[i] - 0.15, x[i] + 0.15], [mean, mean], color="k", lw=1.5, zorder=3)
+    ax.set_xticks(x.tolist(), labels)
+    ax.set_xlim(-0.5, len(labels) - 0.5)
+    ax.set_ylabel(ylabel)
+    return ax
+
+
+def plot_sweep(
+    lambdas, values: dict, ax: Axes, *, chosen: float | None = None, ylabel: str = "loss"
+) -> Axes:
+    """A hyperparameter sweep on a log axis: for each curve, one dot per seed and a line
+    through the seeds' mean. A strength of ``0`` is drawn at the left edge, one decade below
+    the smallest positive value, and labelled ``0``.
+
+    Args:
+        lambdas (sequence of float): the strengths, increasing, ``>= 0``; at least one > 0.
+        values (dict): curve label -> ``(seeds, len(lambdas))`` tensor.
+        chosen (float, optional): one of ``lambdas``, marked with a vertical dashed line.
+        ylabel (str): the vertical axis label. Default: ``"loss"``.
+
+    Raises:
+        ValueError: ``lambdas`` is not increasing and non-negative with a positive value,
+            ``values`` is empty or has a table of another shape, or ``chosen`` is not one
+            of ``lambdas``.
+    """
+    lambdas = [float(v) for v in lambdas]
+    if not lambdas or lambdas[0] < 0 or any(b <= a for a, b in itertools.pairwise(lambdas)):
+        raise ValueError(f"lambdas must be increasing and >= 0, got {lambdas}")
+    positive = [v for v in lambdas if v > 0]
+    if not positive:
+        raise ValueError(f"lambdas needs a positive value for the log axis, got {lambdas}")
+    _check_runs(values, "values")
+    if chosen is not None and float(chosen) not in lambdas:
+        raise ValueError(f"chosen must be one of lambdas {lambdas}, got {chosen}")
+    zero_at = min(positive) / 10
+    xs = torch.tensor([v if v > 0 else zero_at for v in lambdas], dtype=torch.float64)
+    for i, (label, table) in enumerate(values.items()):
+        table = torch.as_tensor(table, dtype=torch.float64)
+        if table.dim() != 2 or table.shape[1] != len(lambdas):
+            raise ValueError(
+                f"values[{label!r}] must have shape (seeds, {len(lambdas)}), "
+                f"got {tuple(table.shape)}"
+            )
+        for row in table:
+            ax.plot(xs.numpy(), row.numpy(), "o", color=f"C{i}", ms=3, alpha=0.6,
+                    label="_nolegend_")  # fmt: skip
+        ax.plot(xs.numpy(), table.mean(0).numpy(), "-", color=f"C{i}",
+                label=f"{label} (mean of {len(table)} seeds)")  # fmt: skip
+    if chosen is not None:
+        ax.axvline(chosen if chosen > 0 else zero_at, color="k", ls="--", lw=0.8)
+    ax.set_xscale("log")
+    labels = [  # short tick labels: 0, 1e-4, 0.003, 0.1
+        "0" if v == 0 else f"{v:g}" if len(f"{v:g}") <= 5 else f"{v:.0e}".replace("e-0", "e-")
+        for v in lambdas
+    ]
+    ax.set_xticks(xs.tolist(), labels)
+    ax.minorticks_off()
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize="x-small")
     return ax
 
 

@@ -5,10 +5,15 @@ three functions a reader can follow: :func:`train_one_epoch` (one pass in shuffl
 mini-batches), :func:`evaluate` (loss and accuracy in eval mode) and :func:`train` (the
 epochs, the bookkeeping in a :class:`History`, and optional early stopping).
 
+Hooks change one step each, all optional: ``augment`` the inputs of a batch, ``mix`` a
+batch with its labels (mixup, CutMix: soft targets), ``loss`` the training loss (e.g. label
+smoothing) and ``penalty`` a term on the weights. Evaluation is always plain cross-entropy
+and accuracy on the hard labels.
+
 Random numbers come from explicit streams, never from the caller's global RNG:
 
 - the batch order from its own ``torch.Generator``;
-- dropout masks and augmentations, which draw from the global RNG, run inside
+- dropout masks, augmentations and mixing, which draw from the global RNG, run inside
   :func:`forked_rng`, seeded from a second stream and restored afterwards.
 
 Both streams derive from ``seed`` (or from a ``generator``) through :func:`spawn_seeds`.
@@ -41,11 +46,14 @@ class History:
     The lists hold one value per epoch trained (``val_*``/``test_*`` stay empty without
     ``val_data``/``test_data``). ``best_epoch`` and ``stopped_epoch`` are set only when
     early stopping is used: the epoch with the best monitored value, and the epoch at which
-    the rule stopped training (``None`` if it ran all ``num_epochs``).
+    the rule stopped training (``None`` if it ran all ``num_epochs``). ``train_loss`` is
+    the mean over the epoch's batches of the loss that was minimised (``loss`` on the
+    augmented and mixed batches), without the penalty; the other metrics are measured in
+    eval mode with plain cross-entropy on the hard labels.
     """
 
     epoch: list[int] = field(default_factory=list)
-    train_loss: list[float] = field(default_factory=list)  # mean data loss over the epoch
+    train_loss: list[float] = field(default_factory=list)  # mean training loss, no penalty
     train_acc: list[float] = field(default_factory=list)  # accuracy on the training set, eval mode
     val_loss: list[float] = field(default_factory=list)
     val_acc: list[float] = field(default_factory=list)
@@ -165,23 +173,38 @@ def train_one_epoch(
     generator: torch.Generator,
     penalty: Callable[[nn.Module], torch.Tensor] | None = None,
     augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    mix: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None,
 ) -> float:
     """One pass over ``(X, y)`` in mini-batches, in the order of a permutation drawn from
-    ``generator``; return the mean data loss (without the penalty) over the epoch."""
+    ``generator``; return the mean training loss (without the penalty) over the epoch.
+
+    Each batch is augmented (``augment(X_b)``), then mixed (``X_b, t_b = mix(X_b, y_b)``),
+    then scored by ``loss(model(X_b), t_b)`` (default ``F.cross_entropy``); the hooks are
+    those of :func:`train`. Anything random in them draws from the global RNG.
+    """
+    loss_fn = F.cross_entropy if loss is None else loss
     model.train()
     order = torch.randperm(len(X), generator=generator).to(X.device)
     epoch_loss = torch.zeros((), device=X.device)
     for start in range(0, len(X), batch_size):
         idx = order[start : start + batch_size]
-        X_b, y_b = X[idx], y[idx]
+        X_b, t_b = X[idx], y[idx]
         if augment is not None:
             X_b = augment(X_b)
-        loss = F.cross_entropy(model(X_b), y_b)  # (1/B) sum_i l(f(x_i), y_i)
-        objective = loss if penalty is None else loss + penalty(model)  # + Omega(theta)
+        if mix is not None:
+            X_b, t_b = mix(X_b, t_b)  # (x~_i, t~_i): mixed inputs, soft targets
+        data_loss = loss_fn(model(X_b), t_b)  # (1/B) sum_i l(f(x~_i), t~_i)
+        if data_loss.dim() != 0:
+            raise ValueError(
+                f"loss must return a scalar (reduce over the batch), got shape "
+                f"{tuple(data_loss.shape)}"
+            )
+        objective = data_loss if penalty is None else data_loss + penalty(model)  # + Omega
         optimizer.zero_grad(set_to_none=True)
         objective.backward()
         optimizer.step()
-        epoch_loss += loss.detach() * len(idx)
+        epoch_loss += data_loss.detach() * len(idx)
     return epoch_loss.item() / len(X)
 
 
@@ -225,6 +248,8 @@ def train(
     batch_size: int = 64,
     penalty: Callable[[nn.Module], torch.Tensor] | None = None,
     augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    mix: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None,
     seed: int = 0,
     generator: torch.Generator | None = None,
     device: torch.device | str | None = None,
@@ -235,10 +260,15 @@ def train(
 ) -> History:
     r"""Train ``model`` with mini-batch gradient descent on in-memory tensors.
 
-    Each step minimises the mean cross-entropy of the batch plus, optionally, a penalty:
+    Each step minimises the mean loss of the batch (cross-entropy unless ``loss`` is given)
+    plus, optionally, a penalty:
 
     .. math::
-        \mathcal{L} = \frac{1}{B}\sum_{i=1}^{B} \ell(f(x_i), y_i) + \Omega(\theta)
+        \mathcal{L} = \frac{1}{B}\sum_{i=1}^{B} \ell\big(f(\tilde x_i), \tilde t_i\big)
+            + \Omega(\theta),
+
+    where :math:`(\tilde x_i, \tilde t_i)` is the batch after ``augment`` and ``mix``
+    (plain :math:`(x_i, y_i)` without them).
 
     Args:
         model (nn.Module): moved to ``device``; trained in place.
@@ -254,8 +284,20 @@ def train(
             e.g. ``lambda m: 1e-4 * l1_penalty(m.parameters())``. Default: ``None``.
         augment (callable, optional): applied to each training batch ``X_b`` on the device,
             e.g. :func:`reglab.augment.random_affine`. Default: ``None``.
-        seed (int): source of the two random streams (batch order; dropout masks and
-            augmentation). Default: ``0``.
+        loss (callable, optional): ``loss(logits, targets) -> scalar``, the training loss
+            of a batch: ``logits`` :math:`(B, K)`, ``targets`` the class indices
+            :math:`(B,)` or, after ``mix``, what it returns (e.g. probabilities
+            :math:`(B, K)`). E.g. ``nn.CrossEntropyLoss(label_smoothing=0.1)`` or
+            ``functools.partial(reglab.functional.cross_entropy, label_smoothing=0.1)``.
+            Default: ``None``, i.e. ``F.cross_entropy``.
+        mix (callable, optional): ``mix(X_b, y_b) -> (X_b, targets)``, applied to each
+            training batch after ``augment``; the targets may be soft, e.g.
+            ``v2.MixUp(num_classes=10)`` or ``functools.partial(reglab.mixing.mixup,
+            alpha=0.2, num_classes=10)``. Its random numbers must come from the global
+            RNG (``generator=None``), i.e. from the same seeded stream as dropout and
+            augmentation. Default: ``None``.
+        seed (int): source of the two random streams (batch order; dropout masks,
+            augmentation and mixing). Default: ``0``.
         generator (torch.Generator, optional): replaces ``seed`` as the source of both
             streams (and is advanced). Default: ``None``.
         device (device, optional): default :func:`reglab.device.default_device`.
@@ -272,7 +314,10 @@ def train(
 
     Returns:
         History: per-epoch training loss and accuracies (train, val and test, in eval
-        mode); ``best_epoch``/``stopped_epoch`` with early stopping.
+        mode); ``best_epoch``/``stopped_epoch`` with early stopping. ``train_loss`` is the
+        objective that was minimised, ``loss`` averaged over the epoch's augmented and
+        mixed batches, without the penalty; ``train_acc`` and the val/test metrics are
+        plain cross-entropy and accuracy on the clean inputs and hard labels.
 
     Shape:
         - X: :math:`(N, *)`, any shape the model accepts
@@ -283,6 +328,9 @@ def train(
         >>> history = train(model, (X_train, y_train), val_data=(X_val, y_val),
         ...                 num_epochs=50, early_stopping=EarlyStopping(patience=5))
         >>> history.best_epoch, history.val_loss[history.best_epoch - 1]
+        >>> smoothed = train(model, (X_train, y_train),
+        ...                  loss=nn.CrossEntropyLoss(label_smoothing=0.1),
+        ...                  mix=v2.MixUp(alpha=0.2, num_classes=10))
     """
     if isinstance(num_epochs, bool) or not isinstance(num_epochs, int) or num_epochs < 1:
         raise ValueError(f"num_epochs must be an integer >= 1, got {num_epochs!r}")
@@ -292,6 +340,10 @@ def train(
         raise ValueError(f"lr must be > 0, got {lr}")
     if generator is not None and not isinstance(generator, torch.Generator):
         raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+    for name, hook, signature in (("loss", loss, "(logits, targets) -> scalar"),
+                                  ("mix", mix, "(X_b, y_b) -> (X_b, targets)")):  # fmt: skip
+        if hook is not None and not callable(hook):
+            raise TypeError(f"{name} must be a callable {signature}, got {type(hook).__name__}")
     _check_data("train_data", train_data, allow_none=False)
     _check_data("val_data", val_data)
     _check_data("test_data", test_data)
@@ -316,15 +368,17 @@ def train(
         early_stopping.reset()
 
     history = History()
-    with forked_rng(noise_seed, device):  # dropout masks and augmentations
+    with forked_rng(noise_seed, device):  # dropout masks, augmentations and mixing
         if on_epoch_end is not None:
             on_epoch_end(0, model)
         for epoch in epochs:
-            loss = train_one_epoch(
+            train_loss = train_one_epoch(
                 model, X, y, optimizer, batch_size=batch_size, generator=order_generator,
-                penalty=penalty, augment=augment,
+                penalty=penalty, augment=augment, loss=loss, mix=mix,
             )  # fmt: skip
-            _record_epoch(history, model, epoch, loss, X, y, val_data, test_data, evaluate_train)
+            _record_epoch(
+                history, model, epoch, train_loss, X, y, val_data, test_data, evaluate_train
+            )
             if on_epoch_end is not None:
                 on_epoch_end(epoch, model)
             if early_stopping is not None:

@@ -62,16 +62,21 @@ def test_accuracy_with_batch_statistics_normalizes_each_batch_and_keeps_the_buff
     for _ in range(3):
         model(torch.randn(16, 1, 28, 28))  # buffers away from their initial values
     model.eval()
-    X, y = torch.randn(10, 1, 28, 28), torch.arange(10) % 10
+    X = torch.randn(10, 1, 28, 28)
+    reference = copy.deepcopy(model).train()
+    with torch.no_grad():  # batches of 4, 4 and 2, each normalized with its own statistics
+        logits = torch.cat([reference(X[:4]), reference(X[4:8]), reference(X[8:])])
+    y = logits.argmax(1)
+    y[-1] = (y[-1] + 1) % 10  # one wrong, in the short last batch: 9 of 10 right
     before = copy.deepcopy(model.state_dict())
-    acc = accuracy_with_batch_statistics(model, X, y, batch_size=4)  # 2 full batches of 4
+    acc = accuracy_with_batch_statistics(model, X, y, batch_size=4)
     for key, value in model.state_dict().items():
         torch.testing.assert_close(value, before[key], rtol=0, atol=0)
     assert not model.training
-    reference = copy.deepcopy(model).train()
-    with torch.no_grad():
-        predictions = torch.cat([reference(X[:4]), reference(X[4:8])]).argmax(1)
-    assert acc == (predictions == y[:8]).float().mean().item()
+    assert acc == pytest.approx(0.9)
+    for bad in (1, 3):  # a batch of one; 10 = 3 + 3 + 3 + 1
+        with pytest.raises(ValueError, match="batch_size must be >= 2"):
+            accuracy_with_batch_statistics(model, X, y, batch_size=bad)
 
 
 def _toy_data(n, seed):

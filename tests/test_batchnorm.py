@@ -111,6 +111,30 @@ def test_one_value_per_channel_raises_like_torch():
     assert not batch_norm(X, torch.zeros(3), torch.ones(3)).isnan().any()
 
 
+@pytest.mark.parametrize("wrong", ["running_mean", "running_var", "weight", "bias"])
+def test_each_wrong_sized_argument_is_named(wrong):
+    args = dict(running_mean=torch.zeros(3), running_var=torch.ones(3), weight=torch.ones(3),
+                bias=torch.zeros(3))  # fmt: skip
+    args[wrong] = torch.ones(4)
+    with pytest.raises(RuntimeError, match=rf"^{wrong} should contain 3 elements not 4$"):
+        batch_norm(torch.randn(5, 3), **args, training=True)
+
+
+@pytest.mark.parametrize("missing", ["running_mean", "running_var"])
+def test_evaluation_needs_both_buffers(missing):
+    args = dict(running_mean=torch.zeros(3), running_var=torch.ones(3))
+    args[missing] = None
+    with pytest.raises(
+        RuntimeError, match=r"^running_mean and running_var must be defined in evaluation mode$"
+    ):
+        batch_norm(torch.randn(5, 3), **args)
+
+
+def test_evaluation_accepts_eps_zero_like_torch():
+    X, rm, rv = torch.randn(5, 3), torch.randn(3), torch.rand(3) + 0.5
+    torch.testing.assert_close(batch_norm(X, rm, rv, eps=0.0), F.batch_norm(X, rm, rv, eps=0.0))
+
+
 def test_wrong_shapes_are_clear_errors():
     with pytest.raises(RuntimeError, match="running_mean should contain 3 elements not 2"):
         batch_norm(torch.randn(4, 3), torch.zeros(2), torch.ones(3), training=True)
@@ -131,8 +155,11 @@ def test_trace_records_the_closed_form_for_identical_batches():
     k = torch.arange(1, 31, dtype=torch.float32).unsqueeze(1)  # (steps, 1)
     expected = (1 - (1 - m) ** k) * X.mean(dim=(0, 2, 3))
     torch.testing.assert_close(trace.running_mean, expected, rtol=1e-5, atol=1e-4)
-    assert trace.running_var.shape == (30, 3)
-    torch.testing.assert_close(trace.batch_var[0], X.var(dim=(0, 2, 3)))  # unbiased
+    # running_var = (1 - m)^k * 1 + (1 - (1 - m)^k) * unbiased Var[x]
+    unbiased = X.var(dim=(0, 2, 3))
+    torch.testing.assert_close(trace.running_var, (1 - m) ** k + (1 - (1 - m) ** k) * unbiased)
+    torch.testing.assert_close(trace.batch_var, unbiased.expand(30, 3))
+    torch.testing.assert_close(trace.batch_mean, X.mean(dim=(0, 2, 3)).expand(30, 3))
     with pytest.raises(ValueError, match="empty"):
         trace_running_stats(nn.BatchNorm2d(3), [])
 
@@ -300,3 +327,13 @@ def test_defaults_are_torchs():
         batch_norm(X, torch.zeros(3, dtype=torch.float64), tiny),
         F.batch_norm(X, torch.zeros(3, dtype=torch.float64), tiny),
     )
+
+
+def test_trace_of_a_1d_module_and_inputs_that_require_grad():
+    module = nn.BatchNorm1d(2, momentum=0.5)
+    X = torch.tensor([[1.0, 10.0], [3.0, 30.0], [5.0, 50.0]], requires_grad=True)  # (N, C)
+    trace = trace_running_stats(module, [X, 2 * X])
+    assert not any(t.requires_grad for t in vars(trace).values())
+    torch.testing.assert_close(trace.batch_mean, torch.tensor([[3.0, 30.0], [6.0, 60.0]]))
+    torch.testing.assert_close(trace.running_mean[0], torch.tensor([1.5, 15.0]))  # 0.5 * mean
+    torch.testing.assert_close(trace.batch_var[1], torch.tensor([16.0, 1600.0]))  # unbiased

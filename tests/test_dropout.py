@@ -160,8 +160,10 @@ def test_mask_of_recovers_the_mask_of_a_real_module():
     assert mask.dtype == torch.bool and mask.shape == x.shape
     torch.testing.assert_close(y[mask], x[mask] * 2)
     assert (y[~mask] == 0).all()
-    with pytest.raises(ValueError, match="zeros"):
+    with pytest.raises(ValueError, match=r"^x must not contain zeros"):
         mask_of(nn.Dropout(0.5), torch.zeros(2))
+    _, y = mask_of(nn.Dropout(0.5), x.requires_grad_())
+    assert not y.requires_grad  # no graph is built
 
 
 # --- bit for bit against torch: the same seed draws the same mask -----------------------
@@ -227,3 +229,17 @@ def test_defaults_are_torchs(ours, theirs, shape):
         y_torch = theirs(x)
     torch.testing.assert_close(y, y_torch, rtol=0, atol=0)
     assert y is not x and (y == 0).any()
+
+
+def test_dropout2d_warning_is_torchs_and_points_at_the_caller():
+    x = torch.ones(4, 3, 7)
+    caught = {}
+    for name, fn in [("ours", RF.dropout2d), ("torch", F.dropout2d)]:
+        with warnings.catch_warnings(record=True) as caught[name]:
+            warnings.simplefilter("always")
+            fn(x, 0.5)
+    (ours,), (theirs,) = caught["ours"], caught["torch"]
+    assert ours.category is theirs.category is UserWarning
+    assert ours.filename == theirs.filename == __file__  # stacklevel: the caller's line
+    assert str(theirs.message).startswith(str(ours.message))
+    assert str(ours.message).endswith("where C is the channel dim.")

@@ -1,6 +1,9 @@
-"""Smoke-run every gallery script in examples/ with tiny settings (REGLAB_QUICK=1)."""
+"""Every gallery script in examples/: runs with tiny settings (REGLAB_QUICK=1), is in
+sphinx-gallery's form, is picked up by the gallery, and links to and from its chapter."""
 
+import ast
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -23,5 +26,59 @@ def test_example_runs_and_writes_its_figures(script, tmp_path, mnist_root):
     )
     assert result.returncode == 0, result.stderr[-4000:]
     assert list(tmp_path.rglob("*.png")), f"{script.name} wrote no figure"
-    first = script.read_text().splitlines()
-    assert first[0] == '"""' and set(first[1]) == set(first[3]) == {"="}, "no RST title"
+
+
+# -- The gallery (sphinx-gallery renders examples/ on the site) -------------------------------
+CHAPTERS = ROOT / "docs" / "chapters"
+
+
+def _gallery_conf() -> dict:
+    """``sphinx_gallery_conf`` as written in docs/conf.py (read, not executed)."""
+    tree = ast.parse((ROOT / "docs" / "conf.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == (
+            "sphinx_gallery_conf"
+        ):
+            return ast.literal_eval(node.value)
+    raise AssertionError("docs/conf.py has no sphinx_gallery_conf")
+
+
+def test_the_gallery_executes_every_example_and_has_a_header():
+    conf = _gallery_conf()
+    assert (ROOT / "docs" / conf["examples_dirs"]).resolve() == ROOT / "examples"
+    assert (ROOT / "examples" / "README.txt").exists()
+    for script in EXAMPLES:
+        path = f"{ROOT}/examples/{script.name}"
+        assert re.search(conf["filename_pattern"], path), f"{script.name} would not be executed"
+        assert not re.search(conf["ignore_pattern"], path), f"{script.name} would be ignored"
+
+
+@pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.name)
+def test_example_is_in_gallery_form(script):
+    lines = script.read_text().splitlines()
+    title = lines[2]
+    assert lines[0] == '"""' and lines[1] == lines[3] and set(lines[1]) == {"="}, "RST title"
+    assert len(lines[1]) >= len(title), "title bars shorter than the title (an RST error)"
+    assert "SPDX-License-Identifier" in script.read_text()
+    indented = [i + 1 for i, line in enumerate(lines) if re.match(r"\s+# %%", line)]
+    assert indented == [], (
+        f"cell markers inside a block (lines {indented}): cells must be top level"
+    )
+
+
+@pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.name)
+def test_example_and_its_chapter_link_to_each_other(script):
+    docstring = ast.get_docstring(ast.parse(script.read_text()))
+    chapters = re.findall(r":doc:`/chapters/([\w-]+)`", docstring)
+    assert chapters, "the docstring names its chapter: :doc:`/chapters/NAME`"
+    for chapter in chapters:
+        source = CHAPTERS / f"{chapter}.md"
+        assert source.exists(), chapter
+        assert f"{{doc}}`/gallery/{script.stem}`" in source.read_text(), (
+            f"{chapter}.md does not link back to the gallery example {script.stem}"
+        )
+
+
+def test_every_chapter_links_to_the_gallery():
+    for chapter in CHAPTERS.glob("*.md"):
+        assert re.search(r"\{doc\}`[^`]*/gallery/", chapter.read_text()), chapter.name

@@ -137,13 +137,13 @@ def test_bad_names_and_modes():
 
 def test_init_weights_sets_every_layer():
     torch.manual_seed(0)
-    model = init_weights_(deep_mlp(3, 400, "relu"), "N(0, 0.01)", "relu")
+    model = init_weights_(deep_mlp(3, 400, "relu"), "normal, std 0.01", "relu")
     linears = [m for m in model if isinstance(m, nn.Linear)]
     assert len(linears) == 4
     for layer in linears:
         assert layer.weight.std().item() == pytest.approx(0.01, rel=0.05)
         assert torch.count_nonzero(layer.bias) == 0
-    assert set(INITIALIZERS) == {"N(0, 1)", "N(0, 0.01)", "xavier", "kaiming"}
+    assert set(INITIALIZERS) == {"normal, std 1", "normal, std 0.01", "xavier", "kaiming"}
 
 
 @pytest.mark.parametrize(
@@ -203,7 +203,16 @@ def test_init_weights_passes_the_nonlinearity_to_kaiming(nonlinearity, g):
 def test_error_messages_list_the_choices():
     with pytest.raises(ValueError, match=r"one of linear, conv1d, conv2d, .*, selu; got 'x'"):
         gain("x")
-    with pytest.raises(ValueError, match=r"one of N\(0, 1\), N\(0, 0.01\), xavier, kaiming; got"):
+    with pytest.raises(
+        ValueError, match=r"one of 'normal, std 1', 'normal, std 0.01', 'xavier', 'kaiming'; got"
+    ):
         init_weights_(nn.Linear(2, 2), "he", "relu")
     with pytest.raises(ValueError, match=r"^name must be one of xavier_uniform, .*; got 'x'$"):
         expected_std("x", LINEAR)
+
+
+def test_a_fan_of_one_is_allowed():
+    assert xavier_std(1, 1) == pytest.approx(1.0, rel=1e-12)  # sqrt(2 / 2)
+    assert xavier_std(1, 3, gain=2.0) == pytest.approx(2 * math.sqrt(0.5), rel=1e-12)
+    assert xavier_std(3, 1) == pytest.approx(math.sqrt(0.5), rel=1e-12)
+    assert kaiming_std(1, gain=3.0) == 3.0

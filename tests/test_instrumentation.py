@@ -135,3 +135,41 @@ def test_samples_of_a_model_on_the_gpu():
     assert stats.samples[0].device.type == "cuda" and stats.samples[0].numel() == 100
     pre = model[0](X).detach()
     torch.testing.assert_close(stats.std, pre.std(correction=0).reshape(1))
+
+
+def test_std_of_huge_but_finite_activations_is_finite():
+    """Positive values near 3e34 are finite in float32, their float32 sum is not: the std
+    (like that of a ReLU network's exploding activations) must stay finite."""
+    g = torch.Generator().manual_seed(0)
+    X = 3e34 * torch.randn(512, 64, generator=g).abs()  # (N, D), finite float32
+    assert torch.isinf(X.sum())  # the float32 sum overflows
+    identity = nn.Linear(64, 64, bias=False)
+    with torch.no_grad():
+        identity.weight.copy_(torch.eye(64))
+    model = nn.Sequential(identity, nn.ReLU())
+    stats = activation_stats(model, X)
+    h = X.double().relu()
+    assert torch.isfinite(stats.std).all() and stats.std.dtype == torch.float32
+    torch.testing.assert_close(stats.std[0].double(), h.std(correction=0), rtol=1e-6, atol=0)
+    torch.testing.assert_close(stats.mean[0].double(), h.mean(), rtol=1e-6, atol=0)
+    overflowed = activation_stats(model, torch.full((4, 64), float("inf")))
+    assert not torch.isfinite(overflowed.std).any()  # a real overflow is still flagged
+
+
+def test_recorded_inputs_keep_the_layer_names_and_its_other_arguments():
+    class Scale(nn.Module):
+        def forward(self, x, s):
+            return x * s
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scale, self.act = Scale(), nn.Tanh()
+
+        def forward(self, x):
+            return self.act(self.scale(x, 2.0))
+
+    X = torch.tensor([[1.0, -1.0], [0.5, 0.0]])
+    stats = activation_stats(Net(), X, layer_types=(Scale, nn.Tanh), record="input")
+    assert stats.names == ["scale", "act"]
+    torch.testing.assert_close(stats.samples[1], (2 * X).flatten())  # s reached the layer

@@ -277,3 +277,39 @@ def test_shared_stats_mask_rejects_bad_kinds():
     with pytest.raises(ValueError, match="num_groups is required"):
         shared_stats_mask("group", (2, 4, 4))
     assert KINDS == ("batch", "layer", "instance", "group")
+
+
+@pytest.mark.parametrize("name", ["group_norm", "layer_norm"])
+def test_backward_formula_with_gamma_inside_the_sums_matches_torch(name):
+    """The chapter's eq-norm-backward: dL/dx_i = (gamma_i g_i - mean(gamma g)
+    - x_hat_i mean(gamma g x_hat)) / sqrt(var + eps), with gamma varying inside the set."""
+    g = torch.Generator().manual_seed(0)
+    X = 3 * torch.randn(4, 6, 5, generator=g, dtype=torch.float64) + 2  # (N, C, L)
+    G = 3 if name == "group_norm" else 1  # layer norm over (C, L): one set per sample
+    gamma_shape = (6,) if name == "group_norm" else (6, 5)  # per channel / per element
+    gamma = torch.rand(gamma_shape, generator=g, dtype=torch.float64) + 0.5
+    g_out = torch.randn(X.shape, generator=g, dtype=torch.float64)
+    x = X.clone().requires_grad_()
+    if name == "group_norm":
+        y, gamma_full = F.group_norm(x, G, gamma), gamma.view(1, 6, 1).expand_as(X)
+    else:
+        y, gamma_full = F.layer_norm(x, (6, 5), gamma), gamma.expand_as(X)
+    y.backward(g_out)
+    sets = (4, G, -1)  # (N, sets per sample, values per set)
+    x_hat = F.group_norm(X, G).reshape(sets)
+    gg = (gamma_full * g_out).reshape(sets)  # gamma_k g_k
+    invstd = (X.reshape(sets).var(2, correction=0, keepdim=True) + 1e-5).rsqrt()
+    grad = invstd * (gg - gg.mean(2, keepdim=True) - x_hat * (gg * x_hat).mean(2, keepdim=True))
+    torch.testing.assert_close(grad.reshape(X.shape), x.grad)
+    # gamma cannot be factored out of the sums when it varies inside a set
+    g_plain = g_out.reshape(sets)
+    factored = (
+        gamma_full.reshape(sets)
+        * invstd
+        * (
+            g_plain
+            - g_plain.mean(2, keepdim=True)
+            - x_hat * (g_plain * x_hat).mean(2, keepdim=True)
+        )
+    )
+    assert (factored.reshape(X.shape) - x.grad).abs().max() > 1e-3

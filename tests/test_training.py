@@ -1,3 +1,4 @@
+import functools
 import os
 import select
 import subprocess
@@ -6,9 +7,13 @@ from pathlib import Path
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
+from torchvision.transforms import v2
 
+from reglab import functional as RF
 from reglab.augment import random_affine
+from reglab.mixing import mixup, mixup_or_cutmix
 from reglab.training import History, evaluate, forked_rng, spawn_seeds, train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -201,6 +206,157 @@ def test_evaluate_is_in_eval_mode():
     assert evaluate(model, X, y)[0] == pytest.approx(expected, rel=1e-6)
 
 
+# --- the loss and mix hooks -------------------------------------------------------------
+
+
+def _batches(X, y, *, seed, num_epochs, batch_size):
+    """The batches train(seed=seed) visits, from its documented batch-order stream."""
+    order_seed, _ = spawn_seeds(torch.Generator().manual_seed(seed), 2)
+    g = torch.Generator().manual_seed(order_seed)
+    for _ in range(num_epochs):
+        order = torch.randperm(len(X), generator=g)
+        for start in range(0, len(X), batch_size):
+            idx = order[start : start + batch_size]
+            yield X[idx], y[idx]
+
+
+def _plain_model(seed=0):
+    with forked_rng(seed):
+        return nn.Sequential(nn.Flatten(), nn.Linear(64, 16), nn.ReLU(), nn.Linear(16, 3))
+
+
+def _same_weights(a, b):
+    return all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
+
+
+def test_the_explicit_defaults_give_bit_identical_results(data):
+    # loss=F.cross_entropy and an identity mix are the defaults: same draws, same weights
+    kwargs = dict(test_data=data[2], num_epochs=3, batch_size=16, seed=4, device="cpu",
+                  augment=random_affine, progress=False)  # fmt: skip
+    a, b = _model(), _model()
+    ha = train(a, data[0], **kwargs)
+    hb = train(b, data[0], loss=F.cross_entropy, mix=lambda X, y: (X, y), **kwargs)
+    assert ha == hb
+    assert _same_weights(a, b)
+
+
+def test_the_loss_hook_is_minimised_and_recorded(data):
+    # a hand-written SGD loop over the same batches with torch's label-smoothed loss
+    (X, y), lr = data[0], 0.5
+    a, b, c = _plain_model(), _plain_model(), _plain_model()
+    kwargs = dict(num_epochs=2, batch_size=16, lr=lr, seed=3, device="cpu",
+                  evaluate_train=False)  # fmt: skip
+    h = train(a, (X, y), loss=nn.CrossEntropyLoss(label_smoothing=0.3), **kwargs)
+    h_plain = train(c, (X, y), **kwargs)
+    epoch_losses = [0.0, 0.0]
+    for step, (X_b, y_b) in enumerate(_batches(X, y, seed=3, num_epochs=2, batch_size=16)):
+        b.zero_grad()
+        loss = F.cross_entropy(b(X_b), y_b, label_smoothing=0.3)
+        loss.backward()
+        with torch.no_grad():
+            for p in b.parameters():
+                p -= lr * p.grad
+        epoch_losses[step // 4] += loss.item() * len(y_b) / len(X)  # 4 batches per epoch
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        torch.testing.assert_close(p, q)
+    assert h.train_loss == pytest.approx(epoch_losses, rel=1e-5)
+    assert not _same_weights(a, c)
+    assert h.train_loss[0] != pytest.approx(h_plain.train_loss[0], rel=1e-3)
+
+
+def test_reglab_cross_entropy_as_loss_equals_torchs(data):
+    smooth = functools.partial(RF.cross_entropy, label_smoothing=0.1)
+    a, b = _plain_model(), _plain_model()
+    ha = train(a, data[0], loss=smooth, num_epochs=2, batch_size=16, device="cpu")
+    hb = train(b, data[0], loss=nn.CrossEntropyLoss(label_smoothing=0.1), num_epochs=2,
+               batch_size=16, device="cpu")  # fmt: skip
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        torch.testing.assert_close(p, q)
+    assert ha.train_loss == pytest.approx(hb.train_loss, rel=1e-5)
+
+
+def test_mix_gets_each_augmented_batch_once_and_its_output_is_trained_on(data):
+    (X, y), lr = data[0], 0.3
+    calls = []
+
+    def square(X_b):  # a deterministic augmentation that does not commute with mixing
+        return X_b**2
+
+    def mix(X_b, y_b):  # deterministic, soft targets: 0.7 of each sample, 0.3 of the next
+        calls.append((X_b.clone(), y_b.clone()))
+        t = F.one_hot(y_b, 3).float()
+        return 0.7 * X_b + 0.3 * X_b.roll(-1, 0), 0.7 * t + 0.3 * t.roll(-1, 0)
+
+    a, b = _plain_model(), _plain_model()
+    h = train(a, (X, y), augment=square, mix=mix, num_epochs=2, batch_size=16, lr=lr,
+              seed=5, device="cpu")  # fmt: skip
+    expected = list(_batches(X, y, seed=5, num_epochs=2, batch_size=16))
+    assert len(calls) == len(expected) == 8  # 50 samples in batches of 16: 4 per epoch
+    for (X_seen, y_seen), (X_b, y_b) in zip(calls, expected, strict=True):
+        assert torch.equal(X_seen, square(X_b)) and torch.equal(y_seen, y_b)
+    losses = []
+    for X_b, y_b in expected:  # the same steps by hand, on the mixed batches
+        X_mix, t_mix = mix(square(X_b), y_b)
+        b.zero_grad()
+        loss = F.cross_entropy(b(X_mix), t_mix)
+        loss.backward()
+        with torch.no_grad():
+            for p in b.parameters():
+                p -= lr * p.grad
+        losses.append(loss.item() * len(y_b))
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        torch.testing.assert_close(p, q)
+    assert h.train_loss == pytest.approx([sum(losses[:4]) / 50, sum(losses[4:]) / 50], rel=1e-5)
+
+
+def test_mix_draws_from_the_forked_noise_stream(data):
+    # no new stream: mix's draws are the global-RNG stream that dropout and augment use
+    drawn = []
+
+    def mix(X_b, y_b):
+        drawn.append(torch.rand(()).item())
+        return X_b, y_b
+
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    train(_plain_model(), data[0], mix=mix, num_epochs=2, batch_size=16, seed=6,
+          device="cpu", evaluate_train=False)  # fmt: skip
+    assert torch.equal(torch.get_rng_state(), before)  # caller's global RNG untouched
+    _, noise_seed = spawn_seeds(torch.Generator().manual_seed(6), 2)
+    with forked_rng(noise_seed):
+        assert drawn == torch.rand(8).tolist()
+
+
+def test_torchvision_mixup_and_reglabs_train_identically(data):
+    # both draw lambda from the global RNG in the same way, so the runs are identical,
+    # with dropout drawing from the same stream in between
+    runs = []
+    for mix in (v2.MixUp(alpha=0.4, num_classes=3),
+                functools.partial(mixup, alpha=0.4, num_classes=3)):  # fmt: skip
+        model = _model()
+        h = train(model, data[0], mix=mix, num_epochs=2, batch_size=16, seed=2, device="cpu")
+        runs.append((model, h))
+    (a, ha), (b, hb) = runs
+    assert _same_weights(a, b) and ha == hb
+
+
+def test_mixed_runs_are_reproducible_and_depend_on_the_seed(data):
+    mix = functools.partial(mixup_or_cutmix, mixup_alpha=0.4, cutmix_alpha=1.0, num_classes=3)
+    h1, h2, h3 = (_train(data, mix=mix, seed=seed) for seed in (7, 7, 8))
+    assert h1 == h2 and h1.train_loss != h3.train_loss
+    plain = _train(data, seed=7)
+    assert plain.train_loss != h1.train_loss
+
+
+def test_evaluation_stays_plain_cross_entropy_with_hooks(data):
+    val_data = data[1]
+    snapshots = {}
+    h = _train(data, loss=nn.CrossEntropyLoss(label_smoothing=0.2),
+               mix=functools.partial(mixup, alpha=0.4, num_classes=3),
+               on_epoch_end=lambda e, m: snapshots.update({e: evaluate(m, *val_data)}))  # fmt: skip
+    assert [snapshots[e] for e in (1, 2, 3)] == list(zip(h.val_loss, h.val_acc, strict=True))
+
+
 # --- train: bad input ---------------------------------------------------------------------
 
 X4, Y4 = torch.randn(4, 2), torch.zeros(4, dtype=torch.long)
@@ -221,6 +377,13 @@ X4, Y4 = torch.randn(4, 2), torch.zeros(4, dtype=torch.long)
         (dict(test_data=(X4, Y4, Y4)), ValueError, r"test_data must be a pair \(X, y\)"),
         (dict(generator=0), TypeError, r"generator must be a torch\.Generator, got int"),
         (dict(device="tpu"), ValueError, r"device must be a torch.device .* got .tpu."),
+        (dict(loss=0.1), TypeError, r"loss must be a callable \(logits, targets\) -> scalar"),
+        (dict(mix="mixup"), TypeError, r"mix must be a callable \(X_b, y_b\) -> \(X_b, targets"),
+        (
+            dict(loss=nn.CrossEntropyLoss(reduction="none")),
+            ValueError,
+            r"loss must return a scalar .* got shape \(4,\)",
+        ),
     ],
 )
 def test_train_bad_inputs(kwargs, error, match):

@@ -1,0 +1,340 @@
+"""Notebooks run anywhere: the setup cell the build puts first in every notebook.
+
+Fast tests check the cell's logic in an in-process IPython shell (``%pip`` replaced by a
+recorder). The ``docs`` tests run every notebook of the built site the way Colab or a
+fresh machine would: in a new virtual environment where ``reglab`` is NOT importable
+(torch and the rest come from this environment's site-packages, less reglab), through a
+Jupyter kernel of that environment, with ``REGLAB_INSTALL_SPEC`` pointing at a wheel built
+from this checkout (the machines here are offline). The setup cell must install reglab
+from it, and then every cell must run. A notebook without its setup cell must fail there.
+
+Measured on the 2-core build machine (shared, so inflated): building the wheel ~5 s, a new
+environment <1 s, the setup cell ~6 s when it installs reglab and <0.1 s when everything
+is present (plus the ``import torch`` the notebook does anyway).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+sys.path.insert(0, str(DOCS / "_ext"))
+import reglab_notebooks as rn  # noqa: E402
+
+from reglab import environment  # noqa: E402
+
+CHAPTERS = sorted(p.stem for p in (DOCS / "chapters").glob("*.md"))
+EXAMPLES = sorted(p.stem for p in (ROOT / "examples").glob("*.py"))
+KERNEL = "reglab-fresh"
+
+
+def _chapter_notebook(name: str):
+    import jupytext
+
+    return jupytext.read(DOCS / "chapters" / f"{name}.md")
+
+
+# -- The cell's logic, in process -------------------------------------------------------------
+@pytest.fixture
+def shell(monkeypatch):
+    """An IPython shell whose ``%pip`` records its (expanded) arguments instead of running,
+    and whose ``find_spec`` pretends the modules in ``shell.absent`` are not installed."""
+    import importlib.util
+
+    from IPython.core.interactiveshell import InteractiveShell
+
+    sh = InteractiveShell.instance()
+    sh.pip_calls, sh.absent = [], set()
+    sh.register_magic_function(sh.pip_calls.append, magic_name="pip")
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name in sh.absent else real(name, *a)
+    )
+    monkeypatch.delenv(rn.INSTALL_SPEC_VAR, raising=False)
+    yield sh
+    InteractiveShell.clear_instance()
+
+
+SPEC = "reglab @ git+https://github.com/reglab/reglab@0123abc"
+
+
+def _run_setup(shell, absent=(), chapter="inspecting", capsys=None):
+    shell.absent = set(absent)
+    source = rn.setup_cell_source(
+        rn.notebook_requirements([c.source for c in _chapter_notebook(chapter).cells]), SPEC
+    )
+    result = shell.run_cell(source)
+    assert result.success, result.error_in_exec
+    return shell.pip_calls
+
+
+def test_setup_cell_installs_nothing_when_everything_is_there(shell, capsys):
+    assert _run_setup(shell) == []
+    assert re.search(r"reglab \S+ and torch \S+ \(the book: 2\.14\.1\)", capsys.readouterr().out)
+
+
+def test_setup_cell_installs_reglab_from_the_build_commit_without_dependencies(shell, capsys):
+    assert _run_setup(shell, absent={"reglab"}) == [f'install --quiet --no-deps "{SPEC}"']
+    assert f"Installing reglab from {SPEC}" in capsys.readouterr().out
+
+
+def test_install_spec_override(shell, monkeypatch):
+    monkeypatch.setenv(rn.INSTALL_SPEC_VAR, "/wheels/reglab-0.1.0-py3-none-any.whl")
+    calls = _run_setup(shell, absent={"reglab"})
+    assert calls == ['install --quiet --no-deps "/wheels/reglab-0.1.0-py3-none-any.whl"']
+
+
+def test_pinned_torch_only_where_torch_is_missing(shell):
+    assert _run_setup(shell, absent={"torch"}) == ['install --quiet "torch==2.14.1"']
+    shell.pip_calls.clear()
+    calls = _run_setup(shell, absent={"reglab", "torch", "torchvision", "scipy"})
+    assert calls[0] == 'install --quiet "torch==2.14.1" "torchvision==0.29.1" "scipy>=1.11"'
+    assert calls[1].startswith("install --quiet --no-deps")
+
+
+def test_a_chapter_that_imports_myst_nb_gets_it_installed(shell):
+    assert _run_setup(shell, absent={"myst_nb"}, chapter="together") == [
+        'install --quiet "myst-nb==1.4.*"'
+    ]
+    assert "myst_nb" not in rn.notebook_requirements(["import torch"])
+
+
+def test_an_undeclared_import_is_an_error():
+    with pytest.raises(ValueError, match=r"'sklearn'.*declare it"):
+        rn.notebook_requirements(["from sklearn import svm"])
+
+
+def test_setup_cell_is_added_once_and_the_sources_stay_clean():
+    notebook = _chapter_notebook("dropout")
+    n = len(notebook.cells)
+    assert rn.add_setup_cell(notebook, spec=SPEC) is True
+    assert rn.add_setup_cell(notebook, spec=SPEC) is False
+    assert len(notebook.cells) == n + 1 and rn.SETUP_TAG in notebook.cells[0].metadata.tags
+    for path in (DOCS / "chapters").glob("*.md"):
+        assert "%pip" not in path.read_text() and rn.SETUP_TAG not in path.read_text()
+
+
+def test_install_ref_is_the_commit_of_the_checkout(monkeypatch):
+    monkeypatch.delenv("REGLAB_INSTALL_REF", raising=False)
+    monkeypatch.delenv("GITHUB_SHA", raising=False)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    if head.returncode == 0:
+        assert rn.install_ref() == head.stdout.strip()
+    monkeypatch.setenv("REGLAB_INSTALL_REF", "v9.9.9")
+    assert rn.install_ref() == "v9.9.9"
+
+
+# -- Like Colab: a fresh environment without reglab --------------------------------------------
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory) -> Path:
+    """A wheel of this checkout, built from a copy (the checkout stays clean)."""
+    src = tmp_path_factory.mktemp("src")
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        if (ROOT / name).exists():
+            shutil.copy2(ROOT / name, src / name)
+    shutil.copytree(ROOT / "reglab", src / "reglab", ignore=shutil.ignore_patterns("__pycache__"))
+    out = tmp_path_factory.mktemp("wheel")
+    # offline, build with the installed setuptools; without one, pip fetches it (registry)
+    isolation = ["--no-build-isolation"] if _importable("setuptools") else []
+    cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", *isolation, "-w", str(out), str(src)]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (built,) = out.glob("reglab-*.whl")
+    return built
+
+
+def _importable(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
+
+
+@pytest.fixture(scope="session")
+def site_packages_without_reglab(tmp_path_factory) -> Path:
+    """This environment's site-packages as symlinks, less reglab (its code, its metadata,
+    its editable-install hooks) and less .pth files."""
+    view = tmp_path_factory.mktemp("site-packages-without-reglab")
+    for folder in {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}:
+        for entry in Path(folder).iterdir():
+            if "reglab" in entry.name.lower() or entry.suffix == ".pth":
+                continue
+            if not (view / entry.name).exists():
+                (view / entry.name).symlink_to(entry)
+    return view
+
+
+@pytest.fixture(scope="session")
+def other_torch(tmp_path_factory) -> Path | None:
+    """``REGLAB_NOTEBOOK_TORCH="torch==2.13.0 torchvision==0.28.0"`` (say) runs the notebooks
+    on another torch than this environment's, as on Colab: installed once, then put ahead of
+    this environment's packages; or the path of a folder where they are installed (``pip
+    install --target``). Unset (the default): this environment's torch."""
+    requirements = (environment.get("REGLAB_NOTEBOOK_TORCH") or "").split()
+    if not requirements:
+        return None
+    if len(requirements) == 1 and Path(requirements[0]).is_dir():  # already installed there
+        return Path(requirements[0])
+    target = tmp_path_factory.mktemp("other-torch")
+    cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target)]
+    subprocess.run([*cmd, *requirements], check=True)
+    return target
+
+
+@pytest.fixture
+def fresh(tmp_path, site_packages_without_reglab, other_torch, monkeypatch):
+    """A new virtual environment (reglab not importable) with a Jupyter kernel of its own."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    purelib = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    # after the environment's own site-packages, so what pip installs there comes first
+    paths = [other_torch] if other_torch else []
+    (Path(purelib) / "torch-and-friends.pth").write_text(
+        "".join(f"{p}\n" for p in [*paths, site_packages_without_reglab])
+    )
+    check = subprocess.run(
+        [python, "-c", "import importlib.util as u; print(u.find_spec('reglab'), "
+                       "u.find_spec('torch') is not None, u.find_spec('pip') is not None)"],
+        capture_output=True, text=True, env=_kernel_env(), cwd=tmp_path,
+    )  # fmt: skip
+    assert check.stdout.split() == ["None", "True", "True"], check.stdout + check.stderr
+    kernels = tmp_path / "jupyter" / "kernels" / KERNEL
+    kernels.mkdir(parents=True)
+    (kernels / "kernel.json").write_text(json.dumps({
+        "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "fresh environment without reglab", "language": "python",
+    }))  # fmt: skip
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    return venv
+
+
+def _kernel_env(**extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV"}}
+    env.setdefault("OMP_NUM_THREADS", "1")
+    return {**env, **extra}
+
+
+def run_notebook(notebook, workdir: Path, **env):
+    """Execute ``notebook`` in the fresh environment's kernel; raises on a failing cell."""
+    from nbclient import NotebookClient
+
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+    client = NotebookClient(
+        notebook, timeout=900, kernel_name=KERNEL, resources={"metadata": {"path": str(workdir)}}
+    )
+    client.execute(env=_kernel_env(**env))
+    return notebook
+
+
+def _text(cell) -> str:
+    return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+
+
+def _where_reglab_comes_from(notebook) -> None:
+    notebook.cells.append(nbformat.v4.new_code_cell("import reglab\nprint(reglab.__file__)"))
+
+
+def _check_ran_with_the_installed_wheel(notebook, venv: Path, wheel: Path) -> None:
+    setup, last = notebook.cells[0], notebook.cells[-1]
+    assert f"Installing reglab from {wheel}" in _text(setup)
+    wanted = _other_torch_version()
+    if wanted:  # the notebook ran on the other torch
+        assert re.search(rf"and torch {re.escape(wanted)}\b", _text(setup)), _text(setup)
+    assert Path(_text(last).strip()).resolve().is_relative_to(venv.resolve())
+    skipped = [c for c in notebook.cells if "skip-execution" in c.metadata.get("tags", [])]
+    code = [c for c in notebook.cells if c.cell_type == "code" and c not in skipped]
+    assert all(c.execution_count for c in code), "a cell was not executed"
+
+
+def _other_torch_version() -> str | None:
+    spec = environment.get("REGLAB_NOTEBOOK_TORCH") or ""
+    pinned = re.search(r"torch==([\d.]+)", spec)
+    if pinned:
+        return pinned.group(1)
+    folder = Path(spec.strip()) if spec.strip() else None
+    found = list(folder.glob("torch-*.dist-info")) if folder and folder.is_dir() else []
+    return found[0].name.split("-")[1].split("+")[0] if found else None
+
+
+def _gallery_notebook(site: Path, name: str) -> Path:
+    (found,) = list((site / "_downloads").glob(f"*/{name}.ipynb"))
+    return found
+
+
+@pytest.mark.docs
+def test_every_notebook_of_the_site_starts_with_the_setup_cell(site):
+    for name in CHAPTERS:
+        notebook = nbformat.read(site / "_sources" / "chapters" / f"{name}.ipynb", as_version=4)
+        first = notebook.cells[0]
+        assert first.cell_type == "code" and rn.SETUP_TAG in first.metadata.tags, name
+        assert "%pip install" in first.source and not first.outputs
+        # reglab from the repository at the commit the site was built from (a commit of
+        # this checkout: HEAD in CI, where the site is built from the tested checkout)
+        commit = re.search(r'"reglab @ git\+https://\S+@([0-9a-f]{40})"', first.source).group(1)
+        known = subprocess.run(["git", "cat-file", "-e", f"{commit}^{{commit}}"], cwd=ROOT)
+        assert known.returncode == 0, f"{commit} is not a commit of this repository"
+    for name in EXAMPLES:
+        notebook = nbformat.read(_gallery_notebook(site, name), as_version=4)
+        assert notebook.cells[0].source.startswith("# Setup for Colab"), name
+
+
+@pytest.mark.docs
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_notebook_runs_where_reglab_is_not_installed(chapter, site, wheel, fresh, tmp_path):
+    notebook = nbformat.read(site / "_sources" / "chapters" / f"{chapter}.ipynb", as_version=4)
+    _where_reglab_comes_from(notebook)
+    run_notebook(notebook, tmp_path, **{rn.INSTALL_SPEC_VAR: str(wheel)})
+    _check_ran_with_the_installed_wheel(notebook, fresh, wheel)
+
+
+@pytest.mark.docs
+@pytest.mark.slow
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_gallery_notebook_runs_where_reglab_is_not_installed(example, site, wheel, fresh, tmp_path):
+    notebook = nbformat.read(_gallery_notebook(site, example), as_version=4)
+    _where_reglab_comes_from(notebook)
+    run_notebook(notebook, tmp_path, REGLAB_QUICK="1", REGLAB_OUTPUT=str(tmp_path / "out"),
+                 **{rn.INSTALL_SPEC_VAR: str(wheel)})  # fmt: skip
+    _check_ran_with_the_installed_wheel(notebook, fresh, wheel)
+
+
+@pytest.mark.docs
+def test_without_its_setup_cell_a_notebook_fails_there(site, wheel, fresh, tmp_path):
+    from nbclient.exceptions import CellExecutionError
+
+    notebook = nbformat.read(site / "_sources" / "chapters" / "inspecting.ipynb", as_version=4)
+    del notebook.cells[0]
+    with pytest.raises(CellExecutionError, match="No module named 'reglab'"):
+        run_notebook(notebook, tmp_path, **{rn.INSTALL_SPEC_VAR: str(wheel)})
+
+
+@pytest.mark.docs
+def test_setup_cell_is_idempotent(site, wheel, fresh, tmp_path):
+    notebook = nbformat.read(site / "_sources" / "chapters" / "inspecting.ipynb", as_version=4)
+    setup = notebook.cells[0]
+    notebook.cells = [setup, nbformat.from_dict(json.loads(json.dumps(setup)))]
+    _where_reglab_comes_from(notebook)
+    run_notebook(notebook, tmp_path, **{rn.INSTALL_SPEC_VAR: str(wheel)})
+    first, second = _text(notebook.cells[0]), _text(notebook.cells[1])
+    assert "Installing reglab" in first and "Installing reglab" not in second
+    assert "Note: you may need to restart" not in second  # %pip did not run
+    assert re.search(r"reglab \S+ and torch", second)
+    _check_ran_with_the_installed_wheel(notebook, fresh, wheel)
