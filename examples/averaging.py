@@ -10,6 +10,8 @@ checked against ``torch.optim.swa_utils.AveragedModel``).
 
 Run it with ``python examples/averaging.py``; figures are written to ``examples/output/``
 (or ``$REGLAB_OUTPUT``). ``REGLAB_QUICK=1`` shrinks the data and the number of epochs.
+
+The chapter :doc:`/chapters/averaging` derives and discusses what this script shows.
 """
 
 # Authors: The reglab developers
