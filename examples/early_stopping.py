@@ -12,6 +12,8 @@ overfits a small MNIST subset, trained once, replayed through Prechelt's stoppin
 criteria and patience, and trained again with ``EarlyStopping`` to show that replaying
 and stopping agree.
 
+The chapter :doc:`/chapters/early_stopping` derives and discusses what this script shows.
+
 Run it with ``python examples/early_stopping.py``; figures are written to
 ``examples/output/`` (or ``$REGLAB_OUTPUT``). ``REGLAB_QUICK=1`` runs a tiny version.
 """

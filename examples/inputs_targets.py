@@ -9,6 +9,8 @@ compares the logit gap with its optimum :math:`\\log((1-\\varepsilon+\\varepsilo
 reliability diagrams, and shows a batch of digits mixed by mixup and CutMix with their soft
 labels.
 
+The chapter :doc:`/chapters/inputs_targets` derives and discusses what this script shows.
+
 Run it with ``python examples/inputs_targets.py``; figures are written to
 ``examples/output/`` (or ``$REGLAB_OUTPUT``). ``REGLAB_QUICK=1`` runs a tiny version.
 """

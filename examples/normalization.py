@@ -9,6 +9,8 @@ versions in ``reglab.functional`` against ``torch.nn.functional``, draws Wu & He
 from the masks the code computes, and trains a small CNN with batch, group and layer norm
 at batch sizes 2 to 32 with paired seeds.
 
+The chapter :doc:`/chapters/normalization` derives and discusses what this script shows.
+
 Run it with ``python examples/normalization.py``; figures are written to
 ``examples/output/`` (or ``$REGLAB_OUTPUT``). ``REGLAB_QUICK=1`` runs a tiny version.
 Batch norm across processes (``reglab.distributed``) is shown in the chapter
