@@ -57,15 +57,22 @@ def small_cnn(
 ) -> nn.Sequential:
     """Two conv blocks and a classifier, for ``(N, 1, 28, 28)`` inputs.
 
-    Each block is ``Conv2d(3x3) -> [BatchNorm2d] -> ReLU -> [Dropout2d(p2d)] -> MaxPool2d(2)``;
-    the classifier is ``Flatten -> Linear -> [BatchNorm1d] -> ReLU -> [Dropout(p)] -> Linear``.
-    A convolution followed by batch norm has no bias (the norm's shift replaces it).
+    Each block is ``Conv2d(3x3) -> [BatchNorm2d] -> ReLU -> MaxPool2d(2)``; after the last
+    block comes ``[Dropout2d(p2d)]``, then the classifier
+    ``Flatten -> Linear -> ReLU -> [Dropout(p)] -> Linear``. A convolution followed by
+    batch norm has no bias (the norm's shift replaces it).
+
+    Every dropout layer sits after every batch-norm layer. Dropout before batch norm
+    changes the variance of the norm's input between training and evaluation, so the
+    running variance collected in training no longer fits at test time ("variance shift",
+    Li et al., *Understanding the Disharmony between Dropout and Batch Normalization by
+    Variance Shift*, CVPR 2019).
 
     Args:
         channels (tuple[int, int]): output channels of the two conv blocks.
-        batch_norm (bool): add batch normalization after each conv/linear layer.
+        batch_norm (bool): add ``BatchNorm2d`` after each convolution. Default: ``False``.
         p (float): dropout probability in the classifier. Default: ``0``.
-        p2d (float): channel dropout probability in the conv blocks. Default: ``0``.
+        p2d (float): channel dropout probability after the conv blocks. Default: ``0``.
         hidden (int): width of the classifier's hidden layer. Default: ``64``.
         classes (int): number of outputs. Default: ``10``.
     """
@@ -77,15 +84,11 @@ def small_cnn(
         layers.append(nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=not batch_norm))
         if batch_norm:
             layers.append(nn.BatchNorm2d(out_channels))
-        layers.append(nn.ReLU())
-        if p2d > 0:
-            layers.append(nn.Dropout2d(p2d))
-        layers.append(nn.MaxPool2d(2))  # 28 -> 14 -> 7
+        layers += [nn.ReLU(), nn.MaxPool2d(2)]  # 28 -> 14 -> 7
         in_channels = out_channels
-    layers += [nn.Flatten(), nn.Linear(in_channels * 7 * 7, hidden, bias=not batch_norm)]
-    if batch_norm:
-        layers.append(nn.BatchNorm1d(hidden))
-    layers.append(nn.ReLU())
+    if p2d > 0:
+        layers.append(nn.Dropout2d(p2d))  # after the last batch norm: no variance shift
+    layers += [nn.Flatten(), nn.Linear(in_channels * 7 * 7, hidden), nn.ReLU()]
     if p > 0:
         layers.append(nn.Dropout(p))
     layers.append(nn.Linear(hidden, classes))
