@@ -28,13 +28,14 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
 )
 
 import reglab  # noqa: E402
+from reglab import environment  # noqa: E402
 
 # -- Project ------------------------------------------------------------------
 project = "reglab"
 author = "The reglab developers"
 copyright = "2026, The reglab developers"
 release = version = reglab.__version__
-REPOSITORY_URL = os.environ.get("REGLAB_REPOSITORY_URL", "https://github.com/reglab/reglab")
+REPOSITORY_URL = environment.get("REGLAB_REPOSITORY_URL", "https://github.com/reglab/reglab")
 # The GitHub Pages workflow publishes every executed chapter notebook (with its outputs) to
 # this branch, at the page's path, so "open in Colab" opens the notebook itself.
 reglab_notebook_branch = "notebooks"
@@ -88,7 +89,7 @@ if _cache_root.is_dir():  # caches keyed on older versions of reglab are dead we
         if stale.name != reglab_source_hash:
             shutil.rmtree(stale, ignore_errors=True)
 
-nb_execution_mode = "force" if os.environ.get("REGLAB_EXECUTE") == "force" else "cache"
+nb_execution_mode = "force" if environment.get("REGLAB_EXECUTE") == "force" else "cache"
 nb_execution_raise_on_error = True  # a failing cell fails the build
 nb_execution_show_tb = True
 nb_execution_timeout = 300  # seconds per cell

@@ -18,11 +18,10 @@ Run it with ``python examples/augmentation.py``; figures are written to
 # %%
 # Settings
 # --------
-import os
-from pathlib import Path
+from reglab import environment
 
-QUICK = os.environ.get("REGLAB_QUICK") == "1"
-OUT = Path(os.environ.get("REGLAB_OUTPUT", "examples/output"))
+QUICK = environment.flag("REGLAB_QUICK")
+OUT = environment.path("REGLAB_OUTPUT", "examples/output")
 n = 256 if QUICK else 4096
 
 # %%

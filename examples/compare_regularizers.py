@@ -25,10 +25,10 @@ Examples::
 # Command-line options
 # --------------------
 import argparse
-import os
 import sys
 from pathlib import Path
 
+from reglab import environment
 from reglab.experiment import SETTINGS
 
 
@@ -75,13 +75,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--output",
         type=Path,
-        default=Path(os.environ.get("REGLAB_OUTPUT", "examples/output")) / "compare_regularizers",
+        default=environment.path("REGLAB_OUTPUT", "examples/output") / "compare_regularizers",
         help="folder for results.json, summary.csv and the figure",
     )
     parser.add_argument(
         "--quick",
         action="store_true",
-        default=os.environ.get("REGLAB_QUICK") == "1",
+        default=environment.flag("REGLAB_QUICK"),
         help="a tiny run (40 images, 1 epoch, 1 seed) to check that everything works",
     )
     args = parser.parse_args(argv)

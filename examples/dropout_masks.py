@@ -18,10 +18,9 @@ with the other examples (this one is already fast).
 # %%
 # Settings
 # --------
-import os
-from pathlib import Path
+from reglab import environment
 
-OUT = Path(os.environ.get("REGLAB_OUTPUT", "examples/output"))
+OUT = environment.path("REGLAB_OUTPUT", "examples/output")
 ps = [0.1, 0.3, 0.5, 0.8]
 
 # %%

@@ -18,11 +18,10 @@ Run it with ``python examples/initialization.py``; figures are written to
 # %%
 # Settings
 # --------
-import os
-from pathlib import Path
+from reglab import environment
 
-QUICK = os.environ.get("REGLAB_QUICK") == "1"
-OUT = Path(os.environ.get("REGLAB_OUTPUT", "examples/output"))
+QUICK = environment.flag("REGLAB_QUICK")
+OUT = environment.path("REGLAB_OUTPUT", "examples/output")
 depth, width, batch = (6, 32, 64) if QUICK else (50, 256, 512)
 
 # %%
@@ -31,7 +30,9 @@ depth, width, batch = (6, 32, 64) if QUICK else (50, 256, 512)
 import torch
 
 from reglab.data import mnist_tensors
-from reglab.init import INITIALIZERS, activation_stats, deep_mlp, init_weights_
+from reglab.init import INITIALIZERS, init_weights_
+from reglab.instrumentation import activation_stats
+from reglab.models import deep_mlp
 
 X, y = mnist_tensors(train=True)
 X, y = X[:batch], y[:batch]  # (N, 1, 28, 28), (N,)

@@ -18,11 +18,10 @@ Run it with ``python examples/weight_decay.py``; figures are written to
 # %%
 # Settings
 # --------
-import os
-from pathlib import Path
+from reglab import environment
 
-QUICK = os.environ.get("REGLAB_QUICK") == "1"
-OUT = Path(os.environ.get("REGLAB_OUTPUT", "examples/output"))
+QUICK = environment.flag("REGLAB_QUICK")
+OUT = environment.path("REGLAB_OUTPUT", "examples/output")
 n_train, num_epochs = (200, 3) if QUICK else (1000, 60)
 lambdas = [0.0, 1e-3, 1e-2] if QUICK else [0.0, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
 
@@ -33,7 +32,7 @@ import torch
 from torch import nn
 
 from reglab.data import mnist_tensors
-from reglab.penalties import ProximalSGD
+from reglab.optimizers import ProximalSGD
 from reglab.tables import Table
 from reglab.training import train
 

@@ -4,7 +4,7 @@ r"""Batch normalization from scratch, with the signature and buffer semantics of
 The subtle part: the *normalization* in training mode uses the biased batch variance
 (divide by :math:`n`), while the running average stored in ``running_var`` is updated with
 the *unbiased* one (divide by :math:`n - 1`), :math:`n = N \times H \times W` values per
-channel.
+channel. Import :func:`batch_norm` from :mod:`reglab.functional`, its one public path.
 """
 
 from __future__ import annotations
@@ -14,7 +14,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-__all__ = ["RunningStats", "batch_norm", "trace_running_stats"]
+from reglab.validation import check_probability
+
+# batch_norm is public as reglab.functional.batch_norm (one path)
+__all__ = ["RunningStats", "trace_running_stats"]
 
 
 def batch_norm(
@@ -50,17 +53,23 @@ def batch_norm(
         weight (Tensor, optional): :math:`\gamma`, the per-channel scale. Default: ``None`` (1).
         bias (Tensor, optional): :math:`\beta`, the per-channel shift. Default: ``None`` (0).
         training (bool): use batch statistics and update the buffers. Default: ``False``.
-        momentum (float): weight :math:`m` of the newest batch in the running averages.
-            Default: ``0.1`` (Keras/Flax call ``1 - m`` the momentum).
-        eps (float): added to the variance for numerical stability. Default: ``1e-5``.
+        momentum (float): weight :math:`m \in [0, 1]` of the newest batch in the running
+            averages. Default: ``0.1`` (Keras/Flax call ``1 - m`` the momentum).
+        eps (float): added to the variance for numerical stability; ``> 0`` when training.
+            Default: ``1e-5``.
 
     Shape:
         - Input: :math:`(N, C, *)`
         - Output: :math:`(N, C, *)`, same shape
 
+    Float16 and bfloat16 inputs are normalized in float32 and the result is cast back, as
+    torch does; the output always has the input's dtype. An empty input (``N = 0`` or
+    ``C = 0``) gives an empty output and leaves the buffers unchanged.
+
     Raises:
         ValueError: a training batch has a single value per channel (its variance is
-            undefined), or the input has fewer than 2 dimensions.
+            undefined), the input has fewer than 2 dimensions, ``momentum`` is outside
+            :math:`[0, 1]`, or ``eps`` is not positive when training (negative otherwise).
         RuntimeError: a buffer or affine parameter does not have ``C`` elements, or
             ``running_mean``/``running_var`` is missing in evaluation mode.
 
@@ -72,41 +81,54 @@ def batch_norm(
             f"batch_norm expects an input of shape (N, C, *) with at least 2 dimensions; "
             f"got shape {tuple(input.shape)}"
         )
+    check_probability(momentum, "momentum")
+    if training and not eps > 0:  # also rejects NaN
+        raise ValueError(f"batch_norm eps must be > 0 when training, got {eps}")
+    if not eps >= 0:
+        raise ValueError(f"batch_norm eps must be >= 0, got {eps}")
     C = input.shape[1]
     for name, t in [("running_mean", running_mean), ("running_var", running_var),
                     ("weight", weight), ("bias", bias)]:  # fmt: skip
         if t is not None and t.numel() != C:
             raise RuntimeError(f"{name} should contain {C} elements not {t.numel()}")
+    if not training and (running_mean is None or running_var is None):
+        raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
+    # Statistics and arithmetic in float32 for float16/bfloat16 inputs, as torch does
+    # (n/(n-1) Var[x] overflows float16 beyond ~164 values per channel); the output keeps
+    # the input's dtype whatever the buffers' dtype.
+    opmath = torch.promote_types(input.dtype, torch.float32)
+    x = input.to(opmath)
     dims = [0, *range(2, input.dim())]  # every dimension except the channels
     shape = [1, C] + [1] * (input.dim() - 2)  # broadcasts a (C,) vector over (N, C, *)
 
-    if training:
+    if input.numel() == 0:  # C = 0 or N = 0: an empty output, buffers untouched (as torch)
+        mean, var = torch.zeros(C, dtype=opmath), torch.ones(C, dtype=opmath)
+    elif training:
         n = input.numel() // C  # values per channel: N x H x W
-        if n <= 1:
+        if n == 1:
             raise ValueError(
                 f"Expected more than 1 value per channel when training, got input size "
                 f"{input.size()}"
             )
-        mean = input.mean(dim=dims)  # E[x] over (N, H, W)
-        var = input.var(dim=dims, correction=0)  # biased: (1/n) sum (x - E[x])^2
+        mean = x.mean(dim=dims)  # E[x] over (N, H, W)
+        var = x.var(dim=dims, correction=0)  # biased: (1/n) sum (x - E[x])^2
         with torch.no_grad():
             if running_mean is not None:
-                # mu_bar <- (1 - m) mu_bar + m E[x]
-                running_mean.mul_(1 - momentum).add_(mean.detach(), alpha=momentum)
+                # mu_bar <- m E[x] + (1 - m) mu_bar
+                running_mean.copy_(momentum * mean + (1 - momentum) * running_mean.to(opmath))
             if running_var is not None:
-                # sigma2_bar <- (1 - m) sigma2_bar + m n/(n-1) Var[x]   (unbiased!)
-                running_var.mul_(1 - momentum).add_(var.detach() * n / (n - 1), alpha=momentum)
+                # sigma2_bar <- m n/(n-1) Var[x] + (1 - m) sigma2_bar   (unbiased!)
+                unbiased = var * n / (n - 1)
+                running_var.copy_(momentum * unbiased + (1 - momentum) * running_var.to(opmath))
     else:
-        if running_mean is None or running_var is None:
-            raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
-        mean, var = running_mean, running_var
+        mean, var = running_mean.to(opmath), running_var.to(opmath)
 
-    x_hat = (input - mean.view(shape)) / torch.sqrt(var.view(shape) + eps)  # zero mean, unit var
+    x_hat = (x - mean.view(shape)) / torch.sqrt(var.view(shape) + eps)  # zero mean, unit var
     if weight is not None:
-        x_hat = x_hat * weight.view(shape)  # gamma: the learnable scale
+        x_hat = x_hat * weight.to(opmath).view(shape)  # gamma: the learnable scale
     if bias is not None:
-        x_hat = x_hat + bias.view(shape)  # beta: the learnable shift
-    return x_hat
+        x_hat = x_hat + bias.to(opmath).view(shape)  # beta: the learnable shift
+    return x_hat.to(input.dtype)
 
 
 @dataclass(frozen=True)
@@ -126,7 +148,19 @@ def trace_running_stats(module: nn.modules.batchnorm._BatchNorm, batches) -> Run
     Args:
         module: an ``nn.BatchNorm1d/2d/3d`` (or any module with the same buffers).
         batches: an iterable of input tensors :math:`(N, C, *)`.
+
+    Raises:
+        ValueError: ``module`` keeps no running statistics (``track_running_stats=False``,
+            or not a batch-norm module), or ``batches`` is empty.
     """
+    if (
+        getattr(module, "running_mean", None) is None
+        or getattr(module, "running_var", None) is None
+    ):
+        raise ValueError(
+            f"{type(module).__name__} has no running statistics to trace "
+            f"(a batch-norm module with track_running_stats=True has them)"
+        )
     rows: dict[str, list[torch.Tensor]] = {k: [] for k in RunningStats.__dataclass_fields__}
     for X in batches:
         dims = [0, *range(2, X.dim())]

@@ -8,25 +8,27 @@ online. Offline, point ``REGLAB_DATA`` at a folder that already holds ``MNIST/ra
 
 from __future__ import annotations
 
+import math
 import os
+import struct
 from pathlib import Path
 
 import torch
 from torchvision import datasets
 from torchvision.transforms.v2 import functional as TF
 
+from reglab import environment
+
 __all__ = [
-    "ENV_VAR",
     "MNIST_MEAN",
     "MNIST_STD",
+    "DatasetCorruptError",
     "DatasetNotFoundError",
     "balanced_subset",
     "data_root",
     "load_mnist",
     "mnist_tensors",
 ]
-
-ENV_VAR = "REGLAB_DATA"
 
 #: Per-pixel mean and standard deviation of the full MNIST training split (pixels in [0, 1]).
 MNIST_MEAN = 0.1307
@@ -37,12 +39,46 @@ class DatasetNotFoundError(FileNotFoundError):
     """The dataset is not under the data root and could not be downloaded."""
 
 
+class DatasetCorruptError(RuntimeError):
+    """A dataset file is under the data root but is truncated or not the expected format."""
+
+
+#: The raw IDX files of each split, and how many dimensions each holds.
+MNIST_FILES = {
+    True: (("train-images-idx3-ubyte", 3), ("train-labels-idx1-ubyte", 1)),
+    False: (("t10k-images-idx3-ubyte", 3), ("t10k-labels-idx1-ubyte", 1)),
+}
+
+
+def _idx_problem(path: Path, ndim: int) -> str | None:
+    """What is wrong with the uint8 IDX file at ``path`` (``None``: header and size agree).
+
+    An IDX file is two zero bytes, the type code 0x08 (uint8), the number of dimensions,
+    one big-endian uint32 per dimension, then the values.
+    """
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        header = f.read(4 + 4 * ndim)
+    if len(header) < 4 + 4 * ndim:
+        return f"it has {size} bytes, fewer than the {4 + 4 * ndim}-byte header"
+    if header[:3] != b"\x00\x00\x08" or header[3] != ndim:
+        return (
+            f"its header {header[:4].hex()} is not that of a uint8 IDX file with {ndim} "
+            f"dimension{'s' if ndim > 1 else ''} (0000080{ndim})"
+        )
+    dims = struct.unpack(f">{ndim}I", header[4:])
+    expected = 4 + 4 * ndim + math.prod(dims)
+    if size != expected:
+        return f"it has {size} bytes; its header {dims} needs {expected} (a partial download?)"
+    return None
+
+
 def data_root() -> Path:
     """Return the folder datasets are read from (and downloaded into).
 
     ``$REGLAB_DATA`` when set, else ``$XDG_CACHE_HOME/reglab`` (``~/.cache/reglab``).
     """
-    env = os.environ.get(ENV_VAR)
+    env = environment.get("REGLAB_DATA")
     if env:
         return Path(env).expanduser().resolve()
     cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
@@ -68,7 +104,10 @@ def load_mnist(
 
     Raises:
         DatasetNotFoundError: the files are not under ``root`` and the download failed
-            (or was not allowed). The message names the folder and how to fix it.
+            (or was not allowed). The message names the folder, the missing files, and
+            how to fix it.
+        DatasetCorruptError: a file of the split is there but truncated or not an IDX file
+            of the right kind; the message names the file and what is wrong with it.
 
     Example::
 
@@ -77,17 +116,41 @@ def load_mnist(
         >>> len(train_set)               # whatever the data root holds: print it
     """
     root = Path(root).expanduser() if root is not None else data_root()
+    raw = root / "MNIST" / "raw"
+    split = "train" if train else "test"
+    fix = (
+        f"To fix it, either\n"
+        f"  * set the environment variable REGLAB_DATA to a folder that holds MNIST/raw "
+        f"(e.g. `export REGLAB_DATA=/path/to/data`), or\n"
+        f"  * connect to the internet so torchvision can download MNIST into {root}."
+    )
+    present = [(raw / name, ndim) for name, ndim in MNIST_FILES[train] if (raw / name).is_file()]
+    for path, ndim in present:  # a file that is there but broken is not "missing"
+        problem = _idx_problem(path, ndim)
+        if problem:
+            raise DatasetCorruptError(
+                f"MNIST ({split} split): {path} is corrupt: {problem}.\nDelete it (torchvision "
+                f"then downloads it again when online) or replace it with a complete copy."
+            )
     try:
         return datasets.MNIST(root, train=train, transform=transform, download=download)
     except (RuntimeError, OSError) as err:  # torchvision raises RuntimeError on both failures
-        raw = root / "MNIST" / "raw"
+        missing = [
+            name
+            for names in MNIST_FILES.values()
+            for name, _ in names
+            if not (raw / name).is_file()
+        ]
+        if not missing:  # every file is there and its header checked out: not a download issue
+            raise DatasetCorruptError(
+                f"MNIST ({split} split) under {raw} could not be read: {err}"
+            ) from err
+        what = (
+            "was not found" if len(missing) == 4 else f"is incomplete: {', '.join(missing)} missing"
+        )
         how = "the download failed" if download else "download=False"
         raise DatasetNotFoundError(
-            f"MNIST ({'train' if train else 'test'} split) was not found in {raw} and {how} "
-            f"({err}).\nTo fix it, either\n"
-            f"  * set the environment variable {ENV_VAR} to a folder that holds MNIST/raw "
-            f"(e.g. `export {ENV_VAR}=/path/to/data`), or\n"
-            f"  * connect to the internet so torchvision can download MNIST into {root}."
+            f"MNIST ({split} split) {what} in {raw} and {how} ({err}).\n{fix}"
         ) from err
 
 

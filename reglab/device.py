@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
 import torch
 
-__all__ = ["default_device"]
+from reglab import environment
 
-ENV_VAR = "REGLAB_DEVICE"
+__all__ = ["default_device"]
 
 
 def default_device() -> torch.device:
@@ -23,12 +21,12 @@ def default_device() -> torch.device:
         >>> default_device()
         device(type='cpu')
     """
-    requested = os.environ.get(ENV_VAR)
+    requested = environment.get("REGLAB_DEVICE")
     if requested:
         device = torch.device(requested)
         if device.type == "cuda" and not torch.cuda.is_available():
             raise RuntimeError(
-                f"{ENV_VAR}={requested!r} asks for CUDA, but torch.cuda.is_available() is False"
+                f"REGLAB_DEVICE={requested!r} asks for CUDA, but torch.cuda.is_available() is False"
             )
         return device
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -3,6 +3,8 @@ r"""Dropout from scratch, with the semantics and argument names of ``torch.nn.fu
 ``dropout`` zeroes each element independently with probability ``p``; ``dropout2d``
 zeroes whole channels. Both scale what they keep by :math:`1/(1-p)` ("inverted dropout")
 so that the expected output equals the input and evaluation needs no rescaling.
+
+Import them from :mod:`reglab.functional`, their one public path.
 """
 
 from __future__ import annotations
@@ -12,12 +14,10 @@ import warnings
 import torch
 from torch import nn
 
-__all__ = ["dropout", "dropout2d", "mask_of"]
+from reglab.validation import check_probability
 
-
-def _check_p(p: float) -> None:
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout probability p has to be between 0 and 1, but got {p}")
+# dropout and dropout2d are public as reglab.functional.dropout / .dropout2d (one path)
+__all__ = ["mask_of"]
 
 
 def _apply_mask(input: torch.Tensor, mask_shape, p: float, inplace: bool, generator):
@@ -67,7 +67,7 @@ def dropout(
     Reference: Srivastava et al., *Dropout: A Simple Way to Prevent Neural Networks from
     Overfitting*, JMLR 2014.
     """
-    _check_p(p)
+    check_probability(p)
     if not training or p == 0.0:
         return input
     if p == 1.0:
@@ -101,7 +101,7 @@ def dropout2d(
         - Input: :math:`(N, C, H, W)` or :math:`(N, C, L)`
         - Output: same shape as the input
     """
-    _check_p(p)
+    check_probability(p)
     if input.dim() not in (3, 4):
         raise ValueError(
             f"dropout2d expects a 4-D input (N, C, H, W) (or 3-D (N, C, L)); "

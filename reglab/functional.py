@@ -2,8 +2,9 @@
 reader) can call both the same way: ``F.dropout(x, p, training)`` and
 ``reglab.functional.dropout(x, p, training)``.
 
-The implementations live in one module per concept (:mod:`reglab.dropout`,
-:mod:`reglab.batchnorm`); this namespace gathers them.
+This is the one public path for these functions. The implementations live in one module
+per concept (:mod:`reglab.dropout`, :mod:`reglab.batchnorm`), which also hold the tools
+around them (``mask_of``, ``trace_running_stats``).
 """
 
 from reglab.batchnorm import batch_norm

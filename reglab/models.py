@@ -5,14 +5,11 @@ from __future__ import annotations
 
 from torch import nn
 
-__all__ = ["mlp", "small_cnn"]
+from reglab.validation import check_probability
+
+__all__ = ["deep_mlp", "mlp", "small_cnn"]
 
 _ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}
-
-
-def _check_p(p: float, name: str = "p") -> None:
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"{name} has to be between 0 and 1, but got {p}")
 
 
 def mlp(
@@ -32,7 +29,7 @@ def mlp(
         in_features (int): input size after flattening. Default: ``784`` (28 x 28).
         classes (int): number of outputs. Default: ``10``.
     """
-    _check_p(p)
+    check_probability(p)
     if nonlinearity not in _ACTIVATIONS:
         raise ValueError(f"nonlinearity must be 'relu' or 'tanh'; got {nonlinearity!r}")
     layers: list[nn.Module] = [nn.Flatten()]
@@ -76,8 +73,8 @@ def small_cnn(
         hidden (int): width of the classifier's hidden layer. Default: ``64``.
         classes (int): number of outputs. Default: ``10``.
     """
-    _check_p(p)
-    _check_p(p2d, "p2d")
+    check_probability(p)
+    check_probability(p2d, "p2d")
     layers: list[nn.Module] = []
     in_channels = 1
     for out_channels in channels:
@@ -93,3 +90,15 @@ def small_cnn(
         layers.append(nn.Dropout(p))
     layers.append(nn.Linear(hidden, classes))
     return nn.Sequential(*layers)
+
+
+def deep_mlp(
+    depth: int, width: int, nonlinearity: str = "relu", in_features: int = 784, classes: int = 10
+) -> nn.Sequential:
+    """``Flatten -> [Linear -> activation] x depth -> Linear``: the chapter's deep network,
+    :func:`mlp` with ``depth`` hidden layers of the same ``width``."""
+    if depth < 1:
+        raise ValueError(f"depth must be >= 1, got {depth}")
+    return mlp(
+        (width,) * depth, nonlinearity=nonlinearity, in_features=in_features, classes=classes
+    )

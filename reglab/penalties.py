@@ -1,35 +1,25 @@
-r"""L1 and L2 penalties, weight decay written out by hand, and the proximal L1 step.
+r"""L1 and L2 penalties, the proximal operator of the L1 norm, and parameter groups that
+exempt biases and normalization layers from weight decay.
 
-The hand-written single-step updates (``sgd_step``, ``adam_step``, ``adamw_step``) follow
-``torch.optim``'s arithmetic operation by operation, so the tests can compare them with
-the real optimizers to float precision. They return new tensors and never modify their
-arguments.
+The optimizers that apply them (the hand-written ``sgd_step``, ``adam_step``,
+``adamw_step`` and the proximal ``ProximalSGD``) live in :mod:`reglab.optimizers`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from reglab.validation import check_nonnegative
+
 __all__ = [
-    "AdamState",
-    "ProximalSGD",
-    "adam_step",
-    "adamw_step",
     "l1_penalty",
     "l2_penalty",
     "param_groups",
-    "sgd_step",
     "soft_threshold",
 ]
-
-
-def _check_nonnegative(name: str, value: float) -> None:
-    if not value >= 0:  # also rejects NaN
-        raise ValueError(f"{name} must be >= 0, got {value}")
 
 
 def _tensors(params: Iterable[torch.Tensor] | torch.Tensor) -> list[torch.Tensor]:
@@ -68,110 +58,6 @@ def l2_penalty(params: Iterable[torch.Tensor] | torch.Tensor) -> torch.Tensor:
     return sum((0.5 * p.pow(2).sum() for p in _tensors(params)), torch.tensor(0.0))
 
 
-def sgd_step(
-    w: torch.Tensor,
-    grad: torch.Tensor,
-    lr: float,
-    weight_decay: float = 0.0,
-    momentum: float = 0.0,
-    buf: torch.Tensor | None = None,
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    r"""One step of ``torch.optim.SGD`` (no dampening, no Nesterov), by hand.
-
-    .. math::
-        g \leftarrow \nabla L(w) + \lambda w, \qquad
-        b \leftarrow \mu b + g \ (b = g \text{ on the first step}), \qquad
-        w \leftarrow w - \alpha b
-
-    Without momentum this is :math:`w \leftarrow (1 - \alpha\lambda) w - \alpha \nabla L(w)`:
-    the weights are *decayed* by a constant factor each step.
-
-    Returns:
-        (w, buf): the new weights and momentum buffer (``None`` without momentum).
-    """
-    _check_nonnegative("lr", lr)
-    _check_nonnegative("weight_decay", weight_decay)
-    _check_nonnegative("momentum", momentum)
-    g = grad + weight_decay * w  # g = dL/dw + lambda w
-    if momentum:
-        buf = g.clone() if buf is None else momentum * buf + g  # b = mu b + g
-        g = buf
-    return w - lr * g, buf  # w = w - alpha b
-
-
-@dataclass(frozen=True)
-class AdamState:
-    """Adam's per-parameter state after ``step`` steps: the two moving averages."""
-
-    step: int
-    exp_avg: torch.Tensor  # m, average of gradients
-    exp_avg_sq: torch.Tensor  # v, average of squared gradients
-
-    @classmethod
-    def zeros_like(cls, w: torch.Tensor) -> AdamState:
-        return cls(0, torch.zeros_like(w), torch.zeros_like(w))
-
-
-def _adam_update(w, g, state: AdamState, lr, betas, eps):
-    beta1, beta2 = betas
-    t = state.step + 1
-    m = beta1 * state.exp_avg + (1 - beta1) * g  # m = b1 m + (1 - b1) g
-    v = beta2 * state.exp_avg_sq + (1 - beta2) * g * g  # v = b2 v + (1 - b2) g^2
-    bias_correction1 = 1 - beta1**t
-    bias_correction2_sqrt = (1 - beta2**t) ** 0.5
-    denom = v.sqrt() / bias_correction2_sqrt + eps  # sqrt(v_hat) + eps
-    w = w - (lr / bias_correction1) * m / denom  # w = w - alpha m_hat / (sqrt(v_hat) + eps)
-    return w, AdamState(t, m, v)
-
-
-def adam_step(
-    w: torch.Tensor,
-    grad: torch.Tensor,
-    state: AdamState,
-    lr: float = 1e-3,
-    betas: tuple[float, float] = (0.9, 0.999),
-    eps: float = 1e-8,
-    weight_decay: float = 0.0,
-) -> tuple[torch.Tensor, AdamState]:
-    r"""One step of ``torch.optim.Adam`` by hand: weight decay is *coupled* (L2).
-
-    .. math::
-        g \leftarrow \nabla L(w) + \lambda w, \quad
-        w \leftarrow w - \alpha \frac{\hat m}{\sqrt{\hat v} + \epsilon}
-
-    The decay term :math:`\lambda w` passes through Adam's normalization, so parameters
-    with large past gradients (large :math:`\hat v`) are decayed *less*.
-    """
-    _check_nonnegative("lr", lr)
-    _check_nonnegative("weight_decay", weight_decay)
-    return _adam_update(w, grad + weight_decay * w, state, lr, betas, eps)
-
-
-def adamw_step(
-    w: torch.Tensor,
-    grad: torch.Tensor,
-    state: AdamState,
-    lr: float = 1e-3,
-    betas: tuple[float, float] = (0.9, 0.999),
-    eps: float = 1e-8,
-    weight_decay: float = 1e-2,
-) -> tuple[torch.Tensor, AdamState]:
-    r"""One step of ``torch.optim.AdamW`` by hand: weight decay is *decoupled*.
-
-    .. math::
-        w \leftarrow (1 - \alpha\lambda)\, w, \quad
-        w \leftarrow w - \alpha \frac{\hat m}{\sqrt{\hat v} + \epsilon}
-
-    Every weight shrinks by the same factor, whatever its gradient history.
-
-    Reference: Loshchilov & Hutter, *Decoupled Weight Decay Regularization*, ICLR 2019.
-    """
-    _check_nonnegative("lr", lr)
-    _check_nonnegative("weight_decay", weight_decay)
-    w = w * (1 - lr * weight_decay)  # decoupled decay: w = (1 - alpha lambda) w
-    return _adam_update(w, grad, state, lr, betas, eps)
-
-
 def soft_threshold(w: torch.Tensor, threshold: float) -> torch.Tensor:
     r"""The proximal operator of :math:`\tau\|w\|_1`: shrink towards zero, stop *at* zero.
 
@@ -179,38 +65,8 @@ def soft_threshold(w: torch.Tensor, threshold: float) -> torch.Tensor:
 
     Every weight within ``threshold`` of zero becomes exactly ``0``.
     """
-    _check_nonnegative("threshold", threshold)
+    check_nonnegative(threshold, "threshold")
     return torch.sign(w) * torch.clamp(w.abs() - threshold, min=0)
-
-
-class ProximalSGD(torch.optim.SGD):
-    r"""SGD followed by the proximal L1 step: gradient descent on the data loss, then
-    :func:`soft_threshold` with :math:`\tau = \alpha\lambda_1` ("ISTA").
-
-    Unlike adding :math:`\lambda_1\|w\|_1` to the loss (whose subgradient step jumps over
-    zero and oscillates around it), this produces exact zeros.
-
-    Args:
-        params: parameters or parameter groups; a group may set its own ``l1``.
-        lr (float): learning rate.
-        l1 (float): :math:`\lambda_1`, the L1 strength. Default: ``0``.
-        **kwargs: passed to ``torch.optim.SGD`` (``momentum``, ``weight_decay``...).
-    """
-
-    def __init__(self, params, lr: float, l1: float = 0.0, **kwargs):
-        _check_nonnegative("l1", l1)
-        super().__init__(params, lr=lr, **kwargs)
-        for group in self.param_groups:
-            group.setdefault("l1", l1)
-
-    @torch.no_grad()
-    def step(self, closure=None):
-        loss = super().step(closure)
-        for group in self.param_groups:
-            if group["l1"] > 0:
-                for p in group["params"]:
-                    p.copy_(soft_threshold(p, group["lr"] * group["l1"]))
-        return loss
 
 
 _NORM_LAYERS = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm)
@@ -227,7 +83,7 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
 
         >>> optimizer = torch.optim.AdamW(param_groups(model, weight_decay=0.05), lr=1e-3)
     """
-    _check_nonnegative("weight_decay", weight_decay)
+    check_nonnegative(weight_decay, "weight_decay")
     decay, no_decay = [], []
     for module in model.modules():
         for name, p in module.named_parameters(recurse=False):

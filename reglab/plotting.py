@@ -43,7 +43,7 @@ def show_image(image: torch.Tensor, ax: Axes, *, label: str | None = None) -> Ax
 
 
 def plot_std_by_depth(stats: dict, ax: Axes, *, field: str = "std") -> Axes:
-    """One line per run: a per-layer statistic of :class:`reglab.init.ActivationStats`
+    """One line per run: a per-layer statistic of :class:`reglab.instrumentation.ActivationStats`
     (``"std"`` of the activations or ``"grad_std"`` of their gradients) against depth, log scale.
 
     Values that over- or underflowed (``inf``, ``nan``, ``0``) end the line where they occur.
@@ -65,7 +65,7 @@ def plot_activation_histograms(stats: dict, axes, layers: list[int], *, bins: in
     """Small multiples: one row per run (the dict's keys), one column per layer index.
 
     Args:
-        stats (dict): label -> :class:`reglab.init.ActivationStats`.
+        stats (dict): label -> :class:`reglab.instrumentation.ActivationStats`.
         axes: a 2-D array of Axes, ``(len(stats), len(layers))``.
         layers (list[int]): 0-based indices of the recorded layers to show.
     """

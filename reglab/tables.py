@@ -12,8 +12,8 @@ class Table:
 
     Args:
         headers (sequence of str): column names.
-        rows (sequence of sequences): one entry per column; floats are formatted with
-            ``floatfmt``.
+        rows (sequence of sequences): one entry per column; floats (Python, numpy, and
+            0-dim tensors) are formatted with ``floatfmt``.
         floatfmt (str): format spec for floats. Default: ``".4g"``.
 
     Example::
@@ -31,6 +31,8 @@ class Table:
 
     def _cells(self) -> list[list[str]]:
         def fmt(v) -> str:
+            if getattr(v, "ndim", None) == 0 and hasattr(v, "item"):
+                v = v.item()  # a numpy scalar or a 0-dim tensor: its Python number
             return format(v, self.floatfmt) if isinstance(v, float) else str(v)
 
         return [[fmt(v) for v in row] for row in self.rows]

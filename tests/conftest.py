@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import struct
 import subprocess
 import sys
@@ -12,7 +11,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from reglab.data import ENV_VAR, data_root
+from reglab import environment
+from reglab.data import data_root
 
 MNIST_FILES = {
     True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -49,7 +49,7 @@ def mnist_root() -> Path:
     """The configured data root (``$REGLAB_DATA``); skips when it holds no MNIST."""
     root = data_root()
     if not (root / "MNIST" / "raw" / MNIST_FILES[True][0]).exists():
-        pytest.skip(f"no MNIST under {root}; set {ENV_VAR} to run this test")
+        pytest.skip(f"no MNIST under {root}; set REGLAB_DATA to run this test")
     return root
 
 
@@ -70,8 +70,8 @@ def site(tmp_path_factory, mnist_root) -> Path:
 
     ``REGLAB_SITE`` may point at an already built site to test instead.
     """
-    if os.environ.get("REGLAB_SITE"):
-        return Path(os.environ["REGLAB_SITE"])
+    if environment.get("REGLAB_SITE"):
+        return environment.path("REGLAB_SITE", "")
     out = tmp_path_factory.mktemp("html")
     cmd = [
         sys.executable,

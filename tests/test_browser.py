@@ -19,10 +19,12 @@ from urllib.parse import urlparse
 import pytest
 from conftest import load_script
 
+from reglab import environment
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-CHROMIUM = os.environ.get("REGLAB_CHROMIUM", "/usr/bin/chromium")
-SHOTS = Path(os.environ.get("REGLAB_SCREENSHOTS", DOCS / "_build" / "screenshots"))
+CHROMIUM = environment.get("REGLAB_CHROMIUM", "/usr/bin/chromium")
+SHOTS = environment.path("REGLAB_SCREENSHOTS", DOCS / "_build" / "screenshots")
 PAGES = sorted(
     [p.relative_to(DOCS).with_suffix("").as_posix() for p in DOCS.glob("*.md")]
     + [p.relative_to(DOCS).with_suffix("").as_posix() for p in (DOCS / "chapters").glob("*.md")]

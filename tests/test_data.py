@@ -77,3 +77,49 @@ def test_the_configured_data_root_loads(mnist_root):
     assert set(y.unique().tolist()) == set(range(10))
     assert 0.05 < X.mean() < 0.25  # mostly black digits; MNIST's mean pixel is ~0.13
     assert abs(X.mean() - data.MNIST_MEAN) < 0.01
+
+
+# --- corrupt or partial files are not "missing", and the message names the file ----------
+
+
+def _raw(root):
+    return root / "MNIST" / "raw"
+
+
+@pytest.mark.parametrize("download", [True, False])
+def test_truncated_file_is_reported_as_corrupt_and_named(tiny_mnist, download, monkeypatch):
+    root, _, _ = tiny_mnist
+    monkeypatch.setattr(datasets.MNIST, "download", lambda self: pytest.fail("no download"))
+    path = _raw(root) / "train-images-idx3-ubyte"
+    path.write_bytes(path.read_bytes()[:1000])  # a partial download
+    with pytest.raises(data.DatasetCorruptError) as info:
+        load_mnist(train=True, root=root, download=download)
+    message = str(info.value)
+    assert str(path) in message
+    assert "1000 bytes" in message and str(16 + 20 * 28 * 28) in message
+    assert "download failed" not in message and "not found" not in message
+    assert not isinstance(info.value, DatasetNotFoundError)
+
+
+def test_wrong_magic_number_is_reported_as_corrupt(tiny_mnist):
+    root, _, _ = tiny_mnist
+    path = _raw(root) / "t10k-labels-idx1-ubyte"
+    path.write_bytes(b"\x00\x00\x08\x03" + path.read_bytes()[4:])  # an images header
+    with pytest.raises(data.DatasetCorruptError, match="t10k-labels-idx1-ubyte") as info:
+        load_mnist(train=False, root=root, download=False)
+    assert "1 dimension" in str(info.value)
+
+
+def test_corrupt_file_of_the_other_split_does_not_matter(tiny_mnist):
+    root, _, _ = tiny_mnist
+    path = _raw(root) / "train-labels-idx1-ubyte"
+    path.write_bytes(path.read_bytes()[:5])
+    assert len(load_mnist(train=False, root=root, download=False)) == 10
+
+
+def test_missing_file_of_a_present_root_is_named(tiny_mnist):
+    root, _, _ = tiny_mnist
+    (_raw(root) / "t10k-images-idx3-ubyte").unlink()
+    with pytest.raises(DatasetNotFoundError, match="t10k-images-idx3-ubyte") as info:
+        load_mnist(train=False, root=root, download=False)
+    assert str(_raw(root)) in str(info.value)

@@ -1,8 +1,11 @@
 import math
+import warnings
 
 import pytest
 import torch
 import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 from reglab import functional as RF
@@ -113,11 +116,30 @@ def test_p_outside_unit_interval_is_a_clear_error(fn, p):
         fn(torch.ones(2, 2, 2, 2), p)
 
 
-def test_inplace_modifies_the_input_like_torch():
-    x = torch.rand(10, 10) + 0.1
-    y = RF.dropout(x, 0.5, inplace=True, generator=torch.Generator().manual_seed(0))
-    assert y is x
-    assert (x == 0).any() and (x > 1).any()
+@pytest.mark.parametrize("ours, theirs, shape", FUNCTIONS)
+@pytest.mark.parametrize("p", [0.3, 1.0])
+def test_inplace_modifies_the_input_exactly_like_torch(ours, theirs, shape, p):
+    """Killed mutants: inplace=True without the 1/(1-p) scale; dropout2d ignoring inplace."""
+    x = torch.rand(shape) + 0.1
+    x_torch = x.clone()
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        y = ours(x, p, inplace=True)
+        torch.manual_seed(0)
+        y_torch = theirs(x_torch, p, inplace=True)
+    assert y is x and y_torch is x_torch
+    torch.testing.assert_close(x, x_torch, rtol=0, atol=0)  # same mask, same scale
+    if p < 1:
+        assert (x == 0).any() and (x > 1).any()  # dropped, and kept ones scaled up
+
+
+@pytest.mark.parametrize("ours, theirs, shape", FUNCTIONS)
+def test_not_inplace_leaves_the_input_alone(ours, theirs, shape):
+    x = torch.rand(shape) + 0.1
+    before = x.clone()
+    y = ours(x, 0.5, generator=torch.Generator().manual_seed(0))
+    assert y is not x
+    torch.testing.assert_close(x, before, rtol=0, atol=0)
 
 
 def test_gradient_flows_through_kept_elements_only():
@@ -138,3 +160,55 @@ def test_mask_of_recovers_the_mask_of_a_real_module():
     assert (y[~mask] == 0).all()
     with pytest.raises(ValueError, match="zeros"):
         mask_of(nn.Dropout(0.5), torch.zeros(2))
+
+
+# --- bit for bit against torch: the same seed draws the same mask -----------------------
+
+DTYPES = [torch.float64, torch.float32, torch.float16, torch.bfloat16]
+
+
+@st.composite
+def dropout_cases(draw):
+    two_d = draw(st.booleans())
+    if two_d:
+        shape = draw(st.lists(st.integers(1, 5), min_size=3, max_size=4))
+    else:
+        shape = draw(st.lists(st.integers(0, 6), min_size=0, max_size=4))
+    p = draw(st.one_of(st.sampled_from([0.0, 1.0]), st.floats(0.0, 1.0)))
+    return dict(
+        fns=(RF.dropout2d, F.dropout2d) if two_d else (RF.dropout, F.dropout),
+        shape=tuple(shape),
+        dtype=draw(st.sampled_from(DTYPES)),
+        p=p,
+        training=draw(st.booleans()),
+        seed=draw(st.integers(0, 2**31 - 1)),
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(case=dropout_cases())
+def test_output_and_gradient_equal_torch_for_the_same_seed(case):
+    """On the CPU, torch's dropout draws bernoulli_(1 - p) over the mask's shape from the
+    default generator, as ours does: with the same seed, outputs and gradients are equal
+    bit for bit, for any shape, dtype, p and mode. A generator seeded the same way gives
+    the same mask too."""
+    ours, theirs = case["fns"]
+    g = torch.Generator().manual_seed(case["seed"])
+    x = torch.randn(case["shape"], generator=g, dtype=torch.float64).to(case["dtype"])
+    upstream = torch.randn(case["shape"], generator=g, dtype=torch.float64).to(case["dtype"])
+    results = []
+    for fn, generator in [(theirs, None), (ours, None), (ours, "own")]:
+        x_in = x.clone().requires_grad_()
+        with warnings.catch_warnings(), torch.random.fork_rng():
+            warnings.simplefilter("ignore")  # dropout2d's warning about 3-D inputs
+            torch.manual_seed(case["seed"])
+            kwargs = {}
+            if generator == "own":
+                kwargs["generator"] = torch.Generator().manual_seed(case["seed"])
+            y = fn(x_in, case["p"], case["training"], **kwargs)
+        (grad,) = torch.autograd.grad(y, x_in, upstream, allow_unused=True)
+        results.append((y.detach(), grad))
+    for y, grad in results[1:]:
+        assert y.dtype == x.dtype
+        torch.testing.assert_close(y, results[0][0], rtol=0, atol=0)
+        torch.testing.assert_close(grad, results[0][1], rtol=0, atol=0)

@@ -6,8 +6,6 @@ from torch import nn
 
 from reglab.init import (
     INITIALIZERS,
-    activation_stats,
-    deep_mlp,
     expected_std,
     fan_in_and_fan_out,
     gain,
@@ -16,6 +14,7 @@ from reglab.init import (
     sampling_tolerance,
     xavier_std,
 )
+from reglab.models import deep_mlp
 
 LINEAR = (512, 1024)  # (out_features, in_features)
 CONV = (128, 64, 3, 3)  # (out_channels, in_channels, kH, kW)
@@ -121,70 +120,3 @@ def test_init_weights_sets_every_layer():
         assert layer.weight.std().item() == pytest.approx(0.01, rel=0.05)
         assert torch.count_nonzero(layer.bias) == 0
     assert set(INITIALIZERS) == {"N(0, 1)", "N(0, 0.01)", "xavier", "kaiming"}
-
-
-def test_activation_stats_on_a_model_with_known_statistics():
-    """Identity and doubled-identity layers: every statistic is known in closed form."""
-    X = torch.tensor([[1.0, -2.0, 3.0], [-4.0, 5.0, -6.0]])  # (N, D)
-    first, second = nn.Linear(3, 3), nn.Linear(3, 3)
-    with torch.no_grad():
-        first.weight.copy_(torch.eye(3))
-        second.weight.copy_(2 * torch.eye(3))
-        first.bias.zero_()
-        second.bias.zero_()
-    model = nn.Sequential(first, nn.ReLU(), second, nn.Tanh())
-    stats = activation_stats(model, X)
-    h1 = X.relu()
-    h2 = torch.tanh(2 * h1)
-    assert stats.names == ["1", "3"]
-    torch.testing.assert_close(stats.mean, torch.stack([h1.mean(), h2.mean()]))
-    torch.testing.assert_close(stats.std, torch.stack([h1.std(correction=0), h2.std(correction=0)]))
-    assert stats.grad_std is None
-    torch.testing.assert_close(stats.samples[0], h1.flatten())
-
-
-def test_activation_stats_can_record_pre_activations():
-    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU())
-    X = torch.randn(5, 3)
-    stats = activation_stats(model, X, record="input")
-    pre = model[0](X).detach()
-    torch.testing.assert_close(stats.std, pre.std(correction=0).reshape(1))
-    torch.testing.assert_close(stats.samples[0], pre.flatten())
-    with pytest.raises(ValueError, match="record must be"):
-        activation_stats(model, X, record="weights")
-
-
-def test_activation_stats_gradients_match_autograd():
-    torch.manual_seed(0)
-    model = deep_mlp(2, 8, "tanh", in_features=5, classes=3)
-    X, y = torch.randn(16, 5), torch.randint(0, 3, (16,))
-    stats = activation_stats(model, X, y)
-    # the same gradients, computed by hand with retain_grad
-    h = X
-    hidden = []
-    for layer in model:
-        h = layer(h)
-        if isinstance(layer, nn.Tanh):
-            h.retain_grad()
-            hidden.append(h)
-    nn.functional.cross_entropy(h, y).backward()
-    torch.testing.assert_close(
-        stats.grad_std, torch.stack([t.grad.std(correction=0) for t in hidden])
-    )
-    assert all(p.grad is not None for p in model.parameters())  # from our manual pass only
-    model.zero_grad()
-    activation_stats(model, X, y)
-    assert all(p.grad is None for p in model.parameters())  # activation_stats leaves .grad alone
-    assert len(stats.samples) == 2 and stats.samples[0].numel() == 16 * 8
-
-
-def test_activation_stats_needs_a_recorded_layer():
-    with pytest.raises(ValueError, match="no layer of types"):
-        activation_stats(nn.Linear(2, 2), torch.ones(1, 2))
-
-
-def test_deep_mlp_rejects_bad_arguments():
-    with pytest.raises(ValueError, match="depth"):
-        deep_mlp(0, 8)
-    with pytest.raises(ValueError, match="nonlinearity"):
-        deep_mlp(2, 8, "gelu")

@@ -1,4 +1,6 @@
+import numpy as np
 import pytest
+import torch
 
 from reglab.tables import Table
 
@@ -27,3 +29,18 @@ def test_plain_text_is_aligned():
 def test_ragged_rows_are_an_error():
     with pytest.raises(ValueError, match="rows \\[1\\] do not have 2 entries"):
         Table(["a", "b"], [[1, 2], [3]])
+
+
+def test_floatfmt_applies_to_numpy_floats_and_zero_dim_tensors():
+    """np.float32 is not a Python float and a 0-dim tensor printed as 'tensor(0.9712)'."""
+    row = [np.float32(0.97123), np.float64(0.5), torch.tensor(0.25), torch.tensor(0.125).double()]
+    table = Table(["a", "b", "c", "d"], [row], floatfmt=".2f")
+    assert table._repr_markdown_().splitlines()[2] == "| 0.97 | 0.50 | 0.25 | 0.12 |"
+    ints = Table(["i", "j", "k"], [[np.int64(3), torch.tensor(4), 5]], floatfmt=".2f")
+    assert ints._repr_markdown_().splitlines()[2] == "| 3 | 4 | 5 |"  # integers stay integers
+    assert str(Table(["x"], [[torch.tensor(0.5)]], floatfmt=".1%")).splitlines()[2] == "50.0%"
+
+
+def test_strings_and_vectors_are_not_formatted_as_floats():
+    md = Table(["s", "v"], [["0.123456", torch.tensor([1.5])]], floatfmt=".1f")._repr_markdown_()
+    assert md.splitlines()[2] == "| 0.123456 | tensor([1.5000]) |"

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from reglab.inspect import Description, describe, format_device
+from reglab.inspection import Description, describe, format_device
 
 
 def test_tensor_fields():

@@ -1,0 +1,51 @@
+import pytest
+import torch
+from torch import nn
+
+from reglab.models import deep_mlp, mlp, small_cnn
+
+
+def test_mlp_layers_and_output_shape():
+    model = mlp((32, 16), p=0.25, nonlinearity="tanh", in_features=12, classes=3)
+    kinds = [type(m) for m in model]
+    assert kinds == [nn.Flatten, nn.Linear, nn.Tanh, nn.Dropout, nn.Linear, nn.Tanh,
+                     nn.Dropout, nn.Linear]  # fmt: skip
+    assert [m.p for m in model if isinstance(m, nn.Dropout)] == [0.25, 0.25]
+    assert model(torch.randn(5, 3, 4)).shape == (5, 3)
+    assert not any(isinstance(m, nn.Dropout) for m in mlp((8,), p=0.0))
+
+
+@pytest.mark.parametrize("batch_norm", [False, True])
+def test_small_cnn_layers_and_output_shape(batch_norm):
+    model = small_cnn((4, 8), batch_norm=batch_norm, p=0.5, p2d=0.1, hidden=16, classes=7)
+    assert model(torch.randn(3, 1, 28, 28)).shape == (3, 7)
+    convs = [m for m in model if isinstance(m, nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [4, 8]
+    assert all((c.bias is None) == batch_norm for c in convs)  # BN's shift replaces the bias
+    assert sum(isinstance(m, nn.BatchNorm2d | nn.BatchNorm1d) for m in model) == 3 * batch_norm
+    assert [m.p for m in model if isinstance(m, nn.Dropout2d)] == [0.1, 0.1]
+    assert [m.p for m in model if type(m) is nn.Dropout] == [0.5]
+
+
+def test_deep_mlp_has_depth_hidden_layers_of_one_width():
+    model = deep_mlp(4, 8, "tanh", in_features=5, classes=3)
+    linears = [m for m in model if isinstance(m, nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linears] == [(5, 8)] + [(8, 8)] * 3 + [(8, 3)]
+    assert sum(isinstance(m, nn.Tanh) for m in model) == 4
+
+
+def test_deep_mlp_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="depth must be >= 1, got 0"):
+        deep_mlp(0, 8)
+    with pytest.raises(ValueError, match="nonlinearity"):
+        deep_mlp(2, 8, "gelu")
+
+
+@pytest.mark.parametrize("p", [-0.1, 1.5, float("nan")])
+def test_dropout_probabilities_outside_unit_interval_are_clear_errors(p):
+    with pytest.raises(ValueError, match=r"^p has to be between 0 and 1, but got"):
+        mlp((8,), p=p)
+    with pytest.raises(ValueError, match=r"^p has to be between 0 and 1, but got"):
+        small_cnn(p=p)
+    with pytest.raises(ValueError, match=r"^p2d has to be between 0 and 1, but got"):
+        small_cnn(p2d=p)
