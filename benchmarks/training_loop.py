@@ -2,8 +2,10 @@
 
 Both loops train the same CNN (same initial weights) on the same in-memory MNIST tensors
 with the same batch order, optimizer and number of epochs; ``train`` is called without
-per-epoch evaluation so that only the loop itself is compared. Prints the best of
-``--repeat`` timings of each (after a warm-up run) and the relative overhead.
+per-epoch evaluation so that only the loop itself is compared. Each is timed with
+``torch.utils.benchmark.Timer`` (warm-up, CUDA synchronisation, all CPU threads) for at
+least ``--min-run-time`` seconds; the script prints the median and interquartile range of
+each and the relative overhead of the medians.
 
     python benchmarks/training_loop.py                 # CPU (and CUDA when available)
     python benchmarks/training_loop.py --device cpu --n-train 2000 --epochs 3
@@ -16,17 +18,19 @@ import copy
 
 import torch
 import torch.nn.functional as F
+from torch.utils.benchmark import Measurement, Timer
 
 from reglab.data import mnist_tensors
 from reglab.device import default_device
 from reglab.models import small_cnn
-from reglab.timing import best_time
-from reglab.training import train
+from reglab.training import spawn_seeds, train
 
 
 def minimal_loop(model, X, y, *, lr, num_epochs, batch_size, seed):
-    """The loop everyone writes: shuffle, slice, forward, backward, step."""
-    generator = torch.Generator().manual_seed(seed)
+    """The loop everyone writes: shuffle, slice, forward, backward, step (with the batch
+    order ``train`` draws for the same ``seed``)."""
+    order_seed, _ = spawn_seeds(torch.Generator().manual_seed(seed), 2)
+    generator = torch.Generator().manual_seed(order_seed)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     model.train()
     for _ in range(num_epochs):
@@ -39,8 +43,14 @@ def minimal_loop(model, X, y, *, lr, num_epochs, batch_size, seed):
             optimizer.step()
 
 
-def compare(template, X, y, device: torch.device, args) -> tuple[float, float]:
-    """Best times of the minimal loop and of reglab's loop on ``device``."""
+def measure(fn, label: str, min_run_time: float) -> Measurement:
+    """Time ``fn()`` with torch's benchmark Timer on every CPU thread torch uses."""
+    timer = Timer("fn()", globals={"fn": fn}, label=label, num_threads=torch.get_num_threads())
+    return timer.blocked_autorange(min_run_time=min_run_time)
+
+
+def compare(template, X, y, device: torch.device, args) -> tuple[Measurement, Measurement]:
+    """Timings of the minimal loop and of reglab's loop on ``device``."""
     X, y = X.to(device), y.to(device)
     kwargs = dict(lr=0.05, num_epochs=args.epochs, batch_size=args.batch_size, seed=0)
 
@@ -51,8 +61,10 @@ def compare(template, X, y, device: torch.device, args) -> tuple[float, float]:
         model = copy.deepcopy(template)
         train(model, (X, y), device=device, progress=False, evaluate_train=False, **kwargs)
 
-    timing = dict(repeat=args.repeat, device=device)
-    return best_time(hand, **timing), best_time(ours, **timing)
+    return (
+        measure(hand, "minimal loop", args.min_run_time),
+        measure(ours, "reglab.training.train", args.min_run_time),
+    )
 
 
 def main(argv=None) -> None:
@@ -60,7 +72,7 @@ def main(argv=None) -> None:
     parser.add_argument("--n-train", type=int, default=2000)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--min-run-time", type=float, default=5.0, help="seconds per loop")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     args = parser.parse_args(argv)
 
@@ -77,10 +89,13 @@ def main(argv=None) -> None:
     steps = args.epochs * -(-len(X) // args.batch_size)
     for device in devices:
         hand, ours = compare(template, X, y, device, args)
-        print(
-            f"{device.type:5} minimal loop {hand:7.3f} s ({steps / hand:7.1f} steps/s)   "
-            f"reglab.training.train {ours:7.3f} s   overhead {100 * (ours / hand - 1):+.1f}%"
-        )
+        for m in (hand, ours):
+            print(
+                f"{device.type:5} {m.label:22} median {m.median:7.3f} s  IQR {m.iqr:6.3f} s  "
+                f"({len(m.times)} runs, {steps / m.median:7.1f} steps/s)"
+            )
+        overhead = 100 * (ours.median / hand.median - 1)
+        print(f"{device.type:5} overhead of the medians {overhead:+.1f}%")
 
 
 if __name__ == "__main__":

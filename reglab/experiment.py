@@ -19,10 +19,11 @@ import torch
 from torch import nn
 
 from reglab.augment import random_affine
-from reglab.device import default_device
+from reglab.device import resolve_device
+from reglab.early_stopping import EarlyStopping
 from reglab.models import small_cnn
 from reglab.penalties import l1_penalty, param_groups
-from reglab.training import History, train
+from reglab.training import History, forked_rng, spawn_seeds, train
 
 __all__ = [
     "SETTINGS",
@@ -90,7 +91,8 @@ def build(
     """Model, optimizer, penalty and batch augmentation for a setting.
 
     Every setting trains with AdamW at learning rate ``lr``; only the decay-group's
-    ``weight_decay`` differs. Call ``torch.manual_seed`` first for a reproducible init.
+    ``weight_decay`` differs. The initial weights come from the global RNG: :func:`run`
+    draws them under :func:`reglab.training.forked_rng` for a reproducible init.
 
     Returns:
         (model, optimizer, penalty, augment): ``penalty`` and ``augment`` may be ``None``.
@@ -110,31 +112,55 @@ def run(
     train_data: tuple[torch.Tensor, torch.Tensor],
     test_data: tuple[torch.Tensor, torch.Tensor],
     *,
+    val_data: tuple[torch.Tensor, torch.Tensor] | None = None,
     seed: int = 0,
     num_epochs: int = 20,
     batch_size: int = 50,
     lr: float = 2e-3,
     device: torch.device | str | None = None,
+    early_stopping: EarlyStopping | None = None,
 ) -> dict:
-    """Train one seed of one setting; return its result as plain data (JSON-ready)."""
-    device = torch.device(device) if device is not None else default_device()
-    torch.manual_seed(seed)
-    model, optimizer, penalty, augment = build(setting, lr=lr)
+    """Train one seed of one setting; return its result as plain data (JSON-ready).
+
+    ``seed`` is the source of three streams (:func:`reglab.training.spawn_seeds`): the
+    initialization, drawn under :func:`reglab.training.forked_rng`, then the batch order
+    and the dropout masks/augmentations inside :func:`reglab.training.train`. The caller's
+    global RNG is left untouched.
+
+    ``train_acc``/``val_acc``/``test_acc``/``gap`` are those of the returned model: the last
+    epoch, or the best one when ``early_stopping`` restores the best weights.
+    """
+    device = resolve_device(device)
+    source = torch.Generator().manual_seed(seed)
+    (init_seed,) = spawn_seeds(source, 1)
+    with forked_rng(init_seed):  # the initial weights: their own stream
+        model, optimizer, penalty, augment = build(setting, lr=lr)
     history = train(
-        model, train_data, test_data=test_data, optimizer=optimizer, penalty=penalty,
-        augment=augment, num_epochs=num_epochs, batch_size=batch_size, seed=seed, device=device,
+        model, train_data, val_data=val_data, test_data=test_data, optimizer=optimizer,
+        penalty=penalty, augment=augment, num_epochs=num_epochs, batch_size=batch_size,
+        generator=source, device=device, progress=False, early_stopping=early_stopping,
     )  # fmt: skip
-    return {
+    restored = early_stopping is not None and early_stopping.restore_best
+    at = history.epoch.index(history.best_epoch) if restored else -1
+    result = {
         "setting": asdict(setting),
         "seed": seed,
         "n_train": len(train_data[0]),
+        "n_val": len(val_data[0]) if val_data is not None else 0,
+        "n_test": len(test_data[0]),
         "num_epochs": num_epochs,
+        "epochs_trained": len(history.epoch),
+        "best_epoch": history.best_epoch,
         "device": device.type,
         "history": history.to_dict(),
-        "train_acc": history.train_acc[-1],
-        "test_acc": history.test_acc[-1],
-        "gap": history.gap,
+        "train_acc": history.train_acc[at],
+        "test_acc": history.test_acc[at],
     }
+    if val_data is not None:
+        result["val_acc"] = history.val_acc[at]
+        result["val_loss"] = history.val_loss[at]
+    result["gap"] = result["train_acc"] - result["test_acc"]
+    return result
 
 
 def run_study(
@@ -143,14 +169,20 @@ def run_study(
     train_data: tuple[torch.Tensor, torch.Tensor],
     test_data: tuple[torch.Tensor, torch.Tensor],
     *,
+    val_data: tuple[torch.Tensor, torch.Tensor] | None = None,
     progress: Callable[[Iterable], Iterable] | None = None,
     **kwargs,
 ) -> list[dict]:
-    """:func:`run` for every (setting, seed) pair; ``progress`` may wrap the loop (tqdm)."""
+    """:func:`run` for every (setting, seed) pair; ``progress`` may wrap the loop (tqdm).
+
+    Every setting sees the same seeds, data and budget, so results pair up by seed.
+    """
     jobs = [(s, seed) for s in settings for seed in seeds]
     if progress is not None:
         jobs = progress(jobs)
-    return [run(s, train_data, test_data, seed=seed, **kwargs) for s, seed in jobs]
+    return [
+        run(s, train_data, test_data, val_data=val_data, seed=seed, **kwargs) for s, seed in jobs
+    ]
 
 
 def summarize(results: list[dict]) -> list[dict]:
@@ -170,13 +202,26 @@ def summarize(results: list[dict]) -> list[dict]:
 
 def mean_curves(results: list[dict]) -> dict[str, History]:
     """Per-epoch metrics of each setting, averaged over its seeds, as
-    :class:`~reglab.training.History` objects."""
+    :class:`~reglab.training.History` objects.
+
+    Every seed of a setting must have trained for the same number of epochs (runs cut short
+    by early stopping cannot be averaged epoch by epoch).
+    """
     curves = {}
     for name in dict.fromkeys(r["setting"]["name"] for r in results):
         runs = [r["history"] for r in results if r["setting"]["name"] == name]
-        per_epoch = {key: zip(*(h[key] for h in runs), strict=True) for key in runs[0]}
+        lengths = {len(h["epoch"]) for h in runs}
+        if len(lengths) > 1:
+            raise ValueError(
+                f"setting {name!r}: seeds trained for different numbers of epochs "
+                f"{sorted(lengths)}; mean_curves needs equal lengths"
+            )
         curves[name] = History(
-            **{k: [statistics.fmean(v) for v in z] for k, z in per_epoch.items()}
+            **{
+                key: [statistics.fmean(v) for v in zip(*(h[key] for h in runs), strict=True)]
+                for key, value in runs[0].items()
+                if isinstance(value, list)
+            }
         )
     return curves
 

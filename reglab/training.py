@@ -1,73 +1,224 @@
 r"""A small, seeded, device-aware training loop on in-memory tensors.
 
-The data stay as tensors (no per-sample decoding, no ``DataLoader`` workers); each epoch
-draws one random permutation from a seeded generator and walks it in mini-batches.
-Nothing is printed: the loop returns a :class:`History`. A progress bar appears only
-when the loop runs in a terminal.
+The data stay as tensors (no per-sample decoding, no ``DataLoader`` workers). The loop is
+three functions a reader can follow: :func:`train_one_epoch` (one pass in shuffled
+mini-batches), :func:`evaluate` (loss and accuracy in eval mode) and :func:`train` (the
+epochs, the bookkeeping in a :class:`History`, and optional early stopping).
+
+Random numbers come from explicit streams, never from the caller's global RNG:
+
+- the batch order from its own ``torch.Generator``;
+- dropout masks and augmentations, which draw from the global RNG, run inside
+  :func:`forked_rng`, seeded from a second stream and restored afterwards.
+
+Both streams derive from ``seed`` (or from a ``generator``) through :func:`spawn_seeds`.
+Nothing is printed; a progress bar appears only when the loop runs in a terminal.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from reglab.device import default_device
+from reglab.device import resolve_device
+from reglab.early_stopping import EarlyStopping
 
-__all__ = ["History", "evaluate", "train"]
+__all__ = ["History", "evaluate", "forked_rng", "spawn_seeds", "train", "train_one_epoch"]
+
+Data = tuple[torch.Tensor, torch.Tensor]
 
 
 @dataclass
 class History:
-    """Per-epoch metrics of one run; ``asdict(history)`` gives plain lists for JSON."""
+    """Per-epoch metrics of one run; ``asdict(history)`` gives plain data for JSON.
+
+    The lists hold one value per epoch trained (``val_*``/``test_*`` stay empty without
+    ``val_data``/``test_data``). ``best_epoch`` and ``stopped_epoch`` are set only when
+    early stopping is used: the epoch with the best monitored value, and the epoch at which
+    the rule stopped training (``None`` if it ran all ``num_epochs``).
+    """
 
     epoch: list[int] = field(default_factory=list)
     train_loss: list[float] = field(default_factory=list)  # mean data loss over the epoch
     train_acc: list[float] = field(default_factory=list)  # accuracy on the training set, eval mode
+    val_loss: list[float] = field(default_factory=list)
+    val_acc: list[float] = field(default_factory=list)
     test_loss: list[float] = field(default_factory=list)
     test_acc: list[float] = field(default_factory=list)
+    best_epoch: int | None = None
+    stopped_epoch: int | None = None
 
-    def to_dict(self) -> dict[str, list]:
+    def to_dict(self) -> dict:
         return asdict(self)
 
     @property
     def gap(self) -> float:
-        """The final generalization gap, training accuracy minus test accuracy."""
+        """The generalization gap of the last epoch, training minus test accuracy."""
         return self.train_acc[-1] - self.test_acc[-1]
+
+
+def spawn_seeds(generator: torch.Generator, n: int) -> list[int]:
+    """Draw ``n`` seeds for independent streams from ``generator`` (advancing it)."""
+    return torch.randint(0, 2**62, (n,), generator=generator).tolist()
+
+
+@contextmanager
+def forked_rng(seed: int, device: torch.device | str | None = None) -> Iterator[None]:
+    """Run a block with the global RNG seeded with ``seed``, then restore the caller's.
+
+    Forks the CPU generator and, for a CUDA ``device``, that device's generator
+    (:func:`torch.random.fork_rng`); only those are seeded, so no other state changes.
+
+    Example::
+
+        >>> with forked_rng(0):
+        ...     mask = torch.rand(3) > 0.5   # the same mask every time; global RNG untouched
+    """
+    device = torch.device("cpu" if device is None else device)
+    cuda = []
+    if device.type == "cuda":
+        cuda = [device.index if device.index is not None else torch.cuda.current_device()]
+    with torch.random.fork_rng(devices=cuda):
+        torch.default_generator.manual_seed(seed)
+        for index in cuda:
+            with torch.cuda.device(index):
+                torch.cuda.manual_seed(seed)
+        yield
+
+
+def _check_data(name: str, data, *, allow_none: bool = True) -> None:
+    if data is None and allow_none:
+        return
+    if not (isinstance(data, tuple | list) and len(data) == 2):
+        raise ValueError(f"{name} must be a pair (X, y) of tensors, got {type(data).__name__}")
+    X, y = data
+    if len(X) != len(y):
+        raise ValueError(f"{name}: X and y differ in length: {len(X)} != {len(y)}")
+    if len(X) == 0:
+        raise ValueError(f"{name} is empty: need at least one sample")
+
+
+def _model_device(model: nn.Module) -> torch.device | None:
+    for tensor in (*model.parameters(), *model.buffers()):
+        return tensor.device
+    return None
 
 
 @torch.no_grad()
 def evaluate(
-    model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, batch_size: int = 1000
+    model: nn.Module,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    batch_size: int = 1000,
+    device: torch.device | str | None = None,
 ) -> tuple[float, float]:
     """Return ``(mean cross-entropy, accuracy)`` of ``model`` on ``(X, y)`` in eval mode.
 
-    The model's mode (train or eval) is restored afterwards.
+    The model's mode (train or eval) is restored afterwards, even if the forward raises.
+
+    Args:
+        model (nn.Module): a classifier returning logits.
+        X (Tensor): inputs. y (Tensor): class indices.
+        batch_size (int): samples per forward pass. Default: ``1000``.
+        device (device, optional): where to run; default the device of the model's first
+            parameter or buffer, else that of ``X`` (a model without any).
     """
+    if len(X) != len(y):
+        raise ValueError(f"X and y differ in length: {len(X)} != {len(y)}")
+    if len(X) == 0:
+        raise ValueError("X is empty: evaluate needs at least one sample")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if device is None:
+        device = _model_device(model)
+    device = X.device if device is None else resolve_device(device)
     was_training = model.training
     model.eval()
-    device = next(model.parameters()).device
-    total_loss = torch.zeros((), device=device)
-    correct = torch.zeros((), device=device, dtype=torch.long)
-    for start in range(0, len(X), batch_size):
-        X_b = X[start : start + batch_size].to(device, non_blocking=True)
-        y_b = y[start : start + batch_size].to(device, non_blocking=True)
-        logits = model(X_b)
-        total_loss += F.cross_entropy(logits, y_b, reduction="sum")
-        correct += (logits.argmax(dim=1) == y_b).sum()
-    model.train(was_training)
+    try:
+        total_loss = torch.zeros((), device=device)
+        correct = torch.zeros((), device=device, dtype=torch.long)
+        for start in range(0, len(X), batch_size):
+            X_b = X[start : start + batch_size].to(device, non_blocking=True)
+            y_b = y[start : start + batch_size].to(device, non_blocking=True)
+            logits = model(X_b)  # (B, num_classes)
+            total_loss += F.cross_entropy(logits, y_b, reduction="sum")
+            correct += (logits.argmax(dim=1) == y_b).sum()
+    finally:
+        model.train(was_training)
     return total_loss.item() / len(X), correct.item() / len(X)
+
+
+def train_one_epoch(
+    model: nn.Module,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    optimizer: torch.optim.Optimizer,
+    *,
+    batch_size: int,
+    generator: torch.Generator,
+    penalty: Callable[[nn.Module], torch.Tensor] | None = None,
+    augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
+) -> float:
+    """One pass over ``(X, y)`` in mini-batches, in the order of a permutation drawn from
+    ``generator``; return the mean data loss (without the penalty) over the epoch."""
+    model.train()
+    order = torch.randperm(len(X), generator=generator).to(X.device)
+    epoch_loss = torch.zeros((), device=X.device)
+    for start in range(0, len(X), batch_size):
+        idx = order[start : start + batch_size]
+        X_b, y_b = X[idx], y[idx]
+        if augment is not None:
+            X_b = augment(X_b)
+        loss = F.cross_entropy(model(X_b), y_b)  # (1/B) sum_i l(f(x_i), y_i)
+        objective = loss if penalty is None else loss + penalty(model)  # + Omega(theta)
+        optimizer.zero_grad(set_to_none=True)
+        objective.backward()
+        optimizer.step()
+        epoch_loss += loss.detach() * len(idx)
+    return epoch_loss.item() / len(X)
+
+
+def _record_epoch(history, model, epoch, train_loss, X, y, val_data, test_data, evaluate_train):
+    """Append one epoch's metrics to ``history``."""
+    history.epoch.append(epoch)
+    history.train_loss.append(train_loss)
+    if evaluate_train:
+        history.train_acc.append(evaluate(model, X, y)[1])
+    for prefix, data in (("val", val_data), ("test", test_data)):
+        if data is not None:
+            loss, acc = evaluate(model, *data)
+            getattr(history, f"{prefix}_loss").append(loss)
+            getattr(history, f"{prefix}_acc").append(acc)
+
+
+def _check_early_stopping(early_stopping, val_data, evaluate_train) -> None:
+    if early_stopping is None:
+        return
+    if not isinstance(early_stopping, EarlyStopping):
+        raise TypeError(
+            f"early_stopping must be a reglab.early_stopping.EarlyStopping, "
+            f"got {type(early_stopping).__name__}"
+        )
+    monitor = early_stopping.monitor
+    if monitor.startswith("val_") and val_data is None:
+        raise ValueError(f"early_stopping monitors {monitor!r} but no val_data was given")
+    if monitor == "train_acc" and not evaluate_train:
+        raise ValueError("early_stopping monitors 'train_acc' but evaluate_train=False")
 
 
 def train(
     model: nn.Module,
-    train_data: tuple[torch.Tensor, torch.Tensor],
+    train_data: Data,
     *,
-    test_data: tuple[torch.Tensor, torch.Tensor] | None = None,
+    val_data: Data | None = None,
+    test_data: Data | None = None,
     optimizer: torch.optim.Optimizer | None = None,
     lr: float = 0.1,
     num_epochs: int = 10,
@@ -75,10 +226,12 @@ def train(
     penalty: Callable[[nn.Module], torch.Tensor] | None = None,
     augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
     seed: int = 0,
+    generator: torch.Generator | None = None,
     device: torch.device | str | None = None,
     progress: bool | None = None,
     on_epoch_end: Callable[[int, nn.Module], None] | None = None,
     evaluate_train: bool = True,
+    early_stopping: EarlyStopping | None = None,
 ) -> History:
     r"""Train ``model`` with mini-batch gradient descent on in-memory tensors.
 
@@ -90,26 +243,36 @@ def train(
     Args:
         model (nn.Module): moved to ``device``; trained in place.
         train_data (tuple): ``(X, y)`` tensors.
+        val_data (tuple, optional): ``(X, y)`` evaluated after every epoch, for choosing
+            hyperparameters and for early stopping. Default: ``None``.
         test_data (tuple, optional): ``(X, y)`` evaluated after every epoch. Default: ``None``.
         optimizer (Optimizer, optional): default ``torch.optim.SGD(model.parameters(), lr)``.
         lr (float): learning rate of the default optimizer. Default: ``0.1``.
-        num_epochs (int): passes over the training data. Default: ``10``.
+        num_epochs (int): maximal passes over the training data. Default: ``10``.
         batch_size (int): samples per step. Default: ``64``.
         penalty (callable, optional): ``penalty(model)`` returns a scalar added to the loss,
             e.g. ``lambda m: 1e-4 * l1_penalty(m.parameters())``. Default: ``None``.
         augment (callable, optional): applied to each training batch ``X_b`` on the device,
-            e.g. a ``torchvision.transforms.v2`` pipeline. Default: ``None``.
-        seed (int): seeds the batch order (and the global RNG used by dropout and
+            e.g. :func:`reglab.augment.random_affine`. Default: ``None``.
+        seed (int): source of the two random streams (batch order; dropout masks and
             augmentation). Default: ``0``.
+        generator (torch.Generator, optional): replaces ``seed`` as the source of both
+            streams (and is advanced). Default: ``None``.
         device (device, optional): default :func:`reglab.device.default_device`.
         progress (bool, optional): show a progress bar; default only in a terminal.
         on_epoch_end (callable, optional): ``on_epoch_end(epoch, model)`` after each epoch
             (epoch 0 is before training), e.g. to record a layer's statistics.
         evaluate_train (bool): measure the training accuracy after every epoch (an extra
             forward pass over the training set). Default: ``True``.
+        early_stopping (EarlyStopping, optional): called after each epoch's evaluation
+            with ``getattr(history, early_stopping.monitor)[-1]``; training stops when it
+            says so, and the best weights are loaded at the end when its ``restore_best``
+            is set. It is :meth:`~reglab.early_stopping.EarlyStopping.reset` first.
+            Default: ``None``.
 
     Returns:
-        History: per-epoch training loss and accuracies (train and test, in eval mode).
+        History: per-epoch training loss and accuracies (train, val and test, in eval
+        mode); ``best_epoch``/``stopped_epoch`` with early stopping.
 
     Shape:
         - X: :math:`(N, *)`, any shape the model accepts
@@ -117,21 +280,29 @@ def train(
 
     Example::
 
-        >>> history = train(model, (X_train, y_train), test_data=(X_test, y_test), num_epochs=5)
-        >>> history.test_acc[-1]
+        >>> history = train(model, (X_train, y_train), val_data=(X_val, y_val),
+        ...                 num_epochs=50, early_stopping=EarlyStopping(patience=5))
+        >>> history.best_epoch, history.val_loss[history.best_epoch - 1]
     """
-    if num_epochs < 1:
-        raise ValueError(f"num_epochs must be >= 1, got {num_epochs}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    X, y = train_data
-    if len(X) != len(y):
-        raise ValueError(f"X and y differ in length: {len(X)} != {len(y)}")
-    device = torch.device(device) if device is not None else default_device()
-    torch.manual_seed(seed)  # dropout masks and random augmentations
-    generator = torch.Generator().manual_seed(seed)  # the batch order
+    if isinstance(num_epochs, bool) or not isinstance(num_epochs, int) or num_epochs < 1:
+        raise ValueError(f"num_epochs must be an integer >= 1, got {num_epochs!r}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    if optimizer is None and not lr > 0:
+        raise ValueError(f"lr must be > 0, got {lr}")
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+    _check_data("train_data", train_data, allow_none=False)
+    _check_data("val_data", val_data)
+    _check_data("test_data", test_data)
+    _check_early_stopping(early_stopping, val_data, evaluate_train)
+
+    device = resolve_device(device)
+    source = generator if generator is not None else torch.Generator().manual_seed(seed)
+    order_seed, noise_seed = spawn_seeds(source, 2)
+    order_generator = torch.Generator().manual_seed(order_seed)  # the batch order
     model.to(device)
-    X, y = X.to(device), y.to(device)
+    X, y = train_data[0].to(device), train_data[1].to(device)
     if optimizer is None:
         optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     if progress is None:
@@ -140,34 +311,31 @@ def train(
     if progress:
         from tqdm.auto import tqdm
 
-        epochs = tqdm(epochs, desc="epochs", leave=False)
+        epochs = tqdm(epochs, desc="epochs", leave=False)  # closed below, also after a stop
+    if early_stopping is not None:
+        early_stopping.reset()
 
     history = History()
-    if on_epoch_end is not None:
-        on_epoch_end(0, model)
-    for epoch in epochs:
-        model.train()
-        order = torch.randperm(len(X), generator=generator).to(device)
-        epoch_loss = torch.zeros((), device=device)
-        for start in range(0, len(X), batch_size):
-            idx = order[start : start + batch_size]
-            X_b, y_b = X[idx], y[idx]
-            if augment is not None:
-                X_b = augment(X_b)
-            loss = F.cross_entropy(model(X_b), y_b)
-            objective = loss if penalty is None else loss + penalty(model)
-            optimizer.zero_grad(set_to_none=True)
-            objective.backward()
-            optimizer.step()
-            epoch_loss += loss.detach() * len(idx)
-        history.epoch.append(epoch)
-        history.train_loss.append(epoch_loss.item() / len(X))
-        if evaluate_train:
-            history.train_acc.append(evaluate(model, X, y)[1])
-        if test_data is not None:
-            test_loss, test_acc = evaluate(model, *test_data)
-            history.test_loss.append(test_loss)
-            history.test_acc.append(test_acc)
+    with forked_rng(noise_seed, device):  # dropout masks and augmentations
         if on_epoch_end is not None:
-            on_epoch_end(epoch, model)
+            on_epoch_end(0, model)
+        for epoch in epochs:
+            loss = train_one_epoch(
+                model, X, y, optimizer, batch_size=batch_size, generator=order_generator,
+                penalty=penalty, augment=augment,
+            )  # fmt: skip
+            _record_epoch(history, model, epoch, loss, X, y, val_data, test_data, evaluate_train)
+            if on_epoch_end is not None:
+                on_epoch_end(epoch, model)
+            if early_stopping is not None:
+                value = getattr(history, early_stopping.monitor)[-1]
+                if early_stopping.step(epoch, value, model):
+                    history.stopped_epoch = epoch
+                    break
+    if progress:
+        epochs.close()
+    if early_stopping is not None:
+        history.best_epoch = early_stopping.best_epoch
+        if early_stopping.restore_best and early_stopping.best_state is not None:
+            early_stopping.restore(model)
     return history

@@ -3,10 +3,11 @@ import re
 import pytest
 import torch
 from PIL import Image
+from scipy.stats import ks_2samp
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
 
-from reglab.augment import affine, mnist_augmentation, random_affine
+from reglab.augment import affine, mnist_augmentation, random_affine, sample_affine_params
 from reglab.data import balanced_subset, load_mnist
 from reglab.viewer import SampleViewer
 
@@ -49,20 +50,143 @@ def test_neutral_parameters_are_the_identity():
     torch.testing.assert_close(random_affine(X, 0, (0, 0), (1, 1)), X)
 
 
+def _reference(X, params, i, **kwargs):
+    """torchvision's own affine of image i with the parameters drawn for it."""
+    return TF.affine(
+        X[i],
+        angle=params["angle"][i].item(),
+        translate=params["translate"][i].tolist(),
+        scale=params["scale"][i].item(),
+        shear=params["shear"][i].tolist(),
+        **kwargs,
+    )
+
+
 @pytest.mark.parametrize("shape", [(28, 28), (20, 32)])
-def test_batch_affine_matches_torchvision_per_image(shape):
-    torch.manual_seed(0)
-    X = torch.rand(4, 1, *shape)
-    angle = torch.tensor([90.0, 30.0, -20.0, 7.5])
-    shift = torch.tensor([[3.0, -2.0], [2.0, 1.0], [-1.0, 4.0], [0.5, 0.25]])
-    zoom = torch.tensor([1.0, 1.2, 0.9, 1.05])
-    ours = affine(X, angle, shift, zoom)
-    for i in range(4):
-        params = dict(angle=angle[i].item(), translate=shift[i].tolist(), scale=zoom[i].item())
-        ref = TF.affine(
-            X[i], **params, shear=[0.0, 0.0], interpolation=v2.InterpolationMode.BILINEAR
-        )
-        torch.testing.assert_close(ours[i], ref, rtol=0, atol=1e-5)
+@pytest.mark.parametrize("interpolation", ["nearest", "bilinear"])
+@pytest.mark.parametrize("fill", [0, 0.25, [0.5, 1.0], None])
+def test_random_affine_is_v2_affine_image_by_image(shape, interpolation, fill):
+    X = torch.rand(16, 2, *shape, generator=torch.Generator().manual_seed(0))
+    ranges = dict(degrees=30, translate=(0.2, 0.3), scale=(0.7, 1.3), shear=(-10, 10, -5, 5))
+    ours = random_affine(X, **ranges, interpolation=interpolation, fill=fill,
+                         generator=torch.Generator().manual_seed(1))  # fmt: skip
+    params = sample_affine_params(16, shape, **ranges, generator=torch.Generator().manual_seed(1))
+    mode = v2.InterpolationMode(interpolation)
+    for i in range(16):
+        assert torch.equal(ours[i], _reference(X, params, i, interpolation=mode, fill=fill)), i
+
+
+def test_random_affine_defaults_are_v2s_nearest_and_zero_fill():
+    X = torch.rand(8, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    ours = random_affine(X, generator=torch.Generator().manual_seed(2))
+    params = sample_affine_params(8, (28, 28), generator=torch.Generator().manual_seed(2))
+    for i in range(8):  # TF.affine's own defaults: nearest; RandomAffine's fill: 0
+        assert torch.equal(ours[i], _reference(X, params, i, fill=0))
+    bilinear = random_affine(
+        X, interpolation="bilinear", generator=torch.Generator().manual_seed(2)
+    )
+    assert not torch.equal(ours, bilinear)
+
+
+def test_uint8_images_round_like_torchvision():
+    X = torch.randint(0, 256, (6, 1, 28, 28), dtype=torch.uint8)
+    ours = random_affine(
+        X, 20, interpolation="bilinear", generator=torch.Generator().manual_seed(0)
+    )
+    params = sample_affine_params(6, (28, 28), 20, generator=torch.Generator().manual_seed(0))
+    assert ours.dtype == torch.uint8
+    for i in range(6):
+        ref = _reference(X, params, i, interpolation=v2.InterpolationMode.BILINEAR, fill=0)
+        assert torch.equal(ours[i], ref)
+
+
+@pytest.mark.parametrize("shear", [None, 5.0, (-5, 5, -3, 3)])
+def test_one_image_with_the_global_rng_is_exactly_v2_random_affine(shear):
+    # same draws in the same order from the global RNG as v2.RandomAffine.make_params
+    X = torch.rand(1, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    for seed in range(10):
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            ours = random_affine(X, 10, (0.1, 0.1), (0.9, 1.1), shear)
+            torch.manual_seed(seed)
+            theirs = v2.RandomAffine(10, (0.1, 0.1), (0.9, 1.1), shear)(X)
+        assert torch.equal(ours, theirs), seed
+
+
+RANGES = dict(degrees=(-15, 25), translate=(0.1, 0.2), scale=(0.8, 1.2), shear=(-6, 6, -2, 4))
+SIZE = (20, 32)  # H != W: catches a shift drawn along the wrong side
+
+
+def _torchvision_draws(n, **ranges):
+    """n parameter sets from torchvision's own make_params (under a fixed seed)."""
+    transform = v2.RandomAffine(**ranges)
+    image = torch.zeros(1, *SIZE)
+    with torch.random.fork_rng():
+        torch.manual_seed(12345)
+        draws = [transform.make_params([image]) for _ in range(n)]
+    return {
+        "angle": [d["angle"] for d in draws],
+        "tx": [d["translate"][0] for d in draws],
+        "ty": [d["translate"][1] for d in draws],
+        "scale": [d["scale"] for d in draws],
+        "shear_x": [d["shear"][0] for d in draws],
+        "shear_y": [d["shear"][1] for d in draws],
+    }
+
+
+def _our_draws(n, **ranges):
+    p = sample_affine_params(n, SIZE, **ranges, generator=torch.Generator().manual_seed(0))
+    return {
+        "angle": p["angle"].tolist(),
+        "tx": p["translate"][:, 0].tolist(),
+        "ty": p["translate"][:, 1].tolist(),
+        "scale": p["scale"].tolist(),
+        "shear_x": p["shear"][:, 0].tolist(),
+        "shear_y": p["shear"][:, 1].tolist(),
+    }
+
+
+def test_parameter_distribution_matches_torchvisions_draws():
+    ours, theirs = _our_draws(3000, **RANGES), _torchvision_draws(3000, **RANGES)
+    for name in ours:
+        result = ks_2samp(ours[name], theirs[name])
+        assert result.pvalue > 0.01, (name, result)
+    # whole-pixel shifts, and the same support: |tx| <= round(0.1 * 32), |ty| <= round(0.2 * 20)
+    for name, bound in (("tx", 3), ("ty", 4)):
+        assert set(ours[name]) == set(theirs[name]) == set(range(-bound, bound + 1)), name
+    for name in ("angle", "scale", "shear_x", "shear_y"):  # the range is covered
+        assert min(ours[name]) == pytest.approx(min(theirs[name]), abs=0.1)
+        assert max(ours[name]) == pytest.approx(max(theirs[name]), abs=0.1)
+
+
+@pytest.mark.parametrize(
+    "name, mutant",
+    [
+        ("angle", lambda p: p["angle"].abs()),  # only positive angles
+        ("scale", lambda p: torch.full_like(p["scale"], 1.0)),  # fixed zoom
+        ("tx", lambda p: p["translate"][:, 0] / 2),  # half the shift
+    ],
+)
+def test_the_distribution_test_kills_mutants(name, mutant):
+    # the KS comparison above must reject parameters drawn the wrong way
+    params = sample_affine_params(3000, SIZE, **RANGES, generator=torch.Generator().manual_seed(0))
+    theirs = _torchvision_draws(3000, **RANGES)
+    assert ks_2samp(mutant(params).tolist(), theirs[name]).pvalue < 1e-6
+
+
+def test_angles_take_both_signs_and_zoom_varies():
+    p = sample_affine_params(500, (28, 28), generator=torch.Generator().manual_seed(0))
+    assert p["angle"].min() < -9 and p["angle"].max() > 9  # U[-10, 10]
+    assert p["scale"].min() < 0.91 and p["scale"].max() > 1.09  # U[0.9, 1.1]
+    assert torch.equal(p["translate"], p["translate"].round())
+
+
+def test_none_turns_shift_zoom_and_shear_off():
+    p = sample_affine_params(50, (28, 28), 10, None, None, None,
+                             generator=torch.Generator().manual_seed(0))  # fmt: skip
+    assert torch.equal(p["translate"], torch.zeros(50, 2))
+    assert torch.equal(p["scale"], torch.ones(50))
+    assert torch.equal(p["shear"], torch.zeros(50, 2))
 
 
 def test_random_affine_draws_per_image_parameters_unlike_v2():
@@ -85,7 +209,9 @@ def test_random_affine_is_seeded_and_bounded():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(degrees=-1), "degrees must be >= 0"),
+        (dict(degrees=-1), "degrees must be >= 0 when it is a single number, got -1"),
+        (dict(degrees=(5, -5)), r"degrees must be \(min, max\) pairs with min <= max"),
+        (dict(degrees=(1, 2, 3)), r"degrees must be a number or a sequence of \(2,\) numbers"),
         (dict(translate=(0.1, 1.5)), r"translate must be two fractions in \[0, 1\]"),
         (dict(scale=(1.2, 0.9)), "scale must be"),
         (dict(scale=(0.0, 1.0)), "scale must be"),
@@ -96,6 +222,39 @@ def test_bad_augmentation_arguments(kwargs, match):
         mnist_augmentation(**kwargs)
     with pytest.raises(ValueError, match=match):
         random_affine(torch.rand(1, 1, 28, 28), **kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(shear=-1), "shear must be >= 0 when it is a single number"),
+        (dict(shear=(1, 2, 3)), r"shear must be a number or a sequence of \(2, 4\) numbers"),
+        (dict(interpolation="bicubic"), "interpolation must be 'nearest' or 'bilinear'"),
+        (dict(interpolation="cubic"), "interpolation must be 'nearest' or 'bilinear'"),
+        (dict(fill=[0.1, 0.2, 0.3]), r"fill must be one number or one per channel \(2\)"),
+    ],
+)
+def test_bad_random_affine_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        random_affine(torch.rand(1, 2, 28, 28), **kwargs)
+
+
+def test_affine_checks_parameter_shapes():
+    X = torch.rand(3, 1, 8, 8)
+    good = dict(angle=torch.zeros(3), translate=torch.zeros(3, 2), scale=torch.ones(3))
+    with pytest.raises(ValueError, match=r"angle must have shape \(3,\), got \(2,\)"):
+        affine(X, **(good | dict(angle=torch.zeros(2))))
+    with pytest.raises(ValueError, match=r"translate must have shape \(3, 2\)"):
+        affine(X, **(good | dict(translate=torch.zeros(3))))
+    with pytest.raises(ValueError, match=r"scale must be > 0, got 0\.0"):
+        affine(X, **(good | dict(scale=torch.tensor([1.0, 0.0, 1.0]))))
+    with pytest.raises(ValueError, match=r"X must be a batch \(N, C, H, W\)"):
+        affine(X[0], **good)
+
+
+def test_sample_affine_params_rejects_a_bad_count():
+    with pytest.raises(ValueError, match="N must be an integer >= 0, got -1"):
+        sample_affine_params(-1, (28, 28))
 
 
 def test_random_affine_needs_a_batch():

@@ -10,6 +10,7 @@ from torch import nn
 
 from reglab.augment import random_affine
 from reglab.experiment import SETTINGS, Setting, build, load_results, run, save_results, summarize
+from reglab.training import forked_rng, spawn_seeds, train
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = ROOT / "examples" / "compare_regularizers.py"
@@ -35,6 +36,38 @@ def test_runs_are_deterministic_on_cpu(tiny_data):
     assert a["history"] == b["history"]
     assert a["history"] != c["history"]
     json.dumps(a)  # plain data
+
+
+def test_run_leaves_the_global_rng_untouched(tiny_data):
+    train_data, test_data = tiny_data
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    run(SETTINGS["all"], train_data, test_data, seed=1, num_epochs=1, device="cpu")
+    assert torch.equal(torch.get_rng_state(), before)
+
+
+def test_run_does_not_depend_on_the_callers_global_rng(tiny_data):
+    train_data, test_data = tiny_data
+    results = []
+    for outer in (1, 2):
+        torch.manual_seed(outer)
+        results.append(run(SETTINGS["all"], train_data, test_data, seed=0, num_epochs=1,
+                           device="cpu"))  # fmt: skip
+    assert results[0] == results[1]
+
+
+def test_run_is_init_stream_then_train_with_the_same_generator(tiny_data):
+    # run() draws the init seed first from Generator(seed), then hands that generator to
+    # train(), which draws the batch-order and noise seeds: three different streams
+    assert len(set(spawn_seeds(torch.Generator().manual_seed(0), 3))) == 3
+    source = torch.Generator().manual_seed(0)
+    with forked_rng(spawn_seeds(source, 1)[0]):
+        model, optimizer, _, _ = build(SETTINGS["dropout"])
+    train_data, test_data = tiny_data
+    history = train(model, train_data, test_data=test_data, optimizer=optimizer,
+                    num_epochs=2, batch_size=50, generator=source, device="cpu")  # fmt: skip
+    result = run(SETTINGS["dropout"], train_data, test_data, seed=0, num_epochs=2, device="cpu")
+    assert result["history"] == history.to_dict()
 
 
 def test_none_has_no_regularizer():

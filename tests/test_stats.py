@@ -1,0 +1,120 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats as scipy_stats
+
+from reglab.stats import PairedDifference, paired_difference
+
+finite = st.floats(min_value=-1e3, max_value=1e3, allow_nan=False, allow_infinity=False)
+
+
+@st.composite
+def paired_samples(draw):
+    n = draw(st.integers(min_value=2, max_value=12))
+    a = draw(st.lists(finite, min_size=n, max_size=n))
+    b = draw(st.lists(finite, min_size=n, max_size=n))
+    return a, b
+
+
+@settings(max_examples=200, deadline=None)
+@given(paired_samples(), st.sampled_from([0.8, 0.9, 0.95, 0.99]))
+def test_interval_is_scipys_paired_t_interval(samples, confidence):
+    a, b = samples
+    d = np.subtract(a, b)
+    if np.std(d) < 1e-9 * max(1.0, np.abs(d).max()):
+        return  # scipy returns nan for zero variance; covered by its own test below
+    result = paired_difference(a, b, confidence=confidence)
+    ci = scipy_stats.ttest_rel(a, b).confidence_interval(confidence_level=confidence)
+    assert result.low == pytest.approx(ci.low, rel=1e-7, abs=1e-9)
+    assert result.high == pytest.approx(ci.high, rel=1e-7, abs=1e-9)
+    assert result.mean == pytest.approx(float(np.mean(d)), rel=1e-9, abs=1e-9)
+    assert result.differences == pytest.approx(tuple(d))
+    assert result.confidence == confidence
+
+
+def test_known_interval_by_hand():
+    # d = (1, 2, 3): mean 2, s_d = 1, t_{2, 0.975} = 4.302652729911275 (tables)
+    result = paired_difference([2.0, 4.0, 6.0], [1.0, 2.0, 3.0])
+    half = 4.302652729911275 / math.sqrt(3)
+    assert result.mean == 2.0
+    assert result.low == pytest.approx(2.0 - half) and result.high == pytest.approx(2.0 + half)
+
+
+def test_wider_confidence_gives_a_wider_interval():
+    a, b = [0.9, 0.8, 0.95, 0.85], [0.88, 0.81, 0.9, 0.8]
+    widths = [paired_difference(a, b, confidence=c) for c in (0.5, 0.9, 0.99)]
+    assert [w.high - w.low for w in widths] == sorted(w.high - w.low for w in widths)
+    assert len({w.mean for w in widths}) == 1
+
+
+def test_direction_is_a_minus_b():
+    forward = paired_difference([3.0, 4.0, 5.0], [1.0, 1.5, 2.5])
+    backward = paired_difference([1.0, 1.5, 2.5], [3.0, 4.0, 5.0])
+    assert forward.mean > 0 and forward.sign == 1
+    assert backward.mean == -forward.mean and backward.sign == -1
+    assert backward.low == pytest.approx(-forward.high)
+
+
+@pytest.mark.parametrize(
+    "a, b, same_sign, excludes_zero, clear, sign",
+    [
+        # every seed better, interval excludes 0
+        ([1.0, 2.0, 3.0], [0.0, 0.5, 1.0], True, True, True, 1),
+        # every seed better but very uneven: the interval includes 0, still clear
+        ([0.01, 0.01, 5.0], [0.0, 0.0, 0.0], True, False, True, 1),
+        # one seed the other way, but the interval excludes 0: clear
+        ([1.0] * 8 + [-0.1], [0.0] * 9, False, True, True, 1),
+        # mixed signs, interval includes 0: no clear difference
+        ([1.0, -1.0, 0.5, -0.4], [0.0, 0.0, 0.0, 0.0], False, False, False, 0),
+        # every seed worse
+        ([0.0, 0.0, 0.0], [1.0, 2.0, 1.5], True, True, True, -1),
+        # a tie on one seed is not "the same sign"
+        ([0.0, 1.0, 1.0], [0.0, 0.0, 0.5], False, False, False, 0),
+    ],
+)
+def test_sign_logic(a, b, same_sign, excludes_zero, clear, sign):
+    result = paired_difference(a, b)
+    assert result.all_same_sign is same_sign
+    assert result.excludes_zero is excludes_zero
+    assert result.clear is clear
+    assert result.sign == sign
+
+
+def test_zero_variance_differences():
+    constant = paired_difference([2.0, 3.0, 4.0], [1.0, 2.0, 3.0])  # d = 1, 1, 1
+    assert (constant.low, constant.mean, constant.high) == (1.0, 1.0, 1.0)
+    assert constant.sign == 1
+    ties = paired_difference([1.0, 2.0], [1.0, 2.0])  # d = 0, 0
+    assert not ties.all_same_sign and not ties.excludes_zero and ties.sign == 0
+
+
+def test_unpacks_as_a_4_tuple_and_accepts_tensors():
+    a, b = torch.tensor([0.91, 0.93, 0.92]), torch.tensor([0.90, 0.91, 0.915])
+    result = paired_difference(a, b)
+    mean, low, high, same = result
+    assert (mean, low, high, same) == (result.mean, result.low, result.high, True)
+    assert isinstance(result, PairedDifference)
+    assert result == paired_difference(a.tolist(), b.tolist())
+
+
+@pytest.mark.parametrize(
+    "a, b, kwargs, match",
+    [
+        ([1.0, 2.0], [1.0], {}, r"a and b must pair seed by seed, got 2 and 1 values"),
+        ([1.0], [2.0], {}, r"at least 2 seeds, got 1"),
+        ([], [], {}, r"at least 2 seeds, got 0"),
+        ([1.0, 2.0], [0.0, 0.0], dict(confidence=0.0), r"confidence must be in \(0, 1\), got 0"),
+        ([1.0, 2.0], [0.0, 0.0], dict(confidence=1.0), r"confidence must be in \(0, 1\)"),
+        ([1.0, 2.0], [0.0, 0.0], dict(confidence=95), r"confidence must be in \(0, 1\)"),
+        ([1.0, 2.0], [0.0, 0.0], dict(confidence=math.nan), r"confidence must be in \(0, 1\)"),
+        ([1.0, math.nan], [0.0, 0.0], {}, r"finite values only"),
+        ([1.0, 2.0], [math.inf, 0.0], {}, r"finite values only"),
+    ],
+)
+def test_bad_inputs(a, b, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        paired_difference(a, b, **kwargs)
