@@ -14,6 +14,7 @@ __all__ = [
     "plot_curves",
     "plot_gaps",
     "plot_paired_differences",
+    "plot_run_curves",
     "plot_running_stats",
     "plot_seed_dots",
     "plot_seed_sweep",
@@ -209,10 +210,10 @@ def plot_seed_dots(
 def plot_paired_differences(differences: dict, ax: Axes, *, xlabel: str | None = None) -> Axes:
     """Paired differences against a baseline, one row per comparison: each seed's
     difference as a dot, the mean as a bar tick, and the paired t interval as a line
-    (see :func:`reglab.stats.paired_difference`). A dashed line marks zero.
+    (see ``reglab.stats.paired_difference``). A dashed line marks zero.
 
     Args:
-        differences (dict): label -> :class:`reglab.stats.PairedDifference`.
+        differences (dict): label -> ``reglab.stats.PairedDifference``.
         ax (Axes): where to draw.
         xlabel (str, optional): the x-axis label. Default: ``None``.
     """
@@ -226,6 +227,29 @@ def plot_paired_differences(differences: dict, ax: Axes, *, xlabel: str | None =
     ax.set_yticks(range(len(labels)), labels[::-1])
     if xlabel is not None:
         ax.set_xlabel(xlabel)
+    return ax
+
+
+def plot_run_curves(
+    runs: list[dict], ax: Axes, *, field: str = "val_acc", color: str = "C0", **line_kwargs
+) -> Axes:
+    """One line per run (seed) of a per-epoch metric, for runs of different lengths (early
+    stopping), with a dot at each run's ``best_epoch`` when it has one.
+
+    Args:
+        runs (list[dict]): :func:`reglab.experiment.run` results.
+        ax (Axes): where to draw.
+        field (str): a per-epoch field of the run's ``history``. Default: ``"val_acc"``.
+        color (str): colour of every line. Default: ``"C0"``.
+        **line_kwargs: passed to ``ax.plot`` (e.g. ``ls="--"``).
+    """
+    for run in runs:
+        history = run["history"]
+        ax.plot(history["epoch"], history[field], color=color, lw=1, **line_kwargs)
+        best = run.get("best_epoch")
+        if best is not None:
+            at = history["epoch"].index(best)
+            ax.plot([best], [history[field][at]], "o", color=color, markersize=4)
     return ax
 
 
