@@ -77,3 +77,16 @@ def docs_live(session: nox.Session) -> None:
         "*/node_modules/*",
         *session.posargs,
     )
+
+
+@nox.session(default=False)
+def mutate(session: nox.Session) -> None:
+    """Mutation-test the numerical modules with mutmut ([tool.mutmut] in pyproject.toml).
+
+    Slow (minutes per module on 2 cores). `nox -s mutate -- "reglab.dropout*"` limits the
+    run to one module; the survivors are listed at the end (`mutmut show NAME` shows one).
+    """
+    install(session, "mutate")
+    session.env["OMP_NUM_THREADS"] = "1"
+    session.run("mutmut", "run", *session.posargs)
+    session.run("mutmut", "results")

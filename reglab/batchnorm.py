@@ -4,11 +4,13 @@ r"""Batch normalization from scratch, with the signature and buffer semantics of
 The subtle part: the *normalization* in training mode uses the biased batch variance
 (divide by :math:`n`), while the running average stored in ``running_var`` is updated with
 the *unbiased* one (divide by :math:`n - 1`), :math:`n = N \times H \times W` values per
-channel. Import :func:`batch_norm` from :mod:`reglab.functional`, its one public path.
+channel. Import :func:`~reglab.functional.batch_norm` from :mod:`reglab.functional`, its one
+public path.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -102,9 +104,9 @@ def batch_norm(
     shape = [1, C] + [1] * (input.dim() - 2)  # broadcasts a (C,) vector over (N, C, *)
 
     if input.numel() == 0:  # C = 0 or N = 0: an empty output, buffers untouched (as torch)
-        mean, var = torch.zeros(C, dtype=opmath), torch.ones(C, dtype=opmath)
+        mean, var = x.new_zeros(C), x.new_ones(C)
     elif training:
-        n = input.numel() // C  # values per channel: N x H x W
+        n = input.shape[0] * math.prod(input.shape[2:])  # values per channel: N x H x W
         if n == 1:
             raise ValueError(
                 f"Expected more than 1 value per channel when training, got input size "

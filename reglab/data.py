@@ -201,7 +201,8 @@ def balanced_subset(
         Tensor: :math:`(K \cdot n\_per\_class,)` indices into ``y``, shuffled.
 
     Raises:
-        ValueError: ``n_per_class`` is not positive, or a class has fewer samples.
+        ValueError: ``n_per_class`` is not positive, a class has fewer samples, or ``y`` is
+            empty, not 1-D, or not integer labels.
 
     Example::
 
@@ -211,6 +212,12 @@ def balanced_subset(
     """
     if n_per_class < 1:
         raise ValueError(f"n_per_class must be >= 1, got {n_per_class}")
+    if y.dim() != 1:
+        raise ValueError(f"y must be a 1-D tensor of labels, got shape {tuple(y.shape)}")
+    if y.dtype.is_floating_point or y.dtype.is_complex:
+        raise ValueError(f"y must hold integer class labels, got {y.dtype}")
+    if len(y) == 0:
+        raise ValueError("y is empty: no class to draw from")
     chosen = []
     for c in torch.unique(y).tolist():
         members = torch.nonzero(y == c).flatten()

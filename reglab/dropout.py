@@ -24,7 +24,7 @@ def _apply_mask(input: torch.Tensor, mask_shape, p: float, inplace: bool, genera
     # m ~ Bernoulli(1 - p): 1 keeps an entry, 0 drops it
     keep = torch.empty(mask_shape, dtype=input.dtype, device=input.device)
     keep.bernoulli_(1.0 - p, generator=generator)
-    scale = keep.mul_(1.0 / (1.0 - p))  # m / (1 - p), as a product with 1/(1-p) like torch
+    scale = keep.div_(1.0 - p)  # m / (1 - p), divided in input's dtype as torch's CPU kernel
     # Dropout_p(x) = m * x / (1 - p), so E[Dropout_p(x)] = (1 - p) * x / (1 - p) = x
     return input.mul_(scale) if inplace else input * scale
 

@@ -78,7 +78,12 @@ def xavier_std(fan_in: int, fan_out: int, gain: float = 1.0) -> float:
     r"""Glorot & Bengio's compromise between forward and backward variance.
 
     .. math:: \sigma = g \sqrt{\frac{2}{\text{fan\_in} + \text{fan\_out}}}
+
+    Raises:
+        ValueError: a fan below 1 (a weight with no inputs or no outputs has no scale).
     """
+    if not (fan_in >= 1 and fan_out >= 1):
+        raise ValueError(f"fan_in and fan_out must be >= 1, got {fan_in} and {fan_out}")
     return gain * math.sqrt(2.0 / (fan_in + fan_out))
 
 
@@ -86,7 +91,12 @@ def kaiming_std(fan: int, gain: float = math.sqrt(2.0)) -> float:
     r"""He et al.'s standard deviation, for the fan of the chosen ``mode``.
 
     .. math:: \sigma = \frac{g}{\sqrt{\text{fan}}}
+
+    Raises:
+        ValueError: ``fan`` below 1.
     """
+    if not fan >= 1:
+        raise ValueError(f"fan must be >= 1, got {fan}")
     return gain / math.sqrt(fan)
 
 

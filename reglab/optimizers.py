@@ -157,7 +157,7 @@ def adamw_step(
 
 class ProximalSGD(torch.optim.SGD):
     r"""SGD followed by the proximal L1 step: gradient descent on the data loss, then
-    :func:`soft_threshold` with :math:`\tau = \alpha\lambda_1` ("ISTA").
+    :func:`~reglab.penalties.soft_threshold` with :math:`\tau = \alpha\lambda_1` ("ISTA").
 
     Unlike adding :math:`\lambda_1\|w\|_1` to the loss (whose subgradient step jumps over
     zero and oscillates around it), this produces exact zeros.

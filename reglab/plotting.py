@@ -25,6 +25,16 @@ __all__ = [
 ]
 
 
+def _check_runs(runs: dict, name: str) -> None:
+    if not runs:
+        raise ValueError(f"{name} is empty: nothing to plot")
+
+
+def _check_field(field: str, allowed) -> None:
+    if field not in allowed:
+        raise ValueError(f"field must be one of {', '.join(map(repr, allowed))}; got {field!r}")
+
+
 def show_image(image: torch.Tensor, ax: Axes, *, label: str | None = None) -> Axes:
     """Draw one grey-scale image, ``(1, H, W)`` or ``(H, W)``, without axes ticks.
 
@@ -38,7 +48,7 @@ def show_image(image: torch.Tensor, ax: Axes, *, label: str | None = None) -> Ax
         image = image.squeeze(0)  # (1, H, W) -> (H, W)
     if image.dim() != 2:
         raise ValueError(f"image must have shape (H, W) or (1, H, W), got {tuple(image.shape)}")
-    ax.imshow(image, cmap="gray", interpolation="nearest")
+    ax.imshow(image.numpy(), cmap="gray", interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
     ax.grid(False)
@@ -52,13 +62,22 @@ def plot_std_by_depth(stats: dict, ax: Axes, *, field: str = "std") -> Axes:
     (``"std"`` of the activations or ``"grad_std"`` of their gradients) against depth, log scale.
 
     Values that over- or underflowed (``inf``, ``nan``, ``0``) end the line where they occur.
+
+    Raises:
+        ValueError: ``stats`` is empty or ``field`` is not ``"std"``/``"grad_std"`` (or
+            a run has no gradient statistics).
     """
+    _check_runs(stats, "stats")
+    _check_field(field, ("std", "grad_std"))
+    missing = [label for label, run in stats.items() if getattr(run, field) is None]
+    if missing:
+        raise ValueError(f"runs {missing} have no {field} (record them with labels y)")
     for label, run in stats.items():
         values = getattr(run, field).detach().cpu().double()
         finite = torch.isfinite(values) & (values > 0)
         cut = int(finite.long().cumprod(0).sum())  # first non-finite value ends the line
         layers = torch.arange(1, len(values) + 1)
-        ax.plot(layers[:cut], values[:cut], marker=".", markersize=3, label=label)
+        ax.plot(layers[:cut].numpy(), values[:cut].numpy(), marker=".", markersize=3, label=label)
     ax.set_yscale("log")
     ax.set_xlabel("layer")
     ax.set_ylabel("activation std" if field == "std" else "gradient std")
@@ -73,7 +92,23 @@ def plot_activation_histograms(stats: dict, axes, layers: list[int], *, bins: in
         stats (dict): label -> :class:`reglab.instrumentation.ActivationStats`.
         axes: a 2-D array of Axes, ``(len(stats), len(layers))``.
         layers (list[int]): 0-based indices of the recorded layers to show.
+
+    Raises:
+        ValueError: ``stats`` or ``layers`` is empty, a layer index is out of range, or
+            ``axes`` is not ``(len(stats), len(layers))``.
     """
+    _check_runs(stats, "stats")
+    if not layers:
+        raise ValueError("layers is empty: nothing to plot")
+    for label, run in stats.items():
+        bad = [i for i in layers if not 0 <= i < len(run.samples)]
+        if bad:
+            raise ValueError(
+                f"layers {bad} out of range for run {label!r} with {len(run.samples)} layers"
+            )
+    shape = getattr(axes, "shape", None)
+    if shape != (len(stats), len(layers)):
+        raise ValueError(f"axes must have shape {(len(stats), len(layers))}, got {shape}")
     for row, (label, run) in zip(axes, stats.items(), strict=True):
         for ax, layer in zip(row, layers, strict=True):
             values = run.samples[layer].detach().cpu().double()
@@ -90,7 +125,16 @@ def plot_activation_histograms(stats: dict, axes, layers: list[int], *, bins: in
 
 def plot_curves(histories: dict, ax: Axes, *, field: str = "train_loss", log: bool = False) -> Axes:
     """One line per run: a per-epoch field of :class:`reglab.training.History` (e.g.
-    ``"train_loss"``, ``"test_acc"``)."""
+    ``"train_loss"``, ``"test_acc"``).
+
+    Raises:
+        ValueError: ``histories`` is empty, or a run has no such field or no values in it.
+    """
+    _check_runs(histories, "histories")
+    for label, history in histories.items():
+        values = getattr(history, field, None)
+        if values is None or len(values) == 0:
+            raise ValueError(f"run {label!r} has no values for field {field!r}")
     for label, history in histories.items():
         ax.plot(history.epoch, getattr(history, field), marker=".", label=label)
     if log:
@@ -108,10 +152,15 @@ def show_images(images, axes, labels=None):
         images: a tensor ``(K, 1, H, W)``/``(K, H, W)`` or a list of such images.
         axes: matplotlib axes, as many as images (a 2-D array is flattened row by row).
         labels (list[str], optional): one label per image, written under it.
+
+    Raises:
+        ValueError: as many images as axes (and labels, when given) are needed.
     """
     flat = axes.ravel() if hasattr(axes, "ravel") else list(axes)
     if len(flat) != len(images):
         raise ValueError(f"got {len(images)} images for {len(flat)} axes")
+    if labels is not None and len(labels) != len(images):
+        raise ValueError(f"got {len(labels)} labels for {len(images)} images")
     labels = labels if labels is not None else [None] * len(images)
     for image, ax, label in zip(images, flat, labels, strict=True):
         show_image(image, ax, label=label)
@@ -129,14 +178,22 @@ def plot_running_stats(
         field (str): ``"running_mean"`` or ``"running_var"``.
         channel (int): which channel to draw. Default: ``0``.
         target (float, optional): the population value, drawn as a dashed line.
+
+    Raises:
+        ValueError: ``traces`` is empty, ``field`` is unknown, or ``channel`` is out of range.
     """
+    _check_runs(traces, "traces")
+    _check_field(field, ("running_mean", "running_var"))
+    channels = next(iter(traces.values())).running_mean.shape[1]
+    if not 0 <= channel < channels:
+        raise ValueError(f"channel must be in [0, {channels - 1}], got {channel}")
     batch_field = "batch_mean" if field == "running_mean" else "batch_var"
     first = next(iter(traces.values()))
-    steps = torch.arange(1, len(first.running_mean) + 1)
-    ax.plot(steps, getattr(first, batch_field)[:, channel], ".", color="0.7", ms=3,
+    steps = torch.arange(1, len(first.running_mean) + 1).numpy()
+    ax.plot(steps, getattr(first, batch_field)[:, channel].cpu().numpy(), ".", color="0.7", ms=3,
             label=f"batch {batch_field.split('_')[1]}")  # fmt: skip
     for label, trace in traces.items():
-        ax.plot(steps, getattr(trace, field)[:, channel], label=label)
+        ax.plot(steps, getattr(trace, field)[:, channel].cpu().numpy(), label=label)
     if target is not None:
         ax.axhline(target, color="k", ls="--", lw=0.8)
     ax.set_xlabel("batches seen")
@@ -147,7 +204,16 @@ def plot_running_stats(
 
 def plot_gaps(summary: list[dict], ax: Axes, *, field: str = "gap") -> Axes:
     """Bars of a summarized metric per setting (see :func:`reglab.experiment.summarize`),
-    with the standard deviation across seeds as error bars."""
+    with the standard deviation across seeds as error bars.
+
+    Raises:
+        ValueError: ``summary`` is empty or its rows lack ``field`` or ``field + "_std"``.
+    """
+    if not summary:
+        raise ValueError("summary is empty: nothing to plot")
+    missing = {f for row in summary for f in (field, field + "_std") if f not in row}
+    if missing:
+        raise ValueError(f"summary rows lack {sorted(missing)}; they have {sorted(summary[0])}")
     names = [row["setting"] for row in summary]
     means = [row[field] for row in summary]
     stds = [row[field + "_std"] for row in summary]

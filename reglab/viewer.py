@@ -34,7 +34,11 @@ class SampleViewer:
         originals (Tensor): :math:`(K, 1, H, W)` images in [0, 1].
         augmented (Tensor): :math:`(K, A, 1, H, W)`: ``A`` augmented versions of each.
         labels (Tensor or list): :math:`(K,)` labels, shown with each frame.
-        zoom (int): pixel size of the rendered images. Default: ``4``.
+        zoom (int): pixel size of the rendered images, ``>= 1``. Default: ``4``.
+
+    Raises:
+        ValueError: the inputs differ in length or are empty, or ``zoom`` is not a positive
+            integer.
 
     Each frame is one strip: the original, a gap, then the ``A`` augmentations.
     """
@@ -47,6 +51,8 @@ class SampleViewer:
             )
         if len(originals) == 0:
             raise ValueError("nothing to show: originals is empty")
+        if not isinstance(zoom, int) or zoom < 1:
+            raise ValueError(f"zoom must be a positive integer, got {zoom}")
         self.originals, self.augmented = originals, augmented
         self.labels = [int(label) for label in labels]
         self.zoom = zoom

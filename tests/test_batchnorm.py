@@ -111,6 +111,30 @@ def test_one_value_per_channel_raises_like_torch():
     assert not batch_norm(X, torch.zeros(3), torch.ones(3)).isnan().any()
 
 
+@pytest.mark.parametrize("wrong", ["running_mean", "running_var", "weight", "bias"])
+def test_each_wrong_sized_argument_is_named(wrong):
+    args = dict(running_mean=torch.zeros(3), running_var=torch.ones(3), weight=torch.ones(3),
+                bias=torch.zeros(3))  # fmt: skip
+    args[wrong] = torch.ones(4)
+    with pytest.raises(RuntimeError, match=rf"^{wrong} should contain 3 elements not 4$"):
+        batch_norm(torch.randn(5, 3), **args, training=True)
+
+
+@pytest.mark.parametrize("missing", ["running_mean", "running_var"])
+def test_evaluation_needs_both_buffers(missing):
+    args = dict(running_mean=torch.zeros(3), running_var=torch.ones(3))
+    args[missing] = None
+    with pytest.raises(
+        RuntimeError, match=r"^running_mean and running_var must be defined in evaluation mode$"
+    ):
+        batch_norm(torch.randn(5, 3), **args)
+
+
+def test_evaluation_accepts_eps_zero_like_torch():
+    X, rm, rv = torch.randn(5, 3), torch.randn(3), torch.rand(3) + 0.5
+    torch.testing.assert_close(batch_norm(X, rm, rv, eps=0.0), F.batch_norm(X, rm, rv, eps=0.0))
+
+
 def test_wrong_shapes_are_clear_errors():
     with pytest.raises(RuntimeError, match="running_mean should contain 3 elements not 2"):
         batch_norm(torch.randn(4, 3), torch.zeros(2), torch.ones(3), training=True)
@@ -165,10 +189,11 @@ def test_float16_running_var_does_not_overflow(buffer_dtype):
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
 @pytest.mark.parametrize("training", [True, False])
-def test_half_input_with_float32_buffers_keeps_the_input_dtype(dtype, training):
-    X = torch.randn(8, 3, 4, generator=torch.Generator().manual_seed(1)).to(dtype)
-    weight, bias = torch.rand(3) + 0.5, torch.randn(3)
-    rm, rv = torch.randn(3), torch.rand(3) + 0.5
+@pytest.mark.parametrize("device", DEVICES)
+def test_half_input_with_float32_buffers_keeps_the_input_dtype(dtype, training, device):
+    X = torch.randn(8, 3, 4, generator=torch.Generator().manual_seed(1)).to(device, dtype)
+    weight, bias = torch.rand(3, device=device) + 0.5, torch.randn(3, device=device)
+    rm, rv = torch.randn(3, device=device), torch.rand(3, device=device) + 0.5
     ours = batch_norm(X, rm.clone(), rv.clone(), weight, bias, training)
     theirs = F.batch_norm(X, rm.clone(), rv.clone(), weight, bias, training)
     assert ours.dtype == theirs.dtype == dtype
@@ -226,7 +251,7 @@ def batch_norm_cases(draw):
     )
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=80, deadline=None, derandomize=True)
 @given(case=batch_norm_cases())
 def test_outputs_buffers_and_every_gradient_match_torch(case):
     """Half-precision inputs use float32 buffers and parameters, as mixed precision does."""
@@ -281,3 +306,21 @@ def test_gradients_of_every_input_pass_gradcheck():
 def test_trace_needs_a_module_with_running_statistics(module):
     with pytest.raises(ValueError, match="has no running statistics"):
         trace_running_stats(module, [torch.randn(4, 3, 2, 2)])
+
+
+def test_defaults_are_torchs():
+    """momentum=0.1, eps=1e-5, training=False, no affine: called with positional buffers only."""
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(6, 3, 2, generator=g, dtype=torch.float64) * 5 + 1
+    ours_buffers = [torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)]
+    torch_buffers = [b.clone() for b in ours_buffers]
+    torch.testing.assert_close(batch_norm(X, *ours_buffers), F.batch_norm(X, *torch_buffers))
+    ours = batch_norm(X, *ours_buffers, None, None, True)
+    torch.testing.assert_close(ours, F.batch_norm(X, *torch_buffers, None, None, True))
+    torch.testing.assert_close(ours_buffers, torch_buffers)
+    # eval with a tiny variance: only the default eps keeps the output finite and equal
+    tiny = torch.full((3,), 1e-12, dtype=torch.float64)
+    torch.testing.assert_close(
+        batch_norm(X, torch.zeros(3, dtype=torch.float64), tiny),
+        F.batch_norm(X, torch.zeros(3, dtype=torch.float64), tiny),
+    )

@@ -123,3 +123,16 @@ def test_missing_file_of_a_present_root_is_named(tiny_mnist):
     with pytest.raises(DatasetNotFoundError, match="t10k-images-idx3-ubyte") as info:
         load_mnist(train=False, root=root, download=False)
     assert str(_raw(root)) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "y, match",
+    [
+        (torch.tensor([], dtype=torch.int64), "y is empty: no class to draw from"),
+        (torch.zeros(2, 3, dtype=torch.int64), r"y must be a 1-D tensor of labels, got shape"),
+        (torch.tensor([0.0, 1.0]), "y must hold integer class labels, got torch.float32"),
+    ],
+)
+def test_balanced_subset_rejects_labels_it_cannot_balance(y, match):
+    with pytest.raises(ValueError, match=match):
+        data.balanced_subset(y, 1)

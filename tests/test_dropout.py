@@ -33,13 +33,15 @@ def test_kept_elements_are_exactly_x_over_one_minus_p(p, device):
     kept = y != 0
     assert y.device == x.device
     assert 0 < kept.sum() < x.numel()
-    # bit for bit what torch computes: x * (1 / (1 - p)), within an ulp of x / (1 - p)
-    torch.testing.assert_close(y[kept], x[kept] * (1 / (1 - p)), rtol=0, atol=0)
-    torch.testing.assert_close(y[kept], x[kept] / (1 - p), rtol=2e-7, atol=0)
-    # torch's own output keeps other elements, scaled exactly the same way
+    # bit for bit what torch's CPU kernel computes: x * (m / (1 - p)), the division done
+    # in x's dtype; within an ulp of the exact x / (1 - p)
+    scale = torch.ones((), device=device).div_(1 - p)
+    torch.testing.assert_close(y[kept], x[kept] * scale, rtol=0, atol=0)
+    torch.testing.assert_close(y[kept], (x[kept].double() / (1 - p)).float(), rtol=2e-7, atol=0)
+    # torch's own output keeps other elements, scaled the same way
     y_torch = F.dropout(x, p)
     kept_torch = y_torch != 0
-    torch.testing.assert_close(y_torch[kept_torch], x[kept_torch] * (1 / (1 - p)), rtol=0, atol=0)
+    torch.testing.assert_close(y_torch[kept_torch], x[kept_torch] * scale, rtol=2e-7, atol=0)
 
 
 @pytest.mark.parametrize("ours, theirs, shape", FUNCTIONS)
@@ -185,7 +187,7 @@ def dropout_cases(draw):
     )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, derandomize=True)
 @given(case=dropout_cases())
 def test_output_and_gradient_equal_torch_for_the_same_seed(case):
     """On the CPU, torch's dropout draws bernoulli_(1 - p) over the mask's shape from the
@@ -212,3 +214,30 @@ def test_output_and_gradient_equal_torch_for_the_same_seed(case):
         assert y.dtype == x.dtype
         torch.testing.assert_close(y, results[0][0], rtol=0, atol=0)
         torch.testing.assert_close(grad, results[0][1], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("ours, theirs, shape", FUNCTIONS)
+def test_defaults_are_torchs(ours, theirs, shape):
+    """p=0.5, training=True, inplace=False, as torch.nn.functional's."""
+    x = torch.rand(shape) + 0.1
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        y = ours(x)
+        torch.manual_seed(0)
+        y_torch = theirs(x)
+    torch.testing.assert_close(y, y_torch, rtol=0, atol=0)
+    assert y is not x and (y == 0).any()
+
+
+def test_dropout2d_warning_is_torchs_and_points_at_the_caller():
+    x = torch.ones(4, 3, 7)
+    caught = {}
+    for name, fn in [("ours", RF.dropout2d), ("torch", F.dropout2d)]:
+        with warnings.catch_warnings(record=True) as caught[name]:
+            warnings.simplefilter("always")
+            fn(x, 0.5)
+    (ours,), (theirs,) = caught["ours"], caught["torch"]
+    assert ours.category is theirs.category is UserWarning
+    assert ours.filename == theirs.filename == __file__  # stacklevel: the caller's line
+    assert str(theirs.message).startswith(str(ours.message))
+    assert str(ours.message).endswith("where C is the channel dim.")

@@ -110,3 +110,28 @@ def test_samples_keep_every_value_when_there_are_few_and_never_repeat_one():
 def test_activation_stats_bad_max_samples_is_a_clear_error():
     with pytest.raises(ValueError, match="max_samples must be >= 1, got 0"):
         activation_stats(nn.Sequential(nn.ReLU()), torch.ones(2, 2), max_samples=0)
+
+
+def test_sampling_defaults_generator_and_global_rng():
+    """10,000 values by default; the default draw is a generator seeded with 0; a given
+    generator is used; the global RNG is never touched."""
+    X = torch.rand(30, 20, 5, 5) + 0.1  # 15,000 positive values per layer
+    model = nn.Sequential(nn.ReLU())
+    state = torch.get_rng_state()
+    default = activation_stats(model, X).samples[0]
+    assert torch.equal(torch.get_rng_state(), state)
+    assert default.numel() == 10_000
+    seeded = activation_stats(model, X, generator=torch.Generator().manual_seed(0)).samples[0]
+    other = activation_stats(model, X, generator=torch.Generator().manual_seed(1)).samples[0]
+    assert torch.equal(default, seeded) and not torch.equal(default, other)
+    assert activation_stats(model, X, max_samples=1).samples[0].numel() == 1
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_samples_of_a_model_on_the_gpu():
+    model = nn.Sequential(nn.Linear(3, 40), nn.ReLU(inplace=True), nn.Linear(40, 2)).cuda()
+    X, y = torch.randn(50, 3, device="cuda"), torch.randint(0, 2, (50,), device="cuda")
+    stats = activation_stats(model, X, y, record="input", max_samples=100)
+    assert stats.samples[0].device.type == "cuda" and stats.samples[0].numel() == 100
+    pre = model[0](X).detach()
+    torch.testing.assert_close(stats.std, pre.std(correction=0).reshape(1))

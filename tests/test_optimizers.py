@@ -220,13 +220,26 @@ ADAMS = [(adam_step, torch.optim.Adam), (adamw_step, torch.optim.AdamW)]
 
 
 @pytest.mark.parametrize("fn, cls", ADAMS)
-@pytest.mark.parametrize("betas", [(1.5, 0.9), (0.9, 1.0), (-0.1, 0.9), (0.9, float("nan"))])
-def test_adam_steps_reject_betas_outside_zero_one_like_torch(fn, cls, betas):
+@pytest.mark.parametrize(
+    "betas, index",
+    [((1.5, 0.9), 0), ((0.9, 1.0), 1), ((-0.1, 0.9), 0), ((0.9, float("nan")), 1)],
+)
+def test_adam_steps_reject_betas_outside_zero_one_like_torch(fn, cls, betas, index):
     with pytest.raises(ValueError, match="beta"):
         cls([nn.Parameter(torch.ones(2))], betas=betas)  # torch rejects them too
     w = torch.ones(2)
-    with pytest.raises(ValueError, match=r"betas\[\d\] must be in \[0, 1\), got"):
+    with pytest.raises(ValueError, match=rf"^betas\[{index}\] must be in \[0, 1\), got"):
         fn(w, torch.ones(2), AdamState.zeros_like(w), betas=betas)
+
+
+@pytest.mark.parametrize("fn, cls", ADAMS)
+def test_adam_steps_accept_betas_and_eps_of_zero_like_torch(fn, cls):
+    w0, grad_at = _problem()
+    w, state = w0.clone(), AdamState.zeros_like(w0)
+    kwargs = dict(lr=0.01, betas=(0.0, 0.0), eps=0.0)
+    for _ in range(2):
+        w, state = fn(w, grad_at(w), state, **kwargs)
+    torch.testing.assert_close(w, _run_torch(cls, w0, grad_at, 2, **kwargs))
 
 
 @pytest.mark.parametrize("fn", [adam_step, adamw_step])
@@ -234,3 +247,65 @@ def test_adam_steps_reject_a_negative_eps(fn):
     w = torch.ones(2)
     with pytest.raises(ValueError, match="eps must be >= 0, got -1e-08"):
         fn(w, torch.ones(2), AdamState.zeros_like(w), eps=-1e-8)
+
+
+# --- defaults and error messages, as a user meets them --------------------------------
+
+
+@pytest.mark.parametrize(
+    "fn, cls", [(adam_step, torch.optim.Adam), (adamw_step, torch.optim.AdamW)]
+)
+def test_adam_defaults_are_torchs(fn, cls):
+    w0, grad_at = _problem()
+    w, state = w0.clone(), AdamState.zeros_like(w0)
+    for _ in range(3):
+        w, state = fn(w, grad_at(w), state)  # every hyperparameter at its default
+    torch.testing.assert_close(w, _run_torch(cls, w0, grad_at, 3))
+
+
+def test_sgd_defaults_are_torchs():
+    w0, grad_at = _problem()
+    w, buf = w0.clone(), None
+    for _ in range(3):
+        w, buf = sgd_step(w, grad_at(w), 0.1, buf=buf)
+    torch.testing.assert_close(w, _run_torch(torch.optim.SGD, w0, grad_at, 3, lr=0.1))
+    assert buf is None  # no momentum by default: no buffer
+
+
+def _w_g_state():
+    return torch.ones(2), torch.ones(2), AdamState.zeros_like(torch.ones(2))
+
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda w, g, s: sgd_step(w, g, -0.1), "lr"),
+        (lambda w, g, s: sgd_step(w, g, 0.1, weight_decay=-1), "weight_decay"),
+        (lambda w, g, s: sgd_step(w, g, 0.1, momentum=-0.9), "momentum"),
+        (lambda w, g, s: adam_step(w, g, s, lr=-1), "lr"),
+        (lambda w, g, s: adam_step(w, g, s, weight_decay=-1), "weight_decay"),
+        (lambda w, g, s: adamw_step(w, g, s, lr=-1), "lr"),
+        (lambda w, g, s: adamw_step(w, g, s, weight_decay=-1), "weight_decay"),
+        (lambda w, g, s: adamw_step(w, g, s, eps=-1), "eps"),
+    ],
+)
+def test_errors_name_the_argument(call, name):
+    with pytest.raises(ValueError, match=rf"^{name} must be >= 0, got -"):
+        call(*_w_g_state())
+
+
+def test_proximal_sgd_passes_momentum_and_weight_decay_to_sgd():
+    w0, grad_at = _problem()
+    p, q = nn.Parameter(w0.clone()), nn.Parameter(w0.clone())
+    ours = ProximalSGD([p], lr=0.05, l1=0.0, momentum=0.9, weight_decay=0.1)
+    sgd = torch.optim.SGD([q], lr=0.05, momentum=0.9, weight_decay=0.1)
+    for _ in range(3):
+        p.grad, q.grad = grad_at(p), grad_at(q)
+        ours.step()
+        sgd.step()
+    torch.testing.assert_close(p, q)
+
+
+def test_proximal_sgd_error_names_l1():
+    with pytest.raises(ValueError, match=r"^l1 must be >= 0, got -1.0$"):
+        ProximalSGD([nn.Parameter(torch.ones(2))], lr=0.1, l1=-1.0)

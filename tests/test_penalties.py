@@ -69,3 +69,48 @@ def test_param_groups_exclude_biases_and_norm_layers():
 def test_negative_strengths_are_clear_errors(call):
     with pytest.raises(ValueError, match=r"must be >= 0, got"):
         call()
+
+
+def test_penalties_of_a_single_tensor_including_a_scalar():
+    torch.testing.assert_close(l1_penalty(torch.tensor(-3.0)), torch.tensor(3.0))
+    torch.testing.assert_close(l2_penalty(torch.tensor(-3.0)), torch.tensor(4.5))
+    w = torch.tensor([[1.0, -2.0], [3.0, 0.0]], dtype=torch.float64)
+    torch.testing.assert_close(l1_penalty(w), torch.tensor(6.0, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("fn", [l1_penalty, l2_penalty])
+def test_penalty_of_no_parameters_is_a_zero_tensor(fn):
+    penalty = fn([])
+    assert isinstance(penalty, torch.Tensor)
+    torch.testing.assert_close(penalty, torch.tensor(0.0))
+
+
+def test_param_groups_follow_the_role_not_the_number_of_dimensions():
+    """A 2-D LayerNorm scale is not decayed; a parameter named bias never is; a frozen
+    parameter is left out without dropping the module's other parameters."""
+
+    class Odd(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.frozen = nn.Parameter(torch.ones(3, 3), requires_grad=False)
+            self.weight = nn.Parameter(torch.ones(3, 3))
+            self.bias = nn.Parameter(torch.ones(1, 3))  # 2-D, but a bias
+
+    odd, norm = Odd(), nn.LayerNorm((4, 5))
+    decay, no_decay = param_groups(nn.ModuleList([odd, norm]), weight_decay=0.1)
+    ids = lambda params: {id(p) for p in params}  # noqa: E731
+    assert ids(decay["params"]) == {id(odd.weight)}
+    assert ids(no_decay["params"]) == {id(odd.bias), id(norm.weight), id(norm.bias)}
+    assert len(decay["params"]) == 1 and len(no_decay["params"]) == 3  # each listed once
+
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda: soft_threshold(torch.ones(2), -1.0), "threshold"),
+        (lambda: param_groups(nn.Linear(2, 2), weight_decay=-1.0), "weight_decay"),
+    ],
+)
+def test_errors_name_the_argument(call, name):
+    with pytest.raises(ValueError, match=rf"^{name} must be >= 0, got -1.0$"):
+        call()

@@ -1,0 +1,27 @@
+import numpy as np
+import pytest
+import torch
+
+from reglab.viewer import SampleViewer
+
+
+@pytest.mark.parametrize("k", [0])
+def test_an_empty_viewer_is_a_clear_error(k):
+    with pytest.raises(ValueError, match="nothing to show: originals is empty"):
+        SampleViewer(torch.rand(k, 1, 28, 28), torch.rand(k, 2, 1, 28, 28), [])
+
+
+@pytest.mark.parametrize("zoom", [0, -2, 1.5])
+def test_zoom_must_be_a_positive_integer(zoom):
+    with pytest.raises(ValueError, match=rf"zoom must be a positive integer, got {zoom}"):
+        SampleViewer(torch.rand(1, 1, 4, 4), torch.rand(1, 2, 1, 4, 4), [3], zoom=zoom)
+
+
+def test_frames_show_the_pixels_zoomed_with_a_grey_gap():
+    original = torch.zeros(1, 1, 2, 4)
+    augmented = torch.ones(1, 1, 1, 2, 4)
+    frame = torch.from_numpy(np.array(SampleViewer(original, augmented, [0], zoom=2).frame(0)))
+    assert frame.shape == (4, 2 * (4 + 2 + 4))  # zoom 2 of (2, 4 + gap 2 + 4)
+    assert (
+        (frame[:, :8] == 0).all() and (frame[:, 8:12] == 128).all() and (frame[:, 12:] == 255).all()
+    )
