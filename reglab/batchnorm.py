@@ -143,7 +143,6 @@ class RunningStats:
     batch_var: torch.Tensor  # (steps, C), the unbiased variance of each batch
 
 
-@torch.no_grad()
 def trace_running_stats(module: nn.modules.batchnorm._BatchNorm, batches) -> RunningStats:
     """Feed ``batches`` through ``module`` (in its current mode) and record its buffers.
 
@@ -164,13 +163,14 @@ def trace_running_stats(module: nn.modules.batchnorm._BatchNorm, batches) -> Run
             f"(a batch-norm module with track_running_stats=True has them)"
         )
     rows: dict[str, list[torch.Tensor]] = {k: [] for k in RunningStats.__dataclass_fields__}
-    for X in batches:
-        dims = [0, *range(2, X.dim())]
-        module(X)
-        rows["running_mean"].append(module.running_mean.detach().clone())
-        rows["running_var"].append(module.running_var.detach().clone())
-        rows["batch_mean"].append(X.mean(dim=dims))
-        rows["batch_var"].append(X.var(dim=dims, correction=1))
+    with torch.no_grad():
+        for X in batches:
+            dims = [0, *range(2, X.dim())]  # all but the channels
+            module(X)
+            rows["running_mean"].append(module.running_mean.clone())
+            rows["running_var"].append(module.running_var.clone())
+            rows["batch_mean"].append(X.mean(dim=dims))
+            rows["batch_var"].append(X.var(dim=dims, correction=1))  # unbiased, as stored
     if not rows["running_mean"]:
         raise ValueError("batches is empty")
     return RunningStats(**{k: torch.stack(v) for k, v in rows.items()})

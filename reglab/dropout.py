@@ -123,7 +123,6 @@ def dropout2d(
     return _apply_mask(input, mask_shape, p, inplace, generator)
 
 
-@torch.no_grad()
 def mask_of(module: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Run a real dropout module on ``x`` and recover which elements it kept.
 
@@ -138,5 +137,6 @@ def mask_of(module: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
     """
     if (x == 0).any():
         raise ValueError("x must not contain zeros: a zero output would be ambiguous")
-    output = module(x)
+    with torch.no_grad():
+        output = module(x)
     return output != 0, output

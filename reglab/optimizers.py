@@ -186,12 +186,12 @@ class ProximalSGD(torch.optim.SGD):
         check_nonnegative(param_group["l1"], "l1")
         super().add_param_group(param_group)
 
-    @torch.no_grad()
     def step(self, closure=None):
-        loss = super().step(closure)
-        for group in self.param_groups:
-            if group["l1"] > 0:
-                for p in group["params"]:
-                    if p.grad is not None:  # as SGD: a parameter without gradient is left alone
-                        p.copy_(soft_threshold(p, group["lr"] * group["l1"]))
+        loss = super().step(closure)  # SGD's step, which runs the closure with gradients
+        with torch.no_grad():
+            for group in self.param_groups:
+                if group["l1"] > 0:
+                    for p in group["params"]:
+                        if p.grad is not None:  # as SGD: a parameter without grad is left alone
+                            p.copy_(soft_threshold(p, group["lr"] * group["l1"]))  # prox step
         return loss

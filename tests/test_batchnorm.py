@@ -155,8 +155,11 @@ def test_trace_records_the_closed_form_for_identical_batches():
     k = torch.arange(1, 31, dtype=torch.float32).unsqueeze(1)  # (steps, 1)
     expected = (1 - (1 - m) ** k) * X.mean(dim=(0, 2, 3))
     torch.testing.assert_close(trace.running_mean, expected, rtol=1e-5, atol=1e-4)
-    assert trace.running_var.shape == (30, 3)
-    torch.testing.assert_close(trace.batch_var[0], X.var(dim=(0, 2, 3)))  # unbiased
+    # running_var = (1 - m)^k * 1 + (1 - (1 - m)^k) * unbiased Var[x]
+    unbiased = X.var(dim=(0, 2, 3))
+    torch.testing.assert_close(trace.running_var, (1 - m) ** k + (1 - (1 - m) ** k) * unbiased)
+    torch.testing.assert_close(trace.batch_var, unbiased.expand(30, 3))
+    torch.testing.assert_close(trace.batch_mean, X.mean(dim=(0, 2, 3)).expand(30, 3))
     with pytest.raises(ValueError, match="empty"):
         trace_running_stats(nn.BatchNorm2d(3), [])
 
@@ -324,3 +327,13 @@ def test_defaults_are_torchs():
         batch_norm(X, torch.zeros(3, dtype=torch.float64), tiny),
         F.batch_norm(X, torch.zeros(3, dtype=torch.float64), tiny),
     )
+
+
+def test_trace_of_a_1d_module_and_inputs_that_require_grad():
+    module = nn.BatchNorm1d(2, momentum=0.5)
+    X = torch.tensor([[1.0, 10.0], [3.0, 30.0], [5.0, 50.0]], requires_grad=True)  # (N, C)
+    trace = trace_running_stats(module, [X, 2 * X])
+    assert not any(t.requires_grad for t in vars(trace).values())
+    torch.testing.assert_close(trace.batch_mean, torch.tensor([[3.0, 30.0], [6.0, 60.0]]))
+    torch.testing.assert_close(trace.running_mean[0], torch.tensor([1.5, 15.0]))  # 0.5 * mean
+    torch.testing.assert_close(trace.batch_var[1], torch.tensor([16.0, 1600.0]))  # unbiased

@@ -160,8 +160,10 @@ def test_mask_of_recovers_the_mask_of_a_real_module():
     assert mask.dtype == torch.bool and mask.shape == x.shape
     torch.testing.assert_close(y[mask], x[mask] * 2)
     assert (y[~mask] == 0).all()
-    with pytest.raises(ValueError, match="zeros"):
+    with pytest.raises(ValueError, match=r"^x must not contain zeros"):
         mask_of(nn.Dropout(0.5), torch.zeros(2))
+    _, y = mask_of(nn.Dropout(0.5), x.requires_grad_())
+    assert not y.requires_grad  # no graph is built
 
 
 # --- bit for bit against torch: the same seed draws the same mask -----------------------

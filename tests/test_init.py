@@ -207,3 +207,10 @@ def test_error_messages_list_the_choices():
         init_weights_(nn.Linear(2, 2), "he", "relu")
     with pytest.raises(ValueError, match=r"^name must be one of xavier_uniform, .*; got 'x'$"):
         expected_std("x", LINEAR)
+
+
+def test_a_fan_of_one_is_allowed():
+    assert xavier_std(1, 1) == pytest.approx(1.0, rel=1e-12)  # sqrt(2 / 2)
+    assert xavier_std(1, 3, gain=2.0) == pytest.approx(2 * math.sqrt(0.5), rel=1e-12)
+    assert xavier_std(3, 1) == pytest.approx(math.sqrt(0.5), rel=1e-12)
+    assert kaiming_std(1, gain=3.0) == 3.0

@@ -135,3 +135,22 @@ def test_samples_of_a_model_on_the_gpu():
     assert stats.samples[0].device.type == "cuda" and stats.samples[0].numel() == 100
     pre = model[0](X).detach()
     torch.testing.assert_close(stats.std, pre.std(correction=0).reshape(1))
+
+
+def test_recorded_inputs_keep_the_layer_names_and_its_other_arguments():
+    class Scale(nn.Module):
+        def forward(self, x, s):
+            return x * s
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scale, self.act = Scale(), nn.Tanh()
+
+        def forward(self, x):
+            return self.act(self.scale(x, 2.0))
+
+    X = torch.tensor([[1.0, -1.0], [0.5, 0.0]])
+    stats = activation_stats(Net(), X, layer_types=(Scale, nn.Tanh), record="input")
+    assert stats.names == ["scale", "act"]
+    torch.testing.assert_close(stats.samples[1], (2 * X).flatten())  # s reached the layer

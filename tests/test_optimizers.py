@@ -309,3 +309,39 @@ def test_proximal_sgd_passes_momentum_and_weight_decay_to_sgd():
 def test_proximal_sgd_error_names_l1():
     with pytest.raises(ValueError, match=r"^l1 must be >= 0, got -1.0$"):
         ProximalSGD([nn.Parameter(torch.ones(2))], lr=0.1, l1=-1.0)
+
+
+def test_proximal_sgd_without_l1_is_sgd():
+    w0, grad_at = _problem()
+    p = nn.Parameter(w0.clone())
+    optimizer = ProximalSGD([p], lr=0.1)  # l1 defaults to 0: no shrinkage
+    for _ in range(3):
+        p.grad = grad_at(p)
+        optimizer.step()
+    torch.testing.assert_close(p.detach(), _run_torch(torch.optim.SGD, w0, grad_at, 3, lr=0.1))
+    assert optimizer.defaults["l1"] == 0.0
+
+
+def test_proximal_sgd_defaults_hold_l1_for_groups_added_later():
+    """As every torch optimizer: a new group takes its missing options from .defaults."""
+    optimizer = ProximalSGD([nn.Parameter(torch.ones(1))], lr=0.1, l1=0.5)
+    assert optimizer.defaults["l1"] == 0.5
+    optimizer.defaults["l1"] = 0.7
+    optimizer.add_param_group({"params": [nn.Parameter(torch.ones(1))]})
+    assert [g["l1"] for g in optimizer.param_groups] == [0.5, 0.7]
+
+
+def test_proximal_sgd_step_runs_the_closure_and_returns_its_loss():
+    w0, _ = _problem()
+    p = nn.Parameter(w0.clone())
+    optimizer = ProximalSGD([p], lr=0.1, l1=0.01)
+
+    def closure():
+        optimizer.zero_grad()
+        loss = (p**2).sum()
+        loss.backward()
+        return loss
+
+    loss = optimizer.step(closure)
+    torch.testing.assert_close(loss, (w0**2).sum())
+    torch.testing.assert_close(p.detach(), soft_threshold(w0 - 0.1 * 2 * w0, 0.1 * 0.01))
