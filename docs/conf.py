@@ -153,4 +153,3 @@ sphinx_gallery_conf = {
     "show_signature": False,
     "plot_gallery": "True",
 }
-

@@ -23,7 +23,7 @@ from reglab.device import resolve_device
 from reglab.early_stopping import EarlyStopping
 from reglab.models import small_cnn
 from reglab.penalties import l1_penalty, param_groups
-from reglab.training import History, forked_rng, spawn_seeds, train
+from reglab.training import History, evaluate, forked_rng, spawn_seeds, train
 
 __all__ = [
     "SETTINGS",
@@ -119,6 +119,8 @@ def run(
     lr: float = 2e-3,
     device: torch.device | str | None = None,
     early_stopping: EarlyStopping | None = None,
+    test_every_epoch: bool = True,
+    channels: tuple[int, int] = (8, 16),
 ) -> dict:
     """Train one seed of one setting; return its result as plain data (JSON-ready).
 
@@ -128,15 +130,19 @@ def run(
     global RNG is left untouched.
 
     ``train_acc``/``val_acc``/``test_acc``/``gap`` are those of the returned model: the last
-    epoch, or the best one when ``early_stopping`` restores the best weights.
+    epoch, or the best one when ``early_stopping`` restores the best weights. With
+    ``test_every_epoch=False`` the test set is evaluated once, after training, and the
+    history holds no test metrics. ``channels`` are those of the two conv blocks of
+    :func:`reglab.models.small_cnn`.
     """
     device = resolve_device(device)
     source = torch.Generator().manual_seed(seed)
     (init_seed,) = spawn_seeds(source, 1)
     with forked_rng(init_seed):  # the initial weights: their own stream
-        model, optimizer, penalty, augment = build(setting, lr=lr)
+        model, optimizer, penalty, augment = build(setting, lr=lr, channels=channels)
     history = train(
-        model, train_data, val_data=val_data, test_data=test_data, optimizer=optimizer,
+        model, train_data, val_data=val_data, optimizer=optimizer,
+        test_data=test_data if test_every_epoch else None,
         penalty=penalty, augment=augment, num_epochs=num_epochs, batch_size=batch_size,
         generator=source, device=device, progress=False, early_stopping=early_stopping,
     )  # fmt: skip
@@ -149,13 +155,17 @@ def run(
         "n_val": len(val_data[0]) if val_data is not None else 0,
         "n_test": len(test_data[0]),
         "num_epochs": num_epochs,
+        "channels": list(channels),
         "epochs_trained": len(history.epoch),
         "best_epoch": history.best_epoch,
         "device": device.type,
         "history": history.to_dict(),
         "train_acc": history.train_acc[at],
-        "test_acc": history.test_acc[at],
     }
+    if test_every_epoch:
+        result["test_loss"], result["test_acc"] = history.test_loss[at], history.test_acc[at]
+    else:  # the test set, once, for the returned model
+        result["test_loss"], result["test_acc"] = evaluate(model, *test_data, device=device)
     if val_data is not None:
         result["val_acc"] = history.val_acc[at]
         result["val_loss"] = history.val_loss[at]

@@ -63,21 +63,29 @@ def small_cnn(
 ) -> nn.Sequential:
     """Two conv blocks and a classifier, for ``(N, 1, 28, 28)`` inputs.
 
-    Each block is ``Conv2d(3x3) -> [BatchNorm2d] -> ReLU -> [Dropout2d(p2d)] -> MaxPool2d(2)``;
-    the classifier is ``Flatten -> Linear -> [BatchNorm1d] -> ReLU -> [Dropout(p)] -> Linear``.
-    A convolution followed by batch norm has no bias (the norm's shift replaces it).
+    Each block is ``Conv2d(3x3) -> [BatchNorm2d] -> ReLU -> MaxPool2d(2)``; after the last
+    block comes ``[Dropout2d(p2d)]``, then the classifier
+    ``Flatten -> Linear -> ReLU -> [Dropout(p)] -> Linear``. A convolution followed by
+    batch norm has no bias (the norm's shift replaces it).
+
+    Every dropout layer sits after every batch-norm layer. Dropout before batch norm
+    changes the variance of the norm's input between training and evaluation, so the
+    running variance collected in training no longer fits at test time ("variance shift",
+    Li et al., *Understanding the Disharmony between Dropout and Batch Normalization by
+    Variance Shift*, CVPR 2019).
 
     Args:
         channels (tuple[int, int]): output channels of the two conv blocks.
-        batch_norm (bool): add batch normalization after each conv/linear layer.
+        batch_norm (bool): add ``BatchNorm2d`` after each convolution. Default: ``False``.
         p (float): dropout probability in the classifier. Default: ``0``.
-        p2d (float): channel dropout probability in the conv blocks. Default: ``0``.
+        p2d (float): channel dropout probability after the conv blocks. Default: ``0``.
         hidden (int): width of the classifier's hidden layer. Default: ``64``.
         classes (int): number of outputs. Default: ``10``.
-        norm (str, optional): the normalization after each conv/linear layer: ``"batch"``
+        norm (str, optional): the normalization after each convolution: ``"batch"``
             (the same as ``batch_norm=True``), ``"group"`` (``GroupNorm(num_groups, C)``),
-            ``"layer"`` (``GroupNorm(1, C)`` after a conv, i.e. layer norm over (C, H, W) with
-            a per-channel affine, and ``LayerNorm(hidden)`` in the classifier) or ``None``.
+            ``"layer"`` (``GroupNorm(1, C)``, i.e. layer norm over (C, H, W) with a
+            per-channel affine) or ``None``. The classifier is never normalized, so that
+            dropout there sees no normalization after it.
         num_groups (int): groups for ``norm="group"``; must divide every width. Default: 4.
     """
     check_probability(p)
@@ -94,15 +102,11 @@ def small_cnn(
         layers.append(nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=bias))
         if norm is not None:
             layers.append(_NORMS[norm](out_channels, num_groups, 2))
-        layers.append(nn.ReLU())
-        if p2d > 0:
-            layers.append(nn.Dropout2d(p2d))
-        layers.append(nn.MaxPool2d(2))  # 28 -> 14 -> 7
+        layers += [nn.ReLU(), nn.MaxPool2d(2)]  # 28 -> 14 -> 7
         in_channels = out_channels
-    layers += [nn.Flatten(), nn.Linear(in_channels * 7 * 7, hidden, bias=bias)]
-    if norm is not None:
-        layers.append(_NORMS[norm](hidden, num_groups, 1))
-    layers.append(nn.ReLU())
+    if p2d > 0:
+        layers.append(nn.Dropout2d(p2d))  # after the last normalization: no variance shift
+    layers += [nn.Flatten(), nn.Linear(in_channels * 7 * 7, hidden), nn.ReLU()]
     if p > 0:
         layers.append(nn.Dropout(p))
     layers.append(nn.Linear(hidden, classes))

@@ -19,13 +19,18 @@ __all__ = [
     "plot_filter_factors",
     "plot_gaps",
     "plot_paired",
+    "plot_paired_differences",
     "plot_paired_seeds",
+    "plot_run_curves",
     "plot_running_stats",
     "plot_seed_curves",
+    "plot_seed_dots",
+    "plot_seed_sweep",
     "plot_std_by_depth",
     "plot_stopping",
     "plot_sweep",
     "plot_weight_paths",
+    "set_color_limits",
     "show_image",
     "show_images",
 ]
@@ -535,3 +540,114 @@ def plot_paired(values: dict, ax: Axes, *, ylabel: str) -> Axes:
     ax.set_xlim(-0.5, len(columns) - 0.5)
     ax.set_ylabel(ylabel)
     return ax
+
+
+# Figures of seeded comparisons: every seed is a dot, so the spread stays visible.
+
+
+def plot_seed_sweep(
+    values: dict, ax: Axes, *, label: str | None = None, color: str | None = None
+) -> Axes:
+    """One metric against a swept hyperparameter: each seed as a dot, a line through the
+    means over seeds.
+
+    Args:
+        values (dict): hyperparameter value (a number) -> list of per-seed values.
+        ax (Axes): where to draw.
+        label (str, optional): legend entry of the line. Default: ``None``.
+        color (str, optional): colour of dots and line. Default: the next in the cycle.
+    """
+    xs = list(values)
+    means = [sum(v) / len(v) for v in values.values()]
+    (line,) = ax.plot(xs, means, marker="_", markersize=12, label=label, color=color)
+    for x, seeds in values.items():
+        ax.plot([x] * len(seeds), seeds, ".", color=line.get_color(), alpha=0.7)
+    return ax
+
+
+def plot_seed_dots(
+    groups: dict, ax: Axes, *, ylabel: str | None = None, colors: list | None = None
+) -> Axes:
+    """A dot plot: one column per group (e.g. a setting), one dot per seed, and a short
+    horizontal bar at the mean. No bars, so no axis needs to start at zero.
+
+    Args:
+        groups (dict): group label -> list of per-seed values.
+        ax (Axes): where to draw.
+        ylabel (str, optional): the y-axis label. Default: ``None``.
+        colors (list, optional): one colour per group. Default: all ``"C0"``.
+    """
+    colors = colors if colors is not None else ["C0"] * len(groups)
+    if len(colors) != len(groups):
+        raise ValueError(f"got {len(colors)} colors for {len(groups)} groups")
+    for i, (values, color) in enumerate(zip(groups.values(), colors, strict=True)):
+        ax.plot([i] * len(values), values, "o", color=color, alpha=0.7, markersize=4)
+        mean = sum(values) / len(values)
+        ax.plot([i - 0.25, i + 0.25], [mean, mean], color="k", lw=1.5)
+    ax.set_xticks(range(len(groups)), list(groups), rotation=30, ha="right")
+    if ylabel is not None:
+        ax.set_ylabel(ylabel)
+    return ax
+
+
+def plot_paired_differences(differences: dict, ax: Axes, *, xlabel: str | None = None) -> Axes:
+    """Paired differences against a baseline, one row per comparison: each seed's
+    difference as a dot, the mean as a bar tick, and the paired t interval as a line
+    (see ``reglab.stats.paired_difference``). A dashed line marks zero.
+
+    Args:
+        differences (dict): label -> ``reglab.stats.PairedDifference``.
+        ax (Axes): where to draw.
+        xlabel (str, optional): the x-axis label. Default: ``None``.
+    """
+    labels = list(differences)
+    for i, d in enumerate(differences.values()):
+        row = len(labels) - 1 - i  # the first comparison on top
+        ax.plot([d.low, d.high], [row, row], color="0.6", lw=3, solid_capstyle="butt")
+        ax.plot(d.differences, [row] * len(d.differences), "o", color="C0", markersize=4)
+        ax.plot([d.mean], [row], "|", color="k", markersize=14, mew=2)
+    ax.axvline(0, color="k", ls="--", lw=0.8)
+    ax.set_yticks(range(len(labels)), labels[::-1])
+    if xlabel is not None:
+        ax.set_xlabel(xlabel)
+    return ax
+
+
+def plot_run_curves(
+    runs: list[dict], ax: Axes, *, field: str = "val_acc", color: str = "C0", **line_kwargs
+) -> Axes:
+    """One line per run (seed) of a per-epoch metric, for runs of different lengths (early
+    stopping), with a dot at each run's ``best_epoch`` when it has one.
+
+    Args:
+        runs (list[dict]): :func:`reglab.experiment.run` results.
+        ax (Axes): where to draw.
+        field (str): a per-epoch field of the run's ``history``. Default: ``"val_acc"``.
+        color (str): colour of every line. Default: ``"C0"``.
+        **line_kwargs: passed to ``ax.plot`` (e.g. ``ls="--"``).
+    """
+    for run in runs:
+        history = run["history"]
+        ax.plot(history["epoch"], history[field], color=color, lw=1, **line_kwargs)
+        best = run.get("best_epoch")
+        if best is not None:
+            at = history["epoch"].index(best)
+            ax.plot([best], [history[field][at]], "o", color=color, markersize=4)
+    return ax
+
+
+def set_color_limits(axes, vmin: float, vmax: float):
+    """Give every image drawn in ``axes`` the same colour scale ``[vmin, vmax]``, so equal
+    values look equally bright in every panel (``imshow`` scales each panel on its own).
+
+    Args:
+        axes: an Axes, a sequence or a 2-D array of them.
+        vmin (float): value shown as black. vmax (float): value shown as white.
+    """
+    if not vmin < vmax:
+        raise ValueError(f"vmin must be smaller than vmax, got {vmin} and {vmax}")
+    flat = [axes] if isinstance(axes, Axes) else (axes.ravel() if hasattr(axes, "ravel") else axes)
+    for ax in flat:
+        for image in ax.images:
+            image.set_clim(vmin, vmax)
+    return axes

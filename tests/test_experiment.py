@@ -155,21 +155,29 @@ def _cli(*args, tmp_path):
 
 
 def test_cli_runs_end_to_end_and_writes_results(tmp_path, mnist_root):
+    from reglab.selection import CANDIDATES
+
     out = tmp_path / "runs"
-    result = _cli("--n-train", "30", "--n-test", "50", "--epochs", "1", "--seeds", "2",
-                  "--settings", "none", "dropout", "--device", "cpu", "--output", str(out),
-                  tmp_path=tmp_path)  # fmt: skip
+    result = _cli("--per-class", "3", "--val-per-class", "2", "--n-test", "50", "--epochs",
+                  "1", "--seeds", "2", "--settings", "none", "dropout", "--device", "cpu",
+                  "--output", str(out), tmp_path=tmp_path)  # fmt: skip
     assert result.returncode == 0, result.stderr
     results = load_results(out)
-    assert len(results) == 4 and {r["setting"]["name"] for r in results} == {"none", "dropout"}
-    assert (out / "summary.csv").exists() and (out / "gaps.png").exists()
-    assert "dropout" in result.stdout and "test acc" in result.stdout
+    candidates = {s.name for s in CANDIDATES["none"] + CANDIDATES["dropout"]}
+    # every candidate with both seeds, then "all" (the chosen ones combined), both seeds
+    assert len(results) == 2 * len(candidates) + 2
+    assert {r["setting"]["name"] for r in results} == candidates | {"all"}
+    assert {(r["n_train"], r["n_val"], r["n_test"]) for r in results} == {(30, 20, 50)}
+    assert all(r["history"]["test_acc"] == [] for r in results)  # the test set once
+    assert (out / "summary.csv").exists() and (out / "test_accuracy.png").exists()
+    assert "all" in result.stdout and "test acc" in result.stdout
 
 
 def test_cli_help():
     result = subprocess.run([sys.executable, str(CLI), "--help"], capture_output=True, text=True)
     assert result.returncode == 0
-    for option in ("--n-train", "--epochs", "--seeds", "--device", "--output", "--settings"):
+    for option in ("--per-class", "--val-per-class", "--n-test", "--epochs", "--patience",
+                   "--seeds", "--device", "--output", "--settings"):  # fmt: skip
         assert option in result.stdout
 
 
@@ -180,7 +188,8 @@ def test_cli_help():
         (["--device", "tpu"], "invalid choice: 'tpu'"),
         (["--settings", "everything"], "invalid choice: 'everything'"),
         (["--epochs", "two"], "invalid positive_int value"),
-        (["--n-train", "some"], "invalid n_train_type value"),
+        (["--n-test", "some"], "invalid n_test_type value"),
+        (["--per-class", "0"], "must be a positive integer"),
     ],
 )
 def test_cli_bad_options_are_argparse_errors(args, message, tmp_path):
@@ -204,11 +213,35 @@ def test_mean_curves_average_over_seeds(tiny_data):
     assert curves["none"].epoch == [1, 2]
 
 
-def test_cli_n_train_all_means_the_whole_data_root():
+def test_cli_n_test_all_means_the_whole_test_split_and_defaults_are_the_books():
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("compare_regularizers", CLI)
     cli = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(cli)
-    assert cli.parse_args(["--n-train", "all"]).n_train is None
-    assert cli.parse_args(["--n-train", "300"]).n_train == 300
+    assert cli.parse_args(["--n-test", "all"]).n_test is None
+    assert cli.parse_args(["--n-test", "300"]).n_test == 300
+    args = cli.parse_args([])  # the chapter "Putting it together" uses these values
+    assert (args.per_class, args.val_per_class, args.epochs, args.patience, args.seeds) == (
+        50, 50, 40, 5, 3)  # fmt: skip
+    assert args.channels == [4, 8]
+    assert args.n_test is None and args.settings == [f.replace(" ", "-") for f in cli.CANDIDATES]
+
+
+def test_cli_rejects_more_images_per_class_than_the_data_root_has(tmp_path, mnist_root):
+    result = _cli("--per-class", "100000", "--device", "cpu", tmp_path=tmp_path)
+    assert result.returncode == 2 and "rarest class" in result.stderr
+
+
+def test_test_set_once_gives_the_same_numbers_without_per_epoch_test_metrics(tiny_data):
+    from reglab.early_stopping import EarlyStopping
+
+    train_data, test_data = tiny_data
+    kwargs = dict(val_data=test_data, seed=3, num_epochs=4, device="cpu")
+    every = run(SETTINGS["dropout"], train_data, test_data, **kwargs,
+                early_stopping=EarlyStopping(patience=1))  # fmt: skip
+    once = run(SETTINGS["dropout"], train_data, test_data, **kwargs, test_every_epoch=False,
+               early_stopping=EarlyStopping(patience=1))  # fmt: skip
+    assert once["history"]["test_acc"] == [] and len(every["history"]["test_acc"]) > 0
+    assert once["test_acc"] == every["test_acc"] and once["test_loss"] == every["test_loss"]
+    assert once["history"]["val_loss"] == every["history"]["val_loss"]

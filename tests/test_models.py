@@ -22,9 +22,20 @@ def test_small_cnn_layers_and_output_shape(batch_norm):
     convs = [m for m in model if isinstance(m, nn.Conv2d)]
     assert [c.out_channels for c in convs] == [4, 8]
     assert all((c.bias is None) == batch_norm for c in convs)  # BN's shift replaces the bias
-    assert sum(isinstance(m, nn.BatchNorm2d | nn.BatchNorm1d) for m in model) == 3 * batch_norm
-    assert [m.p for m in model if isinstance(m, nn.Dropout2d)] == [0.1, 0.1]
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in model) == 2 * batch_norm
+    assert not any(isinstance(m, nn.BatchNorm1d) for m in model)
+    assert [m.p for m in model if isinstance(m, nn.Dropout2d)] == [0.1]
     assert [m.p for m in model if type(m) is nn.Dropout] == [0.5]
+
+
+def test_small_cnn_puts_every_dropout_after_every_batch_norm():
+    # Dropout before batch norm shifts the variance the norm sees between training and
+    # evaluation (Li et al., CVPR 2019), so no dropout layer may precede a norm layer.
+    model = small_cnn(batch_norm=True, p=0.5, p2d=0.2)
+    norms = [i for i, m in enumerate(model) if isinstance(m, nn.BatchNorm2d | nn.BatchNorm1d)]
+    drops = [i for i, m in enumerate(model) if isinstance(m, nn.Dropout | nn.Dropout2d)]
+    assert len(norms) == 2 and len(drops) == 2
+    assert max(norms) < min(drops)
 
 
 def test_deep_mlp_has_depth_hidden_layers_of_one_width():
