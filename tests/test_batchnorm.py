@@ -160,7 +160,7 @@ def test_trace_records_the_closed_form_for_identical_batches():
     torch.testing.assert_close(trace.running_var, (1 - m) ** k + (1 - (1 - m) ** k) * unbiased)
     torch.testing.assert_close(trace.batch_var, unbiased.expand(30, 3))
     torch.testing.assert_close(trace.batch_mean, X.mean(dim=(0, 2, 3)).expand(30, 3))
-    with pytest.raises(ValueError, match="^batches is empty$"):
+    with pytest.raises(ValueError, match=r"^batches is empty$"):
         trace_running_stats(nn.BatchNorm2d(3), [])
 
 
@@ -324,7 +324,7 @@ class _OnlyMean(nn.Module):  # a module with one of the two buffers
 
 @pytest.mark.parametrize("with_var_attribute", [False, True])
 def test_trace_needs_both_running_buffers(with_var_attribute):
-    with pytest.raises(ValueError, match="^_OnlyMean has no running statistics"):
+    with pytest.raises(ValueError, match=r"^_OnlyMean has no running statistics"):
         trace_running_stats(_OnlyMean(with_var_attribute), [torch.randn(4, 3)])
 
 
