@@ -160,7 +160,7 @@ def test_trace_records_the_closed_form_for_identical_batches():
     torch.testing.assert_close(trace.running_var, (1 - m) ** k + (1 - (1 - m) ** k) * unbiased)
     torch.testing.assert_close(trace.batch_var, unbiased.expand(30, 3))
     torch.testing.assert_close(trace.batch_mean, X.mean(dim=(0, 2, 3)).expand(30, 3))
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(ValueError, match=r"^batches is empty$"):
         trace_running_stats(nn.BatchNorm2d(3), [])
 
 
@@ -307,8 +307,25 @@ def test_gradients_of_every_input_pass_gradcheck():
 
 @pytest.mark.parametrize("module", [nn.BatchNorm2d(3, track_running_stats=False), nn.ReLU()])
 def test_trace_needs_a_module_with_running_statistics(module):
-    with pytest.raises(ValueError, match="has no running statistics"):
+    with pytest.raises(ValueError, match=rf"^{type(module).__name__} has no running statistics"):
         trace_running_stats(module, [torch.randn(4, 3, 2, 2)])
+
+
+class _OnlyMean(nn.Module):  # a module with one of the two buffers
+    def __init__(self, with_var_attribute):
+        super().__init__()
+        self.register_buffer("running_mean", torch.zeros(3))
+        if with_var_attribute:
+            self.running_var = None
+
+    def forward(self, X):
+        return X
+
+
+@pytest.mark.parametrize("with_var_attribute", [False, True])
+def test_trace_needs_both_running_buffers(with_var_attribute):
+    with pytest.raises(ValueError, match=r"^_OnlyMean has no running statistics"):
+        trace_running_stats(_OnlyMean(with_var_attribute), [torch.randn(4, 3)])
 
 
 def test_defaults_are_torchs():
