@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
-from test_browser import SHOTS, _context, base, browser, visit  # noqa: F401 (fixtures)
+from test_browser import SHOTS, _context, base, visit  # noqa: F401 (fixtures; browser is in conftest)
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted(p.stem for p in (ROOT / "examples").glob("*.py"))
