@@ -1,7 +1,7 @@
 """
-====================================================
+======================================================
 Comparing regularizers on MNIST, from the command line
-====================================================
+======================================================
 
 Runs the study of the chapter "Putting it together": the same small CNN with the same
 budget under each regularizer (weight decay and dropout at a few candidate strengths,
