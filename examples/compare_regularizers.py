@@ -173,9 +173,7 @@ def main(argv=None) -> int:
         final.append("all")
     json_path, csv_path = save_results(results, args.output)
 
-    # %%
-    # Summary table and figure
-    # ------------------------
+    # summary table and figure
     import matplotlib
 
     matplotlib.use("Agg")
