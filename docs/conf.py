@@ -85,6 +85,10 @@ mathjax_path = "mathjax/tex-chtml.js"  # relative to _static
 mathjax4_config = {"loader": {"paths": {"fonts": "[mathjax]/fonts"}}}
 
 # -- API reference ----------------------------------------------------------------
+# viewcode keeps one reference name per source module: following reglab.functional's
+# re-exports into reglab.dropout would point that module's other functions at
+# reglab.functional.<name>, which does not exist (the link checker caught it).
+viewcode_follow_imported_members = False
 autodoc_typehints = "none"  # the docstrings state types, PyTorch-style
 autodoc_member_order = "bysource"
 napoleon_google_docstring = True
