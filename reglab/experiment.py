@@ -24,6 +24,7 @@ from reglab.early_stopping import EarlyStopping
 from reglab.models import small_cnn
 from reglab.penalties import l1_penalty, param_groups
 from reglab.training import History, evaluate, forked_rng, spawn_seeds, train
+from reglab.validation import check_nonnegative, check_probability
 
 __all__ = [
     "SETTINGS",
@@ -62,11 +63,9 @@ class Setting:
 
     def __post_init__(self):
         for field in ("weight_decay", "l1"):
-            if not getattr(self, field) >= 0:
-                raise ValueError(f"{field} must be >= 0, got {getattr(self, field)}")
+            check_nonnegative(getattr(self, field), field)
         for field in ("p", "p2d"):
-            if not 0 <= getattr(self, field) <= 1:
-                raise ValueError(f"{field} has to be between 0 and 1, got {getattr(self, field)}")
+            check_probability(getattr(self, field), field)
 
 
 #: The settings the chapter "Putting it together" compares.
@@ -196,7 +195,10 @@ def run_study(
 
 
 def summarize(results: list[dict]) -> list[dict]:
-    """Mean and standard deviation over seeds of each setting's final metrics, in order."""
+    """Mean and standard deviation over seeds of each setting's final metrics, in order.
+
+    An empty ``results`` gives an empty list.
+    """
     names = list(dict.fromkeys(r["setting"]["name"] for r in results))
     rows = []
     for name in names:
@@ -237,7 +239,13 @@ def mean_curves(results: list[dict]) -> dict[str, History]:
 
 
 def save_results(results: list[dict], folder: str | Path) -> tuple[Path, Path]:
-    """Write ``results.json`` (everything) and ``summary.csv`` (one row per setting)."""
+    """Write ``results.json`` (everything) and ``summary.csv`` (one row per setting).
+
+    Raises:
+        ValueError: ``results`` is empty (there would be no summary row to write).
+    """
+    if not results:
+        raise ValueError("results must hold at least one run, got an empty list")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     json_path, csv_path = folder / "results.json", folder / "summary.csv"

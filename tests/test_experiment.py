@@ -130,8 +130,16 @@ def test_all_combines_everything():
     "kwargs", [dict(p=1.5), dict(p2d=-0.1), dict(weight_decay=-1), dict(l1=-1)]
 )
 def test_settings_validate_their_values(kwargs):
-    with pytest.raises(ValueError, match=r"must be >= 0|between 0 and 1"):
+    (name,) = kwargs
+    with pytest.raises(ValueError, match=rf"^{name} (must be >= 0|has to be between 0 and 1)"):
         Setting("bad", **kwargs)
+
+
+def test_save_results_rejects_an_empty_list(tmp_path):
+    with pytest.raises(ValueError, match="results must hold at least one run"):
+        save_results([], tmp_path / "runs")
+    assert not (tmp_path / "runs").exists()  # nothing half-written
+    assert summarize([]) == []
 
 
 def test_results_round_trip_and_summary(tiny_data, tmp_path):
