@@ -57,6 +57,31 @@ class PairedDifference:
             return 0
         return 1 if self.mean > 0 else -1
 
+    def verdict(self, higher: str = "higher", lower: str = "lower") -> str:
+        """The reading in words, for a sentence that must hold whatever the run gives.
+
+        Args:
+            higher (str): the word for "A is clearly larger". Default: ``"higher"``.
+            lower (str): the word for "A is clearly smaller". Default: ``"lower"``.
+
+        Returns:
+            str: ``"<higher|lower> for every seed"``, ``"<higher|lower> (the interval
+            excludes zero)"``, or ``"no clear difference at this scale"``.
+
+        Example::
+
+            >>> paired_difference([0.9, 0.8, 0.7], [0.8, 0.7, 0.6]).verdict()
+            'higher for every seed'
+            >>> paired_difference([0.1, 0.2], [0.2, 0.1]).verdict("better", "worse")
+            'no clear difference at this scale'
+        """
+        if self.sign == 0:
+            return "no clear difference at this scale"
+        word = higher if self.sign > 0 else lower
+        if self.all_same_sign:
+            return f"{word} for every seed"
+        return f"{word} (the interval excludes zero)"
+
     def __iter__(self):
         # (mean, low, high, all_same_sign), so the result unpacks like a tuple
         return iter((self.mean, self.low, self.high, self.all_same_sign))

@@ -118,3 +118,19 @@ def test_unpacks_as_a_4_tuple_and_accepts_tensors():
 def test_bad_inputs(a, b, kwargs, match):
     with pytest.raises(ValueError, match=match):
         paired_difference(a, b, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        ([0.9, 0.8, 0.7], [0.8, 0.7, 0.6], "better for every seed"),
+        ([0.8, 0.7, 0.6], [0.9, 0.8, 0.7], "worse for every seed"),
+        ([1.0] * 9 + [0.0], [0.0] * 9 + [0.1], "better (the interval excludes zero)"),
+        ([0.0] * 9 + [0.1], [1.0] * 9 + [0.0], "worse (the interval excludes zero)"),
+        ([0.3, 0.1, 0.2], [0.1, 0.2, 0.2], "no clear difference at this scale"),
+    ],
+)
+def test_verdict_follows_the_paired_rule(a, b, expected):
+    d = paired_difference(a, b)
+    assert d.verdict("better", "worse") == expected
+    assert d.verdict() == expected.replace("better", "higher").replace("worse", "lower")
