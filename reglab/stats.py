@@ -57,16 +57,24 @@ class PairedDifference:
             return 0
         return 1 if self.mean > 0 else -1
 
-    def verdict(self, higher: str = "higher", lower: str = "lower") -> str:
+    def verdict(
+        self,
+        higher: str = "higher",
+        lower: str = "lower",
+        unclear: str = "no clear difference at this scale",
+    ) -> str:
         """The reading in words, for a sentence that must hold whatever the run gives.
 
         Args:
             higher (str): the word for "A is clearly larger". Default: ``"higher"``.
             lower (str): the word for "A is clearly smaller". Default: ``"lower"``.
+            unclear (str): the words for neither, for example ``"not clearly different"``
+                where the sentence goes on with "than B". Default: ``"no clear difference
+                at this scale"``.
 
         Returns:
             str: ``"<higher|lower> for every seed"``, ``"<higher|lower> (the interval
-            excludes zero)"``, or ``"no clear difference at this scale"``.
+            excludes zero)"``, or ``unclear``.
 
         Example::
 
@@ -76,7 +84,7 @@ class PairedDifference:
             'no clear difference at this scale'
         """
         if self.sign == 0:
-            return "no clear difference at this scale"
+            return unclear
         word = higher if self.sign > 0 else lower
         if self.all_same_sign:
             return f"{word} for every seed"

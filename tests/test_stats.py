@@ -134,3 +134,5 @@ def test_verdict_follows_the_paired_rule(a, b, expected):
     d = paired_difference(a, b)
     assert d.verdict("better", "worse") == expected
     assert d.verdict() == expected.replace("better", "higher").replace("worse", "lower")
+    unclear = d.verdict("better", "worse", unclear="not clearly different")
+    assert unclear == (expected if d.clear else "not clearly different")
