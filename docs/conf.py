@@ -105,14 +105,6 @@ nitpick_ignore_regex = [
     ("py:class", r"InterpolationMode\b.*"),
     ("py:(func|meth|attr|mod|obj|data)", r"(torch|torchvision)\..*"),
 ]
-# Known docstring slips, left as plain text until their modules are next edited (editing
-# reglab/ re-executes every chapter): the old path of batch_norm, and words napoleon
-# read as types in reglab.selection.CANDIDATES.
-nitpick_ignore = [
-    ("py:func", "reglab.batchnorm.batch_norm"),
-    ("py:class", "The candidates"),
-    ("py:class", "the book's study"),
-]
 
 # -- Bibliography --------------------------------------------------------------------
 bibtex_bibfiles = ["references.bib"]

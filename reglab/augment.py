@@ -98,7 +98,7 @@ def affine(
     Image :math:`i` gives exactly ``v2.functional.affine(X[i], angle[i], translate[i],
     scale[i], shear[i], interpolation, fill)``: each output pixel :math:`x` samples the
     input at :math:`M_i^{-1} x` about the image centre, where
-    :math:`M_i = T(t_i)\,R(	heta_i)\,S(s_i)\,SH(	ext{shear}_i)` (counter-clockwise angles
+    :math:`M_i = T(t_i)\,R(\theta_i)\,S(s_i)\,SH(\text{shear}_i)` (counter-clockwise angles
     in degrees, shifts in pixels); pixels that come from outside the image get ``fill``.
     All images are warped by one ``grid_sample`` call.
 
@@ -203,10 +203,10 @@ def sample_affine_params(
     r"""Draw ``N`` independent parameter sets of ``v2.RandomAffine.make_params``.
 
     For each image, as torchvision draws them, in this order:
-    :math:`	heta \sim U[	ext{degrees}]`;
+    :math:`\theta \sim U[\text{degrees}]`;
     :math:`t_x = \operatorname{round}(U[-a W, a W])`, :math:`t_y = \operatorname{round}(U[-b H,
     b H])` whole pixels (round half to even) for ``translate = (a, b)``;
-    :math:`s \sim U[	ext{scale}]`; shear :math:`\sim U[	ext{shear}]` along :math:`x` (and
+    :math:`s \sim U[\text{scale}]`; shear :math:`\sim U[\text{shear}]` along :math:`x` (and
     :math:`y` when ``shear`` has four values).
 
     Args:

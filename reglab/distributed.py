@@ -159,7 +159,7 @@ def sync_batch_norm(
     eps: float = 1e-5,
     process_group: dist.ProcessGroup | None = None,
 ) -> torch.Tensor:
-    r"""Synchronized batch norm: :func:`reglab.batchnorm.batch_norm` whose training-mode
+    r"""Synchronized batch norm: :func:`reglab.functional.batch_norm` whose training-mode
     statistics are those of the batch of every process in ``process_group``.
 
     .. math::

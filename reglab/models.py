@@ -10,12 +10,13 @@ from reglab.validation import check_probability
 __all__ = ["deep_mlp", "mlp", "small_cnn"]
 
 _ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}
-# norm name -> layer(width, num_groups, spatial dims)
+# norm name -> layer(channels, num_groups) after a conv layer; layer norm over (C, H, W)
+# is group norm with one group
 _NORMS = {
     None: None,
-    "batch": lambda C, G, d: nn.BatchNorm2d(C) if d == 2 else nn.BatchNorm1d(C),
-    "group": lambda C, G, d: nn.GroupNorm(G, C),
-    "layer": lambda C, G, d: nn.GroupNorm(1, C) if d == 2 else nn.LayerNorm(C),
+    "batch": lambda C, G: nn.BatchNorm2d(C),
+    "group": lambda C, G: nn.GroupNorm(G, C),
+    "layer": lambda C, G: nn.GroupNorm(1, C),
 }
 
 
@@ -101,7 +102,7 @@ def small_cnn(
     for out_channels in channels:
         layers.append(nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=bias))
         if norm is not None:
-            layers.append(_NORMS[norm](out_channels, num_groups, 2))
+            layers.append(_NORMS[norm](out_channels, num_groups))
         layers += [nn.ReLU(), nn.MaxPool2d(2)]  # 28 -> 14 -> 7
         in_channels = out_channels
     if p2d > 0:

@@ -18,8 +18,8 @@ from reglab.experiment import Setting
 
 __all__ = ["CANDIDATES", "by_seed", "choose", "combine", "family_of"]
 
-#: The candidates of the book's study: family -> settings. A family with one candidate
-#: has nothing to choose (batch norm and augmentation are on or off).
+#: Each family of the book's study mapped to its candidate settings. A family with one
+#: candidate has nothing to choose (batch norm and augmentation are on or off).
 CANDIDATES: dict[str, list[Setting]] = {
     "none": [Setting("none")],
     "weight decay": [Setting(f"weight decay {v:g}", weight_decay=v) for v in (0.5, 2.0)],

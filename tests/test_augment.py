@@ -1,4 +1,5 @@
 import re
+import warnings
 
 import pytest
 import torch
@@ -252,9 +253,74 @@ def test_affine_checks_parameter_shapes():
         affine(X[0], **good)
 
 
-def test_sample_affine_params_rejects_a_bad_count():
-    with pytest.raises(ValueError, match="N must be an integer >= 0, got -1"):
-        sample_affine_params(-1, (28, 28))
+@pytest.mark.parametrize("name", ["angle", "translate", "scale", "shear"])
+def test_affine_names_the_parameter_of_the_wrong_shape(name):
+    X = torch.rand(3, 1, 8, 8)
+    good = dict(angle=torch.zeros(3), translate=torch.zeros(3, 2), scale=torch.ones(3),
+                shear=torch.zeros(3, 2))  # fmt: skip
+    with pytest.raises(ValueError, match=rf"^{name} must have shape"):
+        affine(X, **(good | {name: torch.ones(4)}))
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("interpolation", ["nearest", "bilinear"])
+def test_affine_works_in_the_images_dtype(dtype, interpolation):
+    X = torch.rand(6, 2, 12, 10, generator=torch.Generator().manual_seed(0), dtype=dtype)
+    ranges = dict(degrees=30, translate=(0.2, 0.3), scale=(0.7, 1.3), shear=(-10, 10, -5, 5))
+    params = sample_affine_params(6, (12, 10), **ranges, generator=torch.Generator().manual_seed(1))
+    ours = affine(X, **params, interpolation=interpolation, fill=[0.1, 0.3])
+    assert ours.dtype == dtype
+    mode = v2.InterpolationMode(interpolation)
+    for i in range(6):  # torchvision warps in the image's dtype (fill included)
+        ref = _reference(X, params, i, interpolation=mode, fill=[0.1, 0.3])
+        assert torch.equal(ours[i], ref), i
+
+
+def test_affine_defaults_fill_with_zeros_and_warn_nothing():
+    X = torch.ones(2, 3, 6, 6)
+    shift = dict(angle=torch.zeros(2), translate=torch.tensor([[3.0, 0.0], [0.0, -3.0]]),
+                 scale=torch.ones(2))  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. grid_sample's align_corners warning
+        out = affine(X, **shift)
+    assert out[0, :, :, :3].eq(0).all() and out[0, :, :, 3:].eq(1).all()  # from outside: 0
+    assert out[1, :, 3:].eq(0).all() and out[1, :, :3].eq(1).all()
+    one_value = affine(X, **shift, fill=[0.5])  # one number for every channel
+    assert torch.equal(one_value, affine(X, **shift, fill=0.5))
+    assert one_value[0, :, :, :3].eq(0.5).all()
+
+
+def test_affine_on_a_single_pixel_still_warps():
+    X = torch.ones(1, 1, 1, 1)
+    out = affine(X, torch.zeros(1), torch.tensor([[1.0, 0.0]]), torch.ones(1), fill=0.0)
+    assert out.item() == 0.0  # shifted out of the image: the fill
+
+
+def test_degenerate_and_extreme_ranges_are_allowed():
+    X = torch.rand(4, 1, 9, 9, generator=torch.Generator().manual_seed(0))
+    params = sample_affine_params(4, (9, 9), (5, 5), translate=(1.0, 1.0),
+                                  generator=torch.Generator().manual_seed(0))  # fmt: skip
+    assert params["angle"].eq(5).all()  # a range of one angle: exactly that angle
+    assert params["translate"].abs().max() <= 9  # up to the whole image, in pixels
+    out = random_affine(X, (5, 5), translate=(1.0, 1.0), generator=torch.Generator())
+    assert out.shape == X.shape
+
+
+def test_sample_affine_params_turned_off_parts_are_float64_zeros_and_ones():
+    params = sample_affine_params(3, (8, 8), 10, translate=None, scale=None, shear=None,
+                                  generator=torch.Generator().manual_seed(0))  # fmt: skip
+    assert params["translate"].dtype == params["scale"].dtype == torch.float64
+    assert params["shear"].dtype == torch.float64
+    assert params["translate"].eq(0).all() and params["scale"].eq(1).all()
+    assert params["shear"].eq(0).all()
+    empty = sample_affine_params(0, (8, 8), 10)  # no images: empty, not an error
+    assert empty["angle"].shape == (0,) and empty["translate"].shape == (0, 2)
+
+
+@pytest.mark.parametrize("N", [-1, True, 2.0])
+def test_sample_affine_params_rejects_a_bad_count(N):
+    with pytest.raises(ValueError, match=rf"N must be an integer >= 0, got {N!r}"):
+        sample_affine_params(N, (28, 28))
 
 
 def test_random_affine_needs_a_batch():
