@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-__all__ = ["Table"]
+from reglab.stats import PairedDifference
+
+__all__ = ["Table", "paired_table"]
 
 
 class Table:
@@ -53,3 +55,54 @@ class Table:
         return "\n".join(out)
 
     __repr__ = __str__
+
+
+def paired_table(
+    comparisons: Mapping[str, PairedDifference],
+    *,
+    title: str = "comparison",
+    scale: float = 100.0,
+    fmt: str = "+.1f",
+) -> Table:
+    """One row per paired comparison: mean, interval, per-seed differences and the reading.
+
+    Args:
+        comparisons (mapping of str to PairedDifference): row label -> result of
+            :func:`reglab.stats.paired_difference`.
+        title (str): header of the label column. Default: ``"comparison"``.
+        scale (float): factor applied to every difference, e.g. ``100`` for percentage
+            points of an accuracy. Default: ``100.0``.
+        fmt (str): format spec of the scaled differences. Default: ``"+.1f"``.
+
+    Example::
+
+        >>> from reglab.stats import paired_difference
+        >>> print(paired_table({"A minus B": paired_difference([0.9, 0.8], [0.85, 0.7])}))
+        comparison  mean difference    95% interval    per seed                reading
+        ----------  ---------------  --------------  ----------  ---------------------
+         A minus B             +7.5  [-24.3, +39.3]  +5.0 +10.0  higher for every seed
+    """
+
+    def num(v: float) -> str:
+        return format(scale * v, fmt)
+
+    rows = [
+        [
+            name,
+            num(d.mean),
+            f"[{num(d.low)}, {num(d.high)}]",
+            " ".join(num(v) for v in d.differences),
+            d.verdict(),
+        ]
+        for name, d in comparisons.items()
+    ]
+    headers = [title, "mean difference", f"{_confidence(comparisons):.0%} interval"]
+    return Table([*headers, "per seed", "reading"], rows)
+
+
+def _confidence(comparisons: Mapping[str, PairedDifference]) -> float:
+    """The one confidence level of ``comparisons`` (0.95 when there are none)."""
+    levels = {d.confidence for d in comparisons.values()}
+    if len(levels) > 1:
+        raise ValueError(f"comparisons mix confidence levels {sorted(levels)}")
+    return levels.pop() if levels else 0.95

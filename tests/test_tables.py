@@ -44,3 +44,33 @@ def test_floatfmt_applies_to_numpy_floats_and_zero_dim_tensors():
 def test_strings_and_vectors_are_not_formatted_as_floats():
     md = Table(["s", "v"], [["0.123456", torch.tensor([1.5])]], floatfmt=".1f")._repr_markdown_()
     assert md.splitlines()[2] == "| 0.123456 | tensor([1.5000]) |"
+
+
+def test_paired_table_rows_follow_paired_difference():
+    from reglab.stats import paired_difference
+    from reglab.tables import paired_table
+
+    clear = paired_difference([0.9, 0.8, 0.7], [0.8, 0.75, 0.6])  # +10, +5, +10 points
+    unclear = paired_difference([0.3, 0.1, 0.2], [0.1, 0.2, 0.2])
+    table = paired_table({"A minus B": clear, "C minus D": unclear}, title="test accuracy")
+    assert table.headers == ["test accuracy", "mean difference", "95% interval", "per seed",
+                             "reading"]  # fmt: skip
+    assert table.rows[0][:2] == ["A minus B", f"{100 * clear.mean:+.1f}"]
+    assert table.rows[0][2] == f"[{100 * clear.low:+.1f}, {100 * clear.high:+.1f}]"
+    assert table.rows[0][3] == "+10.0 +5.0 +10.0"
+    assert [r[4] for r in table.rows] == [clear.verdict(), unclear.verdict()]
+    assert unclear.verdict() == "no clear difference at this scale"
+    d = paired_difference([2.0, 3.0], [1.0, 1.5])
+    losses = paired_table({"x": d}, scale=1, fmt=".2f")
+    assert losses.rows[0][1:4] == ["1.25", f"[{d.low:.2f}, {d.high:.2f}]", "1.00 1.50"]
+
+
+def test_paired_table_states_the_confidence_and_refuses_a_mix():
+    from reglab.stats import paired_difference
+    from reglab.tables import paired_table
+
+    a, b = [0.9, 0.8, 0.7], [0.8, 0.75, 0.6]
+    wide = paired_difference(a, b, confidence=0.99)
+    assert paired_table({"x": wide}).headers[2] == "99% interval"
+    with pytest.raises(ValueError, match="mix confidence levels"):
+        paired_table({"x": wide, "y": paired_difference(a, b)})
