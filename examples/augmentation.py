@@ -50,7 +50,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from reglab.plotting import show_images
+from reglab.plotting.images import show_images
 
 OUT.mkdir(parents=True, exist_ok=True)
 fig, axes = plt.subplots(6, 8, figsize=(8, 6.2))

@@ -78,7 +78,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from reglab.plotting_averaging import plot_scores_by_size
+from reglab.plotting.averaging import plot_scores_by_size
 
 fig, axes = plt.subplots(1, 3, figsize=(11, 3.2))
 for ax, field in zip(axes, ["accuracy", "nll", "ece"], strict=True):

@@ -51,7 +51,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from reglab.plotting import plot_running_stats
+from reglab.plotting.batchnorm import plot_running_stats
 
 OUT.mkdir(parents=True, exist_ok=True)
 fig, (ax_mean, ax_var) = plt.subplots(1, 2, figsize=(10, 3.6))

@@ -179,7 +179,7 @@ def main(argv=None) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from reglab.plotting import plot_seed_dots
+    from reglab.plotting.seeds import plot_seed_dots
 
     def mean(values):
         return sum(values) / len(values)

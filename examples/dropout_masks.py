@@ -38,7 +38,7 @@ from torch import nn
 
 from reglab.data import mnist_tensors
 from reglab.dropout import mask_of
-from reglab.plotting import set_color_limits, show_image, show_images
+from reglab.plotting.images import set_color_limits, show_image, show_images
 
 X, _ = mnist_tensors(train=True)
 digit = X[0, 0] + 0.05  # (H, W), no exact zeros so that the mask can be read off

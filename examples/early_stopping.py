@@ -49,7 +49,7 @@ from reglab.filter_factors import (
     gd_weights,
     ridge_filter_factors,
 )
-from reglab.plotting import plot_filter_factors
+from reglab.plotting.early_stopping import plot_filter_factors
 
 g = torch.Generator().manual_seed(0)
 X = torch.randn(100, 5, generator=g, dtype=torch.float64)  # (N, d)
@@ -129,7 +129,7 @@ print(f"EarlyStopping: stopped at {stopped.stopped_epoch}, kept {stopped.best_ep
       f"test loss {test_loss:.4f}; replay: {patience.stopped_epoch}, "
       f"{patience.restored_epoch}, {patience.test_loss:.4f}")  # fmt: skip
 
-from reglab.plotting import plot_stopping
+from reglab.plotting.early_stopping import plot_stopping
 
 fig, ax = plt.subplots(figsize=(8, 3.8))
 plot_stopping(

@@ -59,7 +59,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from reglab.plotting import plot_activation_histograms, plot_std_by_depth
+from reglab.plotting.activations import plot_activation_histograms, plot_std_by_depth
 
 OUT.mkdir(parents=True, exist_ok=True)
 fig, axes = plt.subplots(2, 2, figsize=(11, 7))

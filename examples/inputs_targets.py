@@ -81,7 +81,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from reglab.plotting_targets import plot_reliability
+from reglab.plotting.targets import plot_reliability
 
 fig, axes = plt.subplots(1, 2, figsize=(9, 4), sharey=True)
 for ax, (label, curve), color in zip(axes, curves.items(), ("C0", "C1"), strict=True):
@@ -95,7 +95,7 @@ fig.savefig(OUT / "reliability.png", dpi=150, bbox_inches="tight")
 # ``reglab.mixing`` draws exactly what ``torchvision.transforms.v2.MixUp``/``CutMix`` draw
 # for the same seed; each digit is mixed with its left neighbour (the first with the last).
 from reglab.mixing import cutmix, mixup
-from reglab.plotting_targets import show_mixed_batch
+from reglab.plotting.targets import show_mixed_batch
 
 X8, y8 = X_train[:8], y_train[:8]
 fig, axes = plt.subplots(3, 8, figsize=(11, 5.6))

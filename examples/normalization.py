@@ -71,7 +71,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from reglab.normalization import shared_stats_mask
-from reglab.normalization_plots import plot_stats_cube
+from reglab.plotting.normalization import plot_stats_cube
 
 OUT.mkdir(parents=True, exist_ok=True)
 fig = plt.figure(figsize=(11, 3.2))
@@ -91,7 +91,7 @@ fig.savefig(OUT / "normalization_axes.png", dpi=150, bbox_inches="tight")
 # for every batch size; seeds are paired.
 from reglab.batch_size_study import run_batch_size_study, seed_values
 from reglab.data import balanced_subset, mnist_tensors
-from reglab.normalization_plots import plot_batch_size_study
+from reglab.plotting.normalization import plot_batch_size_study
 from reglab.stats import paired_difference
 
 X_train, y_train = mnist_tensors(train=True)

@@ -106,7 +106,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from reglab.plotting import plot_paired_seeds, plot_sweep
+from reglab.plotting.seeds import plot_paired_seeds, plot_sweep
 
 OUT.mkdir(parents=True, exist_ok=True)
 fig, axes = plt.subplots(1, 3, figsize=(14, 3.6))

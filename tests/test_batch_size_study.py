@@ -18,7 +18,7 @@ from reglab.batch_size_study import (
 )
 from reglab.models import small_cnn
 from reglab.normalization import shared_stats_mask
-from reglab.normalization_plots import plot_batch_size_study, plot_stats_cube
+from reglab.plotting.normalization import plot_batch_size_study, plot_stats_cube
 
 
 @pytest.mark.parametrize(

@@ -7,12 +7,7 @@ import matplotlib.pyplot as plt
 import pytest
 import torch
 
-from reglab.plotting import (
-    plot_filter_factors,
-    plot_paired,
-    plot_stopping,
-    plot_weight_paths,
-)
+from reglab.plotting.early_stopping import plot_filter_factors, plot_stopping, plot_weight_paths
 from reglab.training import History
 
 
@@ -21,22 +16,6 @@ def ax():
     fig, ax = plt.subplots()
     yield ax
     plt.close(fig)
-
-
-def test_plot_paired_joins_each_seed_across_settings(ax):
-    values = {"a": [0.1, 0.2, 0.3], "b": [0.2, 0.1, 0.4]}
-    plot_paired(values, ax, ylabel="test loss")
-    joins = [line for line in ax.lines if line.get_linestyle() == "-"]
-    assert [list(line.get_ydata()) for line in joins] == [[0.1, 0.2], [0.2, 0.1], [0.3, 0.4]]
-    dots = [line for line in ax.lines if line.get_marker() == "o"]
-    assert [list(line.get_ydata()) for line in dots] == [[0.1, 0.2, 0.3], [0.2, 0.1, 0.4]]
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b"]
-    assert ax.get_ylabel() == "test loss"
-
-
-def test_plot_paired_refuses_unpaired_values(ax):
-    with pytest.raises(ValueError, match="one value per seed"):
-        plot_paired({"a": [1.0, 2.0], "b": [1.0]}, ax, ylabel="x")
 
 
 def test_plot_stopping_marks_only_the_rules_that_fired(ax):

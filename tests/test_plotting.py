@@ -9,18 +9,11 @@ import torch
 
 from reglab.batchnorm import RunningStats
 from reglab.instrumentation import ActivationStats
-from reglab.plotting import (
-    plot_activation_histograms,
-    plot_curves,
-    plot_gaps,
-    plot_paired_seeds,
-    plot_running_stats,
-    plot_seed_curves,
-    plot_std_by_depth,
-    plot_sweep,
-    show_image,
-    show_images,
-)
+from reglab.plotting.activations import plot_activation_histograms, plot_std_by_depth
+from reglab.plotting.batchnorm import plot_running_stats
+from reglab.plotting.curves import plot_seed_curves
+from reglab.plotting.images import show_image, show_images
+from reglab.plotting.seeds import plot_paired_seeds, plot_sweep
 
 
 @pytest.fixture
@@ -123,25 +116,11 @@ def test_sweep_puts_zero_at_the_left_edge_and_averages_the_seeds(ax):
     assert ax.get_xscale() == "log"
 
 
-def test_curves_plot_the_field_per_epoch(ax):
-    history = SimpleNamespace(epoch=[1, 2, 3], test_acc=[0.5, 0.7, 0.8])
-    plot_curves({"run": history}, ax, field="test_acc")
-    (line,) = ax.get_lines()
-    assert line.get_ydata().tolist() == [0.5, 0.7, 0.8]
-    assert ax.get_ylabel() == "test accuracy"
-
-
 def test_running_stats_draw_the_chosen_channel(ax):
     plot_running_stats({"m": _trace()}, ax, field="running_var", channel=1, target=3.0)
     dots, line = ax.get_lines()[:2]
     assert line.get_ydata().tolist() == [2.0, 4.0, 6.0, 8.0]  # running_var = values + 1
     assert dots.get_ydata().tolist() == [4.0, 6.0, 8.0, 10.0]  # batch_var = values + 3
-
-
-def test_gaps_draw_one_bar_per_setting(ax):
-    plot_gaps([{"setting": "a", "gap": 0.1, "gap_std": 0.01},
-               {"setting": "b", "gap": 0.3, "gap_std": 0.02}], ax)  # fmt: skip
-    assert [bar.get_height() for bar in ax.patches] == pytest.approx([0.1, 0.3])
 
 
 @pytest.mark.parametrize(
@@ -167,15 +146,10 @@ def test_gaps_draw_one_bar_per_setting(ax):
         (lambda ax: plot_std_by_depth({"a": _stats([1.0] * 3)}, ax, field="mean"), "field must"),
         (lambda ax: plot_std_by_depth({"a": _stats([1.0] * 3)}, ax, field="grad_std"),
          r"runs \['a'\] have no grad_std"),
-        (lambda ax: plot_curves({}, ax), "histories is empty"),
-        (lambda ax: plot_curves({"r": SimpleNamespace(epoch=[1], train_loss=[1.0])}, ax,
-                                field="val_acc"), "run 'r' has no values for field 'val_acc'"),
         (lambda ax: plot_running_stats({}, ax), "traces is empty"),
         (lambda ax: plot_running_stats({"m": _trace()}, ax, field="batch_var"), "field must"),
         (lambda ax: plot_running_stats({"m": _trace()}, ax, channel=2),
          r"channel must be in \[0, 1\], got 2"),
-        (lambda ax: plot_gaps([], ax), "summary is empty"),
-        (lambda ax: plot_gaps([{"setting": "a", "gap": 0.1}], ax), r"lack \['gap_std'\]"),
         (lambda ax: show_image(torch.zeros(2, 3, 4, 4), ax), r"\(H, W\) or \(1, H, W\)"),
     ],
 )  # fmt: skip

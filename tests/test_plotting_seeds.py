@@ -5,14 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from reglab.plotting import (
-    plot_paired_differences,
-    plot_run_curves,
-    plot_seed_dots,
-    plot_seed_sweep,
-    set_color_limits,
-    show_image,
-)
+from reglab.plotting.curves import plot_run_curves
+from reglab.plotting.images import set_color_limits, show_image
+from reglab.plotting.seeds import plot_paired_differences, plot_seed_dots, plot_seed_sweep
 from reglab.stats import paired_difference
 
 
@@ -51,15 +46,19 @@ def test_seed_dots_draw_one_column_per_group_and_the_mean(ax):
         plot_seed_dots({"a": [1.0]}, ax, colors=["C0", "C1"])
 
 
-def test_paired_differences_draw_seeds_mean_and_interval_with_zero_marked(ax):
-    d = paired_difference([0.9, 0.8, 0.85], [0.8, 0.75, 0.8])
-    plot_paired_differences({"x": d, "y": paired_difference([1, 2], [2, 1])}, ax)
-    dots = [line for line in ax.lines if line.get_marker() == "o"]
-    np.testing.assert_allclose(dots[0].get_xdata(), d.differences)
-    interval = ax.lines[0]
-    np.testing.assert_allclose(interval.get_xdata(), [d.low, d.high])
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["y", "x"]  # first on top
+def test_paired_differences_show_every_seed_the_mean_and_the_interval(ax):
+    d = paired_difference([0.9, 0.8, 0.85], [0.8, 0.82, 0.8])
+    plot_paired_differences({"a - b": d, "same": paired_difference([1, 2], [1.5, 2.5])}, ax,
+                            xlabel="accuracy difference")  # fmt: skip
+    np.testing.assert_allclose(ax.lines[0].get_xdata(), [d.low, d.high])
+    np.testing.assert_allclose(ax.lines[1].get_xdata(), d.differences)
+    np.testing.assert_allclose(ax.lines[2].get_xdata(), [d.mean])
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a - b", "same"]
+    assert ax.yaxis_inverted()  # the first comparison on top
     assert any(list(line.get_xdata()) == [0, 0] for line in ax.lines)  # the zero line
+    assert ax.get_xlabel() == "accuracy difference"
+    with pytest.raises(ValueError, match="differences is empty"):
+        plot_paired_differences({}, ax, xlabel="x")
 
 
 def test_run_curves_draw_each_run_and_mark_its_best_epoch(ax):

@@ -6,13 +6,7 @@ import pytest
 import torch
 
 from reglab.calibration import reliability_curve
-from reglab.plotting_targets import (
-    plot_paired_differences,
-    plot_reliability,
-    plot_template_projection,
-    show_mixed_batch,
-)
-from reglab.stats import paired_difference
+from reglab.plotting.targets import plot_reliability, plot_template_projection, show_mixed_batch
 
 
 @pytest.fixture
@@ -64,15 +58,3 @@ def test_template_projection_plot_draws_each_class(ax):
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["class 0", "class 1", "class 2"]
     with pytest.raises(ValueError, match=r"coords must be \(N, 2\)"):
         plot_template_projection(coords[:, :1], y, ax)
-
-
-def test_paired_differences_show_every_seed_and_the_interval(ax):
-    d = paired_difference([0.9, 0.8, 0.85], [0.8, 0.82, 0.8])
-    plot_paired_differences({"a - b": d, "same": paired_difference([1, 2], [1.5, 2.5])}, ax,
-                            xlabel="accuracy difference")  # fmt: skip
-    dots = ax.lines[1]
-    np.testing.assert_allclose(dots.get_xdata(), d.differences)
-    np.testing.assert_allclose(ax.lines[0].get_xdata(), [d.low, d.high])
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["a - b", "same"]
-    with pytest.raises(ValueError, match="empty"):
-        plot_paired_differences({}, ax, xlabel="x")

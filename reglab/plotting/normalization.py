@@ -11,6 +11,7 @@ from matplotlib.axes import Axes
 
 __all__ = ["plot_batch_size_study", "plot_stats_cube"]
 
+
 _NAMES = {"batch": "BN", "group": "GN", "layer": "LN", "instance": "IN"}
 
 

@@ -1,7 +1,7 @@
 """Figures of the chapter "Averaging": metrics against the number of members, a learning-rate
 schedule, and 1-D loss curves (lines between solutions, random slices).
 
-As in :mod:`reglab.plotting`, every function takes results plus ``ax`` and returns it;
+As everywhere in :mod:`reglab.plotting`, every function takes results plus ``ax`` and returns it;
 nothing sets a title and axis labels are lowercase.
 """
 

@@ -1,8 +1,8 @@
 """Figures of the chapter "Regularizing inputs and targets": the reliability diagram, a
 batch of mixed digits with their soft labels, the template-plane projection of
-penultimate features, and per-seed paired differences.
+penultimate features.
 
-As in :mod:`reglab.plotting`, every function takes results plus ``ax`` (or axes) and
+As everywhere in :mod:`reglab.plotting`, every function takes results plus ``ax`` (or axes) and
 returns it; nothing sets a title, axis labels are lowercase, and the numbers come from the
 numerical modules (:mod:`reglab.calibration`, :mod:`reglab.mixing`,
 :mod:`reglab.penultimate`, ``reglab.stats``).
@@ -13,14 +13,9 @@ from __future__ import annotations
 import torch
 from matplotlib.axes import Axes
 
-from reglab.plotting import show_image
+from reglab.plotting.images import show_image
 
-__all__ = [
-    "plot_paired_differences",
-    "plot_reliability",
-    "plot_template_projection",
-    "show_mixed_batch",
-]
+__all__ = ["plot_reliability", "plot_template_projection", "show_mixed_batch"]
 
 
 def plot_reliability(
@@ -128,30 +123,4 @@ def plot_template_projection(
     ax.set_xlabel("plane axis 1")
     ax.set_ylabel("plane axis 2")
     ax.legend(fontsize="small", markerscale=2)
-    return ax
-
-
-def plot_paired_differences(differences: dict, ax: Axes, *, xlabel: str) -> Axes:
-    """One row per comparison: the per-seed paired differences as dots and the paired
-    interval as a line, with zero marked (see ``reglab.stats.paired_difference``).
-
-    Args:
-        differences (dict): label -> ``reglab.stats.PairedDifference``.
-        ax (Axes): where to draw.
-        xlabel (str): what was subtracted, e.g. ``"test accuracy, A - B"``.
-
-    Raises:
-        ValueError: ``differences`` is empty.
-    """
-    if not differences:
-        raise ValueError("differences is empty: nothing to plot")
-    for row, d in enumerate(differences.values()):
-        ax.plot([d.low, d.high], [row, row], color="0.5", lw=2, solid_capstyle="butt")
-        ax.plot(list(d.differences), [row] * len(d.differences), "o", color="C0", ms=5)
-        ax.plot([d.mean], [row], "|", color="k", ms=12, mew=2)
-    ax.axvline(0, color="k", lw=0.8, ls="--")
-    ax.set_yticks(range(len(differences)), list(differences))
-    ax.set_ylim(-0.6, len(differences) - 0.4)
-    ax.invert_yaxis()
-    ax.set_xlabel(xlabel)
     return ax
