@@ -67,8 +67,8 @@ def paired_table(
     """One row per paired comparison: mean, interval, per-seed differences and the reading.
 
     Args:
-        comparisons (mapping of str to PairedDifference): row label -> result of
-            :func:`reglab.stats.paired_difference`.
+        comparisons (dict): row label -> :class:`~reglab.stats.PairedDifference`, the
+            result of :func:`reglab.stats.paired_difference`.
         title (str): header of the label column. Default: ``"comparison"``.
         scale (float): factor applied to every difference, e.g. ``100`` for percentage
             points of an accuracy. Default: ``100.0``.
