@@ -47,7 +47,7 @@ class PairedDifference:
 
     @property
     def clear(self) -> bool:
-        """A clear difference: one sign for every seed, or an interval that excludes 0."""
+        """Whether the difference is clear (one sign for every seed, or an interval without 0)."""
         return self.all_same_sign or self.excludes_zero
 
     @property
