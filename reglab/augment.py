@@ -210,7 +210,8 @@ def sample_affine_params(
     :math:`y` when ``shear`` has four values).
 
     Args:
-        N (int): number of images. size (tuple): ``(H, W)`` of the images.
+        N (int): number of images.
+        size (tuple): ``(H, W)`` of the images.
         degrees, translate, scale, shear: as ``v2.RandomAffine``; a number ``v`` means
             ``[-v, v]``; ``None`` turns the shift, zoom or shear off.
         generator (torch.Generator, optional): CPU generator; default the global RNG, drawn

@@ -124,7 +124,8 @@ def probabilistic_scores(logits: torch.Tensor, y: torch.Tensor, *, n_bins: int =
         \mathrm{NLL} = -\frac1N \sum_n \log p_{n, y_n}, \qquad p = \operatorname{softmax}(z)
 
     Args:
-        logits (Tensor): :math:`(N, K)`. y (Tensor): :math:`(N,)` class indices.
+        logits (Tensor): :math:`(N, K)`.
+        y (Tensor): :math:`(N,)` class indices.
         n_bins (int): bins of :func:`expected_calibration_error`. Default: ``15``.
 
     Returns:

@@ -58,7 +58,8 @@ def ridge_solution(X: torch.Tensor, y: torch.Tensor, penalty: float) -> torch.Te
         w = (X^\top X + N\lambda I)^{-1} X^\top y .
 
     Args:
-        X (Tensor): :math:`(N, d)` inputs. y (Tensor): :math:`(N,)` targets.
+        X (Tensor): :math:`(N, d)` inputs.
+        y (Tensor): :math:`(N,)` targets.
         penalty (float): :math:`\lambda \ge 0` (0 gives least squares).
     """
     check_nonnegative(penalty, "penalty")
@@ -108,7 +109,8 @@ def noisy_least_squares_sgd(
     (Polyak-Ruppert averaging) converges to it.
 
     Args:
-        X (Tensor): :math:`(N, d)`. y (Tensor): :math:`(N,)`.
+        X (Tensor): :math:`(N, d)`.
+        y (Tensor): :math:`(N,)`.
         std (float): :math:`\sigma`.
         lr (float): learning rate. Default: ``0.05``.
         num_steps (int): number of steps. Default: ``20000``.

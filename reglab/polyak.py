@@ -27,7 +27,8 @@ def sgd_least_squares(
         \qquad i_t \sim \mathrm{Uniform}\{1..N\}
 
     Args:
-        X (Tensor): :math:`(N, D)` inputs. y (Tensor): :math:`(N,)` targets.
+        X (Tensor): :math:`(N, D)` inputs.
+        y (Tensor): :math:`(N,)` targets.
         lr (float): the fixed step size :math:`\eta > 0`.
         num_steps (int): :math:`T \ge 1`.
         generator (torch.Generator, optional): draws the sample indices.

@@ -133,7 +133,8 @@ def evaluate(
 
     Args:
         model (nn.Module): a classifier returning logits.
-        X (Tensor): inputs. y (Tensor): class indices.
+        X (Tensor): inputs.
+        y (Tensor): class indices.
         batch_size (int): samples per forward pass. Default: ``1000``.
         device (device, optional): where to run; default the device of the model's first
             parameter or buffer, else that of ``X`` (a model without any).

@@ -58,7 +58,8 @@ def set_color_limits(axes, vmin: float, vmax: float):
 
     Args:
         axes: an Axes, a sequence or a 2-D array of them.
-        vmin (float): value shown as black. vmax (float): value shown as white.
+        vmin (float): value shown as black.
+        vmax (float): value shown as white.
     """
     if not vmin < vmax:
         raise ValueError(f"vmin must be smaller than vmax, got {vmin} and {vmax}")

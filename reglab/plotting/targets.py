@@ -103,7 +103,8 @@ def plot_template_projection(
     one colour per class, with equal axis scales so that distances are honest.
 
     Args:
-        coords (Tensor): :math:`(N, 2)`. y (Tensor): :math:`(N,)` class labels.
+        coords (Tensor): :math:`(N, 2)` projected features.
+        y (Tensor): :math:`(N,)` class labels.
         max_points (int, optional): draw at most this many points per class (the first
             ones). Default: all.
 
