@@ -51,6 +51,16 @@ def tiny_mnist(tmp_path) -> tuple[Path, torch.Tensor, torch.Tensor]:
     return tmp_path, images, labels
 
 
+@pytest.fixture
+def ax():
+    """A fresh matplotlib Axes for a figure test, closed afterwards."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    yield ax
+    plt.close(fig)
+
+
 def require(reason: str) -> None:
     """A prerequisite is missing: fail under ``CI``, skip elsewhere."""
     if os.environ.get("CI"):

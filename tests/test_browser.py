@@ -122,15 +122,20 @@ def visit(context, url: str, screenshot: Path | None = None) -> dict:
     return report
 
 
-@pytest.fixture(scope="module")
-def reports(browser, base):
+def visit_all(browser, base: str, pages: dict[str, str]) -> dict[str, dict]:
+    """Visit each page (name -> path under ``base``) in one context; screenshot each."""
     context = _context(browser, base)
-    out = {
-        name: visit(context, f"{base}/{name}.html", SHOTS / f"{name.replace('/', '__')}.png")
-        for name in PAGES
-    }
+    out = {}
+    for name, path in pages.items():
+        shot = SHOTS / (path.removesuffix(".html").replace("/", "__") + ".png")
+        out[name] = visit(context, f"{base}/{path}", shot)
     context.close()
     return out
+
+
+@pytest.fixture(scope="module")
+def reports(browser, base):
+    return visit_all(browser, base, {name: f"{name}.html" for name in PAGES})
 
 
 @pytest.mark.parametrize("name", PAGES)

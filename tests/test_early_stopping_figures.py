@@ -3,19 +3,11 @@
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import pytest
 import torch
 
 from reglab.plotting.early_stopping import plot_filter_factors, plot_stopping, plot_weight_paths
 from reglab.training import History
-
-
-@pytest.fixture
-def ax():
-    fig, ax = plt.subplots()
-    yield ax
-    plt.close(fig)
 
 
 def test_plot_stopping_marks_only_the_rules_that_fired(ax):

@@ -16,13 +16,6 @@ from reglab.plotting.images import show_image, show_images
 from reglab.plotting.seeds import plot_paired_seeds, plot_sweep
 
 
-@pytest.fixture
-def ax():
-    fig, ax = plt.subplots()
-    yield ax
-    plt.close(fig)
-
-
 def _stats(std, grad_std=None, layers=3):
     return ActivationStats(
         names=[str(i) for i in range(layers)],

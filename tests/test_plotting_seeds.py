@@ -11,13 +11,6 @@ from reglab.plotting.seeds import plot_paired_differences, plot_seed_dots, plot_
 from reglab.stats import paired_difference
 
 
-@pytest.fixture
-def ax():
-    fig, ax = plt.subplots()
-    yield ax
-    plt.close(fig)
-
-
 def _points(ax):
     """All (x, y) points of the lines drawn with a marker and no line (the dots)."""
     pts = []

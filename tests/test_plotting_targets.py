@@ -9,13 +9,6 @@ from reglab.calibration import reliability_curve
 from reglab.plotting.targets import plot_reliability, plot_template_projection, show_mixed_batch
 
 
-@pytest.fixture
-def ax():
-    fig, ax = plt.subplots()
-    yield ax
-    plt.close(fig)
-
-
 def test_reliability_draws_one_bar_per_filled_bin_at_its_accuracy(ax):
     probs = torch.tensor(
         [[0.3, 0.25, 0.25, 0.2], [0.7, 0.1, 0.1, 0.1], [0.1, 0.9, 0, 0], [0, 0, 0, 1.0]]
