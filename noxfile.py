@@ -95,7 +95,7 @@ def docs_live(session: nox.Session) -> None:
 def mutate(session: nox.Session) -> None:
     """Mutation-test the numerical modules with mutmut ([tool.mutmut] in pyproject.toml).
 
-    Slow (minutes per module on 2 cores). `nox -s mutate -- "reglab.dropout*"` limits the
+    Slow (minutes per module on 2 cores). `nox -s mutate -- "reglab.nn.dropout*"` limits the
     run to one module; the survivors are listed at the end (`mutmut show NAME` shows one).
     """
     install(session, "mutate")

@@ -1,4 +1,4 @@
-"""Overhead of ``reglab.training.train`` over a minimal hand-written PyTorch loop.
+"""Overhead of ``reglab.train.train`` over a minimal hand-written PyTorch loop.
 
 Both loops train the same CNN (same initial weights) on the same in-memory MNIST tensors
 with the same batch order, optimizer and number of epochs; ``train`` is called without
@@ -21,9 +21,7 @@ import torch.nn.functional as F
 from torch.utils.benchmark import Measurement, Timer
 
 from reglab.data import mnist_tensors
-from reglab.device import default_device
-from reglab.models import small_cnn
-from reglab.training import spawn_seeds, train
+from reglab.train import default_device, small_cnn, spawn_seeds, train
 
 
 def minimal_loop(model, X, y, *, lr, num_epochs, batch_size, seed):
@@ -63,7 +61,7 @@ def compare(template, X, y, device: torch.device, args) -> tuple[Measurement, Me
 
     return (
         measure(hand, "minimal loop", args.min_run_time),
-        measure(ours, "reglab.training.train", args.min_run_time),
+        measure(ours, "reglab.train.train", args.min_run_time),
     )
 
 

@@ -85,9 +85,9 @@ mathjax_path = "mathjax/tex-chtml.js"  # relative to _static
 mathjax4_config = {"loader": {"paths": {"fonts": "[mathjax]/fonts"}}}
 
 # -- API reference ----------------------------------------------------------------
-# viewcode keeps one reference name per source module: following reglab.functional's
-# re-exports into reglab.dropout would point that module's other functions at
-# reglab.functional.<name>, which does not exist (the link checker caught it).
+# viewcode keeps one reference name per source module: following reglab.nn.functional's
+# re-exports into reglab.nn.dropout would point that module's other functions at
+# reglab.nn.functional.<name>, which does not exist (the link checker caught it).
 viewcode_follow_imported_members = False
 autodoc_typehints = "none"  # the docstrings state types, PyTorch-style
 autodoc_member_order = "bysource"

@@ -6,7 +6,7 @@ Data augmentation: the seed's pipeline, per sample or batch
 Applies the seed notebook's ``torchvision.transforms.v2`` pipeline (random rotation,
 shift and zoom) to MNIST digits, saves a grid of originals and augmentations, and compares
 like with like: ``v2.RandomAffine`` applied image by image and
-``reglab.augment.random_affine`` applied to whole batches (one draw per image both ways),
+``reglab.data.random_affine`` applied to whole batches (one draw per image both ways),
 on the same decoded tensors (and on the GPU when there is one). The seed's pipeline, which
 also decodes PIL images, is timed for reference. The numbers are measurements of the
 machine that runs the script.
@@ -35,8 +35,7 @@ n = 256 if QUICK else 4096
 import torch
 from torchvision.transforms import v2
 
-from reglab.augment import mnist_augmentation, random_affine
-from reglab.data import load_mnist, mnist_tensors
+from reglab.data import load_mnist, mnist_augmentation, mnist_tensors, random_affine
 
 torch.manual_seed(0)
 train_set = load_mnist(train=True, transform=mnist_augmentation())
@@ -66,8 +65,8 @@ fig.savefig(OUT / "augmentation_grid.png", dpi=150, bbox_inches="tight")
 from torch.utils.benchmark import Timer
 from torch.utils.data import DataLoader, Subset
 
-from reglab.device import default_device
-from reglab.tables import Table
+from reglab.stats import Table
+from reglab.train import default_device
 
 
 def measure(fn):

@@ -47,9 +47,7 @@ print(f"train: {len(idx):,} digits, test: {len(test_idx):,} digits")
 # %%
 # Deep ensemble and Monte-Carlo dropout
 # -------------------------------------
-from reglab.ensembles import mc_dropout_logits, member_logits, scores_by_size
-from reglab.models import mlp
-from reglab.training import forked_rng, train
+from reglab.train import forked_rng, mc_dropout_logits, member_logits, mlp, scores_by_size, train
 
 budget = dict(lr=0.1, num_epochs=num_epochs, batch_size=50, evaluate_train=False)
 members = []
@@ -93,8 +91,8 @@ fig.savefig(OUT / "averaging_by_k.png", dpi=150, bbox_inches="tight")
 # ------------------------------------------
 from torch.optim.swa_utils import SWALR, AveragedModel
 
-from reglab.averaging import WeightAverage
-from reglab.training import evaluate
+from reglab.optim import WeightAverage
+from reglab.train import evaluate
 
 with forked_rng(0):
     model = mlp((64,))

@@ -31,7 +31,7 @@ num_batches = 30 if QUICK else 300
 import torch
 from torch import nn
 
-from reglab.batchnorm import trace_running_stats
+from reglab.nn import trace_running_stats
 
 g = torch.Generator().manual_seed(0)
 stream = [20 * torch.randn(8, 3, 5, 4, generator=g) + 100 for _ in range(num_batches)]

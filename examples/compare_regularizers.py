@@ -34,7 +34,7 @@ import sys
 from pathlib import Path
 
 from reglab import environment
-from reglab.selection import CANDIDATES
+from reglab.studies.selection import CANDIDATES
 
 FAMILIES = {family.replace(" ", "-"): family for family in CANDIDATES}
 
@@ -116,14 +116,11 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     import torch
 
-    from reglab.data import balanced_subset, mnist_tensors
-    from reglab.device import default_device
-    from reglab.early_stopping import EarlyStopping
-    from reglab.experiment import run_study, save_results
-    from reglab.selection import by_seed, choose, combine
-    from reglab.splits import train_val_split
-    from reglab.stats import paired_difference
-    from reglab.tables import Table
+    from reglab.data import balanced_subset, mnist_tensors, train_val_split
+    from reglab.stats import Table, paired_difference
+    from reglab.studies.selection import by_seed, choose, combine
+    from reglab.studies.together import run_study, save_results
+    from reglab.train import EarlyStopping, default_device
 
     if args.device == "cuda" and not torch.cuda.is_available():
         print("error: --device cuda, but torch.cuda.is_available() is False", file=sys.stderr)

@@ -4,7 +4,7 @@ Dropout masks: element-wise and channel-wise
 =================================================
 
 The masks of PyTorch's own ``nn.Dropout`` and ``nn.Dropout2d``, recovered from their
-outputs with ``reglab.dropout.mask_of``: element-wise dropout on an MNIST digit for several
+outputs with ``reglab.nn.mask_of``: element-wise dropout on an MNIST digit for several
 drop probabilities, and channel dropout on a convolutional feature map. The panels of a
 figure share one grey scale, so the survivors, scaled by ``1/(1-p)``, look brighter.
 
@@ -37,7 +37,7 @@ import torch
 from torch import nn
 
 from reglab.data import mnist_tensors
-from reglab.dropout import mask_of
+from reglab.nn import mask_of
 from reglab.plotting.images import set_color_limits, show_image, show_images
 
 X, _ = mnist_tensors(train=True)

@@ -42,14 +42,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import torch
 
-from reglab.filter_factors import (
+from reglab.plotting.early_stopping import plot_filter_factors
+from reglab.studies.early_stopping import (
     equivalent_alpha,
     gd_filter_factors,
     gd_trajectory,
     gd_weights,
     ridge_filter_factors,
 )
-from reglab.plotting.early_stopping import plot_filter_factors
 
 g = torch.Generator().manual_seed(0)
 X = torch.randn(100, 5, generator=g, dtype=torch.float64)  # (N, d)
@@ -77,13 +77,20 @@ fig.savefig(OUT / "early_stopping_filter_factors.png", dpi=150, bbox_inches="tig
 # Training and validation digits are carved, disjoint and class-balanced, from MNIST's
 # training split; the test digits are MNIST's test split, read only at the epoch that a
 # criterion and the validation loss choose.
-from reglab.data import balanced_subset, mnist_tensors
-from reglab.early_stopping import EarlyStopping
-from reglab.models import mlp
-from reglab.splits import train_val_split
-from reglab.stopping import GeneralizationLoss, Patience, ProgressQuotient, UpStrips, replay
-from reglab.tables import Table
-from reglab.training import evaluate, forked_rng, train
+from reglab.data import balanced_subset, mnist_tensors, train_val_split
+from reglab.stats import Table
+from reglab.train import (
+    EarlyStopping,
+    GeneralizationLoss,
+    Patience,
+    ProgressQuotient,
+    UpStrips,
+    evaluate,
+    forked_rng,
+    mlp,
+    replay,
+    train,
+)
 
 X_all, y_all = mnist_tensors(train=True)
 X_test, y_test = mnist_tensors(train=False)

@@ -35,9 +35,9 @@ depth, width, batch = (6, 32, 64) if QUICK else (50, 256, 512)
 import torch
 
 from reglab.data import mnist_tensors
-from reglab.init import INITIALIZERS, init_weights_
-from reglab.instrumentation import activation_stats
-from reglab.models import deep_mlp
+from reglab.inspection import activation_stats
+from reglab.nn.init import INITIALIZERS, init_weights_
+from reglab.train import deep_mlp
 
 X, y = mnist_tensors(train=True)
 X, y = X[:batch], y[:batch]  # (N, 1, 28, 28), (N,)

@@ -48,12 +48,11 @@ print(f"training on {len(X_train):,} digits, testing on {len(X_test):,}")
 # The same initialization, batch order and budget for both; only the loss differs.
 import functools
 
-from reglab import functional as RF
-from reglab.calibration import probabilistic_scores, reliability_curve
-from reglab.label_smoothing import logit_gap, optimal_logit_gap
-from reglab.models import mlp
-from reglab.penultimate import features_and_logits
-from reglab.training import forked_rng, train
+from reglab.inspection import features_and_logits
+from reglab.nn import functional as RF
+from reglab.nn import logit_gap, optimal_logit_gap
+from reglab.stats import probabilistic_scores, reliability_curve
+from reglab.train import forked_rng, mlp, train
 
 curves = {}
 for smoothing in (0.0, eps):
@@ -92,9 +91,9 @@ fig.savefig(OUT / "reliability.png", dpi=150, bbox_inches="tight")
 # %%
 # Mixed digits
 # ------------
-# ``reglab.mixing`` draws exactly what ``torchvision.transforms.v2.MixUp``/``CutMix`` draw
+# ``reglab.data.mixing`` draws exactly what ``torchvision.transforms.v2.MixUp``/``CutMix`` draw
 # for the same seed; each digit is mixed with its left neighbour (the first with the last).
-from reglab.mixing import cutmix, mixup
+from reglab.data import cutmix, mixup
 from reglab.plotting.targets import show_mixed_batch
 
 X8, y8 = X_train[:8], y_train[:8]

@@ -5,7 +5,7 @@ Normalization layers: four sets of axes, and small batches
 
 Layer, group, instance and RMS normalization differ from batch normalization only in the
 axes over which they take the mean and the variance. This example checks the from-scratch
-versions in ``reglab.functional`` against ``torch.nn.functional``, draws Wu & He's cubes
+versions in ``reglab.nn.functional`` against ``torch.nn.functional``, draws Wu & He's cubes
 from the masks the code computes, and trains a small CNN with batch, group and layer norm
 at batch sizes 2 to 32 with paired seeds.
 
@@ -13,7 +13,7 @@ The chapter :doc:`/chapters/normalization` derives and discusses what this scrip
 
 Run it with ``python examples/normalization.py``; figures are written to
 ``examples/output/`` (or ``$REGLAB_OUTPUT``). ``REGLAB_QUICK=1`` runs a tiny version.
-Batch norm across processes (``reglab.distributed``) is shown in the chapter
+Batch norm across processes (``reglab.nn.sync_batchnorm``) is shown in the chapter
 "Normalization beyond batch norm": its worker processes re-import the main script, so it
 is not run from here.
 """
@@ -36,7 +36,7 @@ OUT = environment.path("REGLAB_OUTPUT", "examples/output")
 import torch
 import torch.nn.functional as F
 
-from reglab import functional as scratch
+from reglab.nn import functional as scratch
 
 g = torch.Generator().manual_seed(0)
 X = 3 * torch.randn(4, 6, 5, 5, generator=g, dtype=torch.float64) + 2  # (N, C, H, W)
@@ -70,7 +70,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from reglab.normalization import shared_stats_mask
+from reglab.nn import shared_stats_mask
 from reglab.plotting.normalization import plot_stats_cube
 
 OUT.mkdir(parents=True, exist_ok=True)
@@ -89,10 +89,10 @@ fig.savefig(OUT / "normalization_axes.png", dpi=150, bbox_inches="tight")
 # -------------
 # The same samples seen and the same learning-rate rule (lr = 0.1 B / 32, momentum 0.9)
 # for every batch size; seeds are paired.
-from reglab.batch_size_study import run_batch_size_study, seed_values
 from reglab.data import balanced_subset, mnist_tensors
 from reglab.plotting.normalization import plot_batch_size_study
 from reglab.stats import paired_difference
+from reglab.studies.normalization import run_batch_size_study, seed_values
 
 X_train, y_train = mnist_tensors(train=True)
 X_test, y_test = mnist_tensors(train=False)

@@ -38,11 +38,10 @@ lambdas = {
 import torch
 from torch import nn
 
-from reglab.data import balanced_subset, mnist_tensors
-from reglab.optimizers import ProximalSGD
-from reglab.splits import train_val_split
-from reglab.tables import Table
-from reglab.training import evaluate, train
+from reglab.data import balanced_subset, mnist_tensors, train_val_split
+from reglab.optim import ProximalSGD
+from reglab.stats import Table
+from reglab.train import evaluate, train
 
 X_all, y_all = mnist_tensors(train=True)
 X_test, y_test = mnist_tensors(train=False)

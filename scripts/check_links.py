@@ -41,8 +41,8 @@ def check(site: Path) -> tuple[list[str], int, set[str]]:
     modules = (site / "_modules").resolve()
     for path, page in pages.items():
         # viewcode's source pages link back to one documented name per source module, so a
-        # function re-exported by reglab.functional sends its module-mates' backlinks to
-        # reglab.functional.<name>; the forward [source] links are still checked.
+        # function re-exported by reglab.nn.functional sends its module-mates' backlinks to
+        # reglab.nn.functional.<name>; the forward [source] links are still checked.
         if path.is_relative_to(modules):
             continue
         for href in page.links:

@@ -8,9 +8,15 @@ from scipy.stats import ks_2samp
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
 
-from reglab.augment import affine, mnist_augmentation, random_affine, sample_affine_params
-from reglab.data import balanced_subset, load_mnist
-from reglab.viewer import SampleViewer
+from reglab.data import (
+    affine,
+    balanced_subset,
+    load_mnist,
+    mnist_augmentation,
+    random_affine,
+    sample_affine_params,
+)
+from reglab.plotting.viewer import SampleViewer
 
 
 def test_pipeline_output_dtype_range_and_shape(tiny_mnist):

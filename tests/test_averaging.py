@@ -1,11 +1,11 @@
-"""reglab.averaging against torch.optim.swa_utils: SWA and EMA bit for bit, update_bn."""
+"""reglab.optim.averaging against torch.optim.swa_utils: SWA and EMA bit for bit, update_bn."""
 
 import pytest
 import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn, update_bn
 
-from reglab.averaging import WeightAverage, recompute_bn_stats
+from reglab.optim import WeightAverage, recompute_bn_stats
 
 
 def _net(dtype=torch.float32):

@@ -11,14 +11,14 @@ from torch import nn
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from reglab.batch_size_study import (
+from reglab.nn import shared_stats_mask
+from reglab.plotting.normalization import plot_batch_size_study, plot_stats_cube
+from reglab.studies.normalization import (
     accuracy_with_batch_statistics,
     run_batch_size_study,
     seed_values,
 )
-from reglab.models import small_cnn
-from reglab.normalization import shared_stats_mask
-from reglab.plotting.normalization import plot_batch_size_study, plot_stats_cube
+from reglab.train import small_cnn
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from reglab.batchnorm import trace_running_stats
-from reglab.functional import batch_norm
+from reglab.nn import trace_running_stats
+from reglab.nn.functional import batch_norm
 
 SHAPES = [(16, 3), (8, 3, 7), (4, 3, 5, 6)]  # (N, C), (N, C, L), (N, C, H, W)
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])

@@ -4,8 +4,7 @@ from pathlib import Path
 
 import torch
 
-from reglab.models import small_cnn
-from reglab.training import train
+from reglab.train import small_cnn, train
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "training_loop.py"
 

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torchmetrics.classification import MulticlassCalibrationError  # the test group's oracle
 
-from reglab.calibration import expected_calibration_error, probabilistic_scores, reliability_curve
+from reglab.stats import expected_calibration_error, probabilistic_scores, reliability_curve
 
 
 def _reference(probs, y, n_bins):

@@ -4,8 +4,8 @@ import torch
 from torchvision import datasets
 from torchvision.transforms import v2
 
-from reglab import data
 from reglab.data import DatasetNotFoundError, data_root, load_mnist, mnist_tensors
+from reglab.data import mnist as data
 
 
 def test_data_root_reads_the_environment(monkeypatch, tmp_path):

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from reglab.device import ENV_VAR, default_device, resolve_device
+from reglab.train.device import ENV_VAR, default_device, resolve_device
 
 
 def test_default_is_cuda_when_available_else_cpu(monkeypatch):

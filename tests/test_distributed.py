@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from reglab.distributed import batch_norm_replica, launch, sync_batch_norm
+from reglab.nn import batch_norm_replica, launch, sync_batch_norm
 
 WORLD_SIZE = 2
 STEPS = 3

@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from reglab import dropout as dropout_module
-from reglab import functional as RF
-from reglab.dropout import mask_of
+from reglab.nn import dropout as dropout_module
+from reglab.nn import functional as RF
+from reglab.nn import mask_of
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 FUNCTIONS = [(RF.dropout, F.dropout, (64, 32)), (RF.dropout2d, F.dropout2d, (8, 16, 5, 5))]

@@ -4,8 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from reglab.early_stopping import EarlyStopping
-from reglab.training import evaluate, train
+from reglab.train import EarlyStopping, evaluate, train
 
 
 def _steps(stopper, values, model=None):
@@ -183,5 +182,5 @@ def test_train_rejects_a_monitor_it_cannot_fill(overfitting_data):
     with pytest.raises(ValueError, match="monitors 'train_acc' but evaluate_train=False"):
         train(_mlp(), train_data, device="cpu", evaluate_train=False,
               early_stopping=EarlyStopping(monitor="train_acc", mode="max"))  # fmt: skip
-    with pytest.raises(TypeError, match=r"early_stopping must be a reglab\.early_stopping"):
+    with pytest.raises(TypeError, match=r"early_stopping must be a reglab\.train\.EarlyStopping"):
         train(_mlp(), train_data, val_data=val_data, device="cpu", early_stopping=3)

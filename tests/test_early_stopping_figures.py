@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from reglab.plotting.early_stopping import plot_filter_factors, plot_stopping, plot_weight_paths
-from reglab.training import History
+from reglab.train import History
 
 
 def test_plot_stopping_marks_only_the_rules_that_fired(ax):

@@ -1,4 +1,4 @@
-"""reglab.ensembles: ensemble and MC-dropout predictions, checked against direct formulas."""
+"""reglab.train.ensembles: ensemble and MC-dropout predictions, checked against direct formulas."""
 
 import math
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from reglab.ensembles import average_log_probs, mc_dropout_logits, member_logits, scores_by_size
+from reglab.train import average_log_probs, mc_dropout_logits, member_logits, scores_by_size
 
 
 def _models(k):

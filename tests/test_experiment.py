@@ -8,9 +8,17 @@ import pytest
 import torch
 from torch import nn
 
-from reglab.augment import random_affine
-from reglab.experiment import SETTINGS, Setting, build, load_results, run, save_results, summarize
-from reglab.training import forked_rng, spawn_seeds, train
+from reglab.data import random_affine
+from reglab.studies.together import (
+    SETTINGS,
+    Setting,
+    build,
+    load_results,
+    run,
+    save_results,
+    summarize,
+)
+from reglab.train import forked_rng, spawn_seeds, train
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = ROOT / "examples" / "compare_regularizers.py"
@@ -163,7 +171,7 @@ def _cli(*args, tmp_path):
 
 
 def test_cli_runs_end_to_end_and_writes_results(tmp_path, mnist_root):
-    from reglab.selection import CANDIDATES
+    from reglab.studies.selection import CANDIDATES
 
     out = tmp_path / "runs"
     result = _cli("--per-class", "3", "--val-per-class", "2", "--n-test", "50", "--epochs",
@@ -207,7 +215,7 @@ def test_cli_bad_options_are_argparse_errors(args, message, tmp_path):
 
 
 def test_mean_curves_average_over_seeds(tiny_data):
-    from reglab.experiment import mean_curves
+    from reglab.studies.together import mean_curves
 
     train_data, test_data = tiny_data
     results = [
@@ -242,7 +250,7 @@ def test_cli_rejects_more_images_per_class_than_the_data_root_has(tmp_path, mnis
 
 
 def test_test_set_once_gives_the_same_numbers_without_per_epoch_test_metrics(tiny_data):
-    from reglab.early_stopping import EarlyStopping
+    from reglab.train import EarlyStopping
 
     train_data, test_data = tiny_data
     kwargs = dict(val_data=test_data, seed=3, num_epochs=4, device="cpu")

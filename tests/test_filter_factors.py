@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from reglab.filter_factors import (
+from reglab.studies.early_stopping import (
     equivalent_alpha,
     gd_filter_factors,
     gd_trajectory,

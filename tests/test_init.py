@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from reglab.init import (
+from reglab.nn.init import (
     INITIALIZERS,
     expected_std,
     fan_in_and_fan_out,
@@ -14,7 +14,7 @@ from reglab.init import (
     sampling_tolerance,
     xavier_std,
 )
-from reglab.models import deep_mlp
+from reglab.train import deep_mlp
 
 LINEAR = (512, 1024)  # (out_features, in_features)
 CONV = (128, 64, 3, 3)  # (out_channels, in_channels, kH, kW)

@@ -2,8 +2,8 @@ import pytest
 import torch
 from torch import nn
 
-from reglab.instrumentation import activation_stats
-from reglab.models import deep_mlp
+from reglab.inspection import activation_stats
+from reglab.train import deep_mlp
 
 
 def test_activation_stats_on_a_model_with_known_statistics():

@@ -9,8 +9,9 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reglab import functional as RF
-from reglab.label_smoothing import cross_entropy, logit_gap, optimal_logit_gap, smooth_targets
+from reglab.nn import functional as RF
+from reglab.nn import logit_gap, optimal_logit_gap, smooth_targets
+from reglab.nn.functional import cross_entropy
 
 EPS = [0.0, 0.1, 0.5, 1.0]
 REDUCTIONS = ["mean", "sum", "none"]

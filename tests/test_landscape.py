@@ -1,4 +1,5 @@
-"""reglab.landscape and reglab.polyak against direct computations and torch.optim.SGD."""
+"""reglab.inspection.landscape and reglab.studies.averaging against direct computations
+and torch.optim.SGD."""
 
 import math
 
@@ -7,8 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from reglab.landscape import filter_normalized_direction, flat_width, loss_along, loss_on_line
-from reglab.polyak import sgd_least_squares
+from reglab.inspection import filter_normalized_direction, flat_width, loss_along, loss_on_line
+from reglab.studies.averaging import sgd_least_squares
 
 
 def _net(seed):

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torchvision.transforms import v2
 
-from reglab.mixing import cutmix, cutmix_box, mixup, mixup_or_cutmix, sample_lambda
+from reglab.data import cutmix, cutmix_box, mixup, mixup_or_cutmix, sample_lambda
 
 
 def _batch(n=8, c=1, h=28, w=28, k=10, seed=0, dtype=torch.float32):

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from reglab.models import deep_mlp, mlp, small_cnn
+from reglab.train import deep_mlp, mlp, small_cnn
 
 
 def test_mlp_layers_and_output_shape():

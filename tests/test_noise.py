@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from reglab.noise import (
+from reglab.data.noise import (
     add_input_noise,
     axis_noise,
     noise_penalty_monte_carlo,

@@ -7,8 +7,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from reglab import functional as ours
-from reglab.normalization import KINDS, shared_stats_mask
+from reglab.nn import KINDS, shared_stats_mask
+from reglab.nn import functional as ours
 
 SHAPES = [(5, 6), (4, 6, 7), (3, 6, 4, 5), (2, 6, 3, 4, 2)]  # 2-D to 5-D, C = 6
 SPATIAL = SHAPES[1:]  # instance norm needs positions

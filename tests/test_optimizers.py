@@ -2,8 +2,16 @@ import pytest
 import torch
 from torch import nn
 
-from reglab.optimizers import AdamState, ProximalSGD, adam_step, adamw_step, sgd_step
-from reglab.penalties import l1_penalty, l2_penalty, soft_threshold
+from reglab.optim import (
+    AdamState,
+    ProximalSGD,
+    adam_step,
+    adamw_step,
+    l1_penalty,
+    l2_penalty,
+    sgd_step,
+    soft_threshold,
+)
 
 LAMBDAS = [0.0, 1e-3, 0.1, 1.0]
 LRS = [1e-3, 0.05, 0.5]

@@ -2,8 +2,8 @@ import pytest
 import torch
 from torch import nn
 
-from reglab.models import small_cnn
-from reglab.penalties import l1_penalty, l2_penalty, param_groups, soft_threshold
+from reglab.optim import l1_penalty, l2_penalty, param_groups, soft_threshold
+from reglab.train import small_cnn
 
 
 def test_penalties_and_their_gradients_equal_the_formulas():

@@ -4,8 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from reglab.models import mlp
-from reglab.penultimate import cluster_spread, features_and_logits, template_projection
+from reglab.inspection import cluster_spread, features_and_logits, template_projection
+from reglab.train import mlp
 
 
 def test_features_and_logits_are_the_model_split_before_its_last_layer():

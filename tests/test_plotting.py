@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from reglab.batchnorm import RunningStats
-from reglab.instrumentation import ActivationStats
+from reglab.inspection import ActivationStats
+from reglab.nn import RunningStats
 from reglab.plotting.activations import plot_activation_histograms, plot_std_by_depth
 from reglab.plotting.batchnorm import plot_running_stats
 from reglab.plotting.curves import plot_seed_curves

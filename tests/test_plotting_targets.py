@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from reglab.calibration import reliability_curve
 from reglab.plotting.targets import plot_reliability, plot_template_projection, show_mixed_batch
+from reglab.stats import reliability_curve
 
 
 def test_reliability_draws_one_bar_per_filled_bin_at_its_accuracy(ax):

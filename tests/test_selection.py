@@ -1,11 +1,11 @@
-"""reglab.selection: choosing strengths on validation results, pairing by seed."""
+"""reglab.studies.selection: choosing strengths on validation results, pairing by seed."""
 
 from __future__ import annotations
 
 import pytest
 
-from reglab.experiment import Setting
-from reglab.selection import CANDIDATES, by_seed, choose, combine, family_of
+from reglab.studies.selection import CANDIDATES, by_seed, choose, combine, family_of
+from reglab.studies.together import Setting
 
 
 def _result(name, seed, val_loss, val_acc=0.5):

@@ -3,7 +3,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reglab.splits import train_val_indices, train_val_split
+from reglab.data import train_val_indices, train_val_split
 
 
 def _labels(counts, seed=0):

@@ -8,7 +8,8 @@ import math
 
 import pytest
 
-from reglab.stopping import (
+from reglab.train import History
+from reglab.train.stopping import (
     GeneralizationLoss,
     Patience,
     ProgressQuotient,
@@ -19,7 +20,6 @@ from reglab.stopping import (
     stopping_epoch,
     training_progress,
 )
-from reglab.training import History
 
 # --- generalization loss GL(t) = 100 (E_va(t) / E_opt(t) - 1) -------------------------
 GL_VAL = [1.0, 0.8, 0.7, 0.72, 0.71, 0.75, 0.69, 0.8]

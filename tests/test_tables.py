@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from reglab.tables import Table
+from reglab.stats import Table
 
 
 def test_markdown_has_one_row_per_entry_and_formats_floats():
@@ -47,8 +47,7 @@ def test_strings_and_vectors_are_not_formatted_as_floats():
 
 
 def test_paired_table_rows_follow_paired_difference():
-    from reglab.stats import paired_difference
-    from reglab.tables import paired_table
+    from reglab.stats import paired_difference, paired_table
 
     clear = paired_difference([0.9, 0.8, 0.7], [0.8, 0.75, 0.6])  # +10, +5, +10 points
     unclear = paired_difference([0.3, 0.1, 0.2], [0.1, 0.2, 0.2])
@@ -66,8 +65,7 @@ def test_paired_table_rows_follow_paired_difference():
 
 
 def test_paired_table_states_the_confidence_and_refuses_a_mix():
-    from reglab.stats import paired_difference
-    from reglab.tables import paired_table
+    from reglab.stats import paired_difference, paired_table
 
     a, b = [0.9, 0.8, 0.7], [0.8, 0.75, 0.6]
     wide = paired_difference(a, b, confidence=0.99)

@@ -11,10 +11,9 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.transforms import v2
 
-from reglab import functional as RF
-from reglab.augment import random_affine
-from reglab.mixing import mixup, mixup_or_cutmix
-from reglab.training import History, evaluate, forked_rng, spawn_seeds, train
+from reglab.data import mixup, mixup_or_cutmix, random_affine
+from reglab.nn import functional as RF
+from reglab.train import History, evaluate, forked_rng, spawn_seeds, train
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -398,7 +397,7 @@ def test_train_bad_inputs(kwargs, error, match):
 TTY_SCRIPT = """
 import sys, torch
 from torch import nn
-from reglab.training import train
+from reglab.train import train
 assert sys.stderr.isatty()
 X, y = torch.randn(20, 3), torch.arange(20) % 2
 h = train(nn.Linear(3, 2), (X, y), num_epochs=3, device="cpu")  # progress=None: a tty

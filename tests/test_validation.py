@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from reglab.validation import check_nonnegative, check_probability
+from reglab._checks import check_nonnegative, check_probability
 
 
 @pytest.mark.parametrize("value", [0.0, 1e-300, 0.5, 1.0, 0, 1])

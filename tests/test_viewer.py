@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from reglab.viewer import SampleViewer
+from reglab.plotting.viewer import SampleViewer
 
 
 @pytest.mark.parametrize("k", [0])

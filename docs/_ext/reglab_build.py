@@ -96,7 +96,7 @@ def execution_inputs(
         package: the ``reglab`` package folder the kernels import (its ``*.py`` are hashed).
         matplotlibrc: the figure style the kernels load.
         data_root: the folder holding ``MNIST/raw`` (see :func:`data_fingerprint`).
-        device: the device the chapters run on (``reglab.device.default_device()``).
+        device: the device the chapters run on (``reglab.train.default_device()``).
         kernel_config: the IPython profile the kernels load.
     """
     sources = {
@@ -122,7 +122,7 @@ def execution_key(inputs: dict) -> str:
 def current_inputs(root: Path, docs: Path) -> dict:
     """:func:`execution_inputs` of this checkout, as the chapters' kernels will see it."""
     from reglab.data import data_root
-    from reglab.device import default_device
+    from reglab.train import default_device
 
     return execution_inputs(
         package=root / "reglab",

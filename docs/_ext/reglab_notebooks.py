@@ -152,7 +152,7 @@ if importlib.util.find_spec("reglab") is None:
     importlib.invalidate_caches()
 if "google.colab" in sys.modules:
     os.environ.setdefault("REGLAB_DATA", "/content/data")  # MNIST is downloaded there
-import reglab.data
+import reglab.data.mnist
 import torch
 
 print(f"reglab {{reglab.__version__}} and torch {{torch.__version__}} (the book: {built_with});",

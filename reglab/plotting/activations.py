@@ -16,7 +16,7 @@ __all__ = ["plot_activation_histograms", "plot_std_by_depth"]
 def plot_std_by_depth(
     stats: dict, ax: Axes, *, field: str = "std", show: Sequence[str] | None = None
 ) -> Axes:
-    """One line per run: a per-layer statistic of :class:`reglab.instrumentation.ActivationStats`
+    """One line per run: a per-layer statistic of :class:`reglab.inspection.ActivationStats`
     (``"std"`` of the activations or ``"grad_std"`` of their gradients) against depth, log scale.
 
     A log axis cannot show a value that overflowed (``inf``, ``nan``) or underflowed to
@@ -63,7 +63,7 @@ def plot_activation_histograms(stats: dict, axes, layers: list[int], *, bins: in
     """Small multiples: one row per run (the dict's keys), one column per layer index.
 
     Args:
-        stats (dict): label -> :class:`reglab.instrumentation.ActivationStats`.
+        stats (dict): label -> :class:`reglab.inspection.ActivationStats`.
         axes: a 2-D array of Axes, ``(len(stats), len(layers))``.
         layers (list[int]): 0-based indices of the recorded layers to show.
 

@@ -18,7 +18,7 @@ def plot_scores_by_size(runs: dict, ax: Axes, *, field: str = "nll") -> Axes:
 
     Args:
         runs (dict): label -> list (one per seed) of the lists returned by
-            :func:`reglab.ensembles.scores_by_size`.
+            :func:`reglab.train.scores_by_size`.
         ax (Axes): where to draw.
         field (str): ``"accuracy"``, ``"nll"`` or ``"ece"``. Default: ``"nll"``.
     """

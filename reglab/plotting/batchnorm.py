@@ -13,7 +13,7 @@ __all__ = ["plot_running_stats"]
 def plot_running_stats(
     traces: dict, ax: Axes, *, field: str = "running_mean", channel: int = 0, target=None
 ) -> Axes:
-    """One line per run: a running buffer of :class:`reglab.batchnorm.RunningStats` for one
+    """One line per run: a running buffer of :class:`reglab.nn.RunningStats` for one
     channel against the number of batches seen, with the batches' own statistic as dots.
 
     Args:

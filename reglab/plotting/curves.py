@@ -45,7 +45,7 @@ def plot_seed_curves(runs: dict, ax: Axes, *, field: str = "train_loss", log: bo
     per seed. Epochs whose value is ``inf``/``nan`` are marked on the top edge.
 
     Args:
-        runs (dict): setting label -> list of :class:`reglab.training.History`, one per seed.
+        runs (dict): setting label -> list of :class:`reglab.train.History`, one per seed.
         field (str): the per-epoch field to draw. Default: ``"train_loss"``.
         log (bool): log scale on the vertical axis. Default: ``False``.
 
@@ -85,7 +85,7 @@ def plot_run_curves(
     stopping), with a dot at each run's ``best_epoch`` when it has one.
 
     Args:
-        runs (list[dict]): :func:`reglab.experiment.run` results.
+        runs (list[dict]): :func:`reglab.studies.run` results.
         ax (Axes): where to draw.
         field (str): a per-epoch field of the run's ``history``. Default: ``"val_acc"``.
         color (str): colour of every line. Default: ``"C0"``.

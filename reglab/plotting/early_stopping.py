@@ -12,7 +12,7 @@ __all__ = ["plot_filter_factors", "plot_stopping", "plot_weight_paths"]
 
 def plot_filter_factors(eigenvalues: torch.Tensor, gd: dict, ridge: dict, ax: Axes) -> Axes:
     """Filter factors against the eigenvalue (log scale): gradient descent solid, ridge
-    dashed, one colour per pair (see :mod:`reglab.filter_factors`).
+    dashed, one colour per pair (see :mod:`reglab.studies.early_stopping`).
 
     Args:
         eigenvalues (Tensor): :math:`(d,)` the x values, ascending.
@@ -93,7 +93,7 @@ def plot_stopping(
     stopping rules fire and a marker on the epoch whose weights are kept.
 
     Args:
-        history (History): a :class:`reglab.training.History` with ``val_loss``.
+        history (History): a :class:`reglab.train.History` with ``val_loss``.
         stops (dict, optional): label -> stopping epoch (``None`` entries are skipped).
         kept (int, optional): the (1-based) epoch whose weights are restored.
         train (bool): draw the training loss too. Default: ``True``.

@@ -1,5 +1,5 @@
 """Figures of the normalization chapter: Wu & He's cubes, drawn from the masks that
-:func:`reglab.normalization.shared_stats_mask` computes, and the batch-size study."""
+:func:`reglab.nn.shared_stats_mask` computes, and the batch-size study."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def plot_batch_size_study(
     a line through the means over seeds.
 
     Args:
-        rows (list[dict]): the output of :func:`reglab.batch_size_study.run_batch_size_study`.
+        rows (list[dict]): the output of :func:`reglab.studies.run_batch_size_study`.
         ax (Axes): where to draw.
         field (str): the row field on the y axis. Default: ``"test_acc"``.
         ylabel (str): the y axis label. Default: ``"test accuracy"``.

@@ -4,8 +4,8 @@ penultimate features.
 
 As everywhere in :mod:`reglab.plotting`, every function takes results plus ``ax`` (or axes) and
 returns it; nothing sets a title, axis labels are lowercase, and the numbers come from the
-numerical modules (:mod:`reglab.calibration`, :mod:`reglab.mixing`,
-:mod:`reglab.penultimate`, ``reglab.stats``).
+numerical modules (:mod:`reglab.stats.calibration`, :mod:`reglab.data.mixing`,
+:mod:`reglab.inspection.penultimate`, ``reglab.stats.paired``).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def plot_reliability(
     """Reliability diagram: accuracy per confidence bin as bars, the diagonal of perfect
     calibration, and each bin's mean confidence as a black tick.
 
-    The inputs are the three outputs of :func:`reglab.calibration.reliability_curve`
+    The inputs are the three outputs of :func:`reglab.stats.reliability_curve`
     (``n_bins + 1`` entries, the last being the bin of confidence exactly 1, drawn as a
     thin bar at 1). A bar below the diagonal is over-confident, above it under-confident.
     Empty bins are left blank.
@@ -99,7 +99,7 @@ def show_mixed_batch(images: torch.Tensor, targets: torch.Tensor, axes) -> objec
 def plot_template_projection(
     coords: torch.Tensor, y: torch.Tensor, ax: Axes, *, max_points: int | None = None
 ) -> Axes:
-    """Scatter of 2-D projected features (:func:`reglab.penultimate.template_projection`),
+    """Scatter of 2-D projected features (:func:`reglab.inspection.template_projection`),
     one colour per class, with equal axis scales so that distances are honest.
 
     Args:

@@ -36,7 +36,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from reglab.early_stopping import EarlyStopping
+from reglab.train.early_stopping import EarlyStopping
 
 __all__ = [
     "GeneralizationLoss",
@@ -219,7 +219,7 @@ class UpStrips(StoppingCriterion):
 
 class Patience(StoppingCriterion):
     r"""Stop once ``patience`` epochs in a row did not improve the best validation loss by
-    more than ``min_delta``: the rule of :class:`reglab.early_stopping.EarlyStopping`
+    more than ``min_delta``: the rule of :class:`reglab.train.EarlyStopping`
     (which it runs), as a criterion on recorded losses.
 
     .. math::
@@ -320,7 +320,7 @@ class Replay:
 
 
 def replay(criterion: StoppingCriterion, history) -> Replay:
-    """Apply ``criterion`` to a recorded :class:`~reglab.training.History` (trained
+    """Apply ``criterion`` to a recorded :class:`~reglab.train.History` (trained
     without early stopping) and read off the kept epoch's test metrics.
 
     The test metrics are only *read* at the epoch the criterion and the validation loss

@@ -26,9 +26,9 @@ from collections.abc import Sequence
 
 import torch
 
-from reglab.batchnorm import batch_norm
+from reglab.nn.batchnorm import batch_norm
 
-__all__ = ["KINDS", "group_norm", "instance_norm", "layer_norm", "rms_norm", "shared_stats_mask"]
+__all__ = ["KINDS", "shared_stats_mask"]
 
 #: The kinds :func:`shared_stats_mask` knows, in Wu & He's order.
 KINDS = ("batch", "layer", "instance", "group")

@@ -14,7 +14,7 @@ import statistics
 from collections.abc import Iterable
 from dataclasses import fields, replace
 
-from reglab.experiment import Setting
+from reglab.studies.together import Setting
 
 __all__ = ["CANDIDATES", "by_seed", "choose", "combine", "family_of"]
 
@@ -71,13 +71,13 @@ def choose(
     (arg max for an accuracy). Ties go to the first candidate listed.
 
     Args:
-        results (iterable of dict): :func:`reglab.experiment.run` results that hold
+        results (iterable of dict): :func:`reglab.studies.run` results that hold
             ``metric`` (train with ``val_data``).
         candidates (dict): family -> candidate settings. Default: ``CANDIDATES``.
         metric (str): ``"val_loss"`` (default, lower is better) or ``"val_acc"``.
 
     Returns:
-        dict: family -> the chosen :class:`~reglab.experiment.Setting`.
+        dict: family -> the chosen :class:`~reglab.studies.Setting`.
 
     Raises:
         ValueError: an unknown ``metric``, or a candidate without results.

@@ -22,8 +22,8 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import update_bn
 
-from reglab.models import small_cnn
-from reglab.training import evaluate, train
+from reglab.train.loop import evaluate, train
+from reglab.train.models import small_cnn
 
 __all__ = ["accuracy_with_batch_statistics", "run_batch_size_study", "seed_values"]
 
@@ -77,7 +77,7 @@ def run_batch_size_study(
     Args:
         train_data (tuple): ``(X, y)``; every run sees each of these samples once.
         test_data (tuple): ``(X, y)``, evaluated once at the end of each run.
-        norms (iterable of str): ``norm`` values of :func:`reglab.models.small_cnn`.
+        norms (iterable of str): ``norm`` values of :func:`reglab.train.small_cnn`.
         batch_sizes (iterable of int): :math:`B`. Default: ``(2, 4, 8, 32)``.
         seeds (iterable of int): the paired seeds. Default: ``(0, 1, 2)``.
         lr_32 (float): the learning rate at :math:`B = 32`. Default: ``0.1``.

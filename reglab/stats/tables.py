@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from reglab.stats import PairedDifference
+from reglab.stats.paired import PairedDifference
 
 __all__ = ["Table", "paired_table"]
 
@@ -76,7 +76,7 @@ def paired_table(
 
     Example::
 
-        >>> from reglab.stats import paired_difference
+        >>> from reglab.stats.paired import paired_difference
         >>> print(paired_table({"A minus B": paired_difference([0.9, 0.8], [0.85, 0.7])}))
         comparison  mean difference    95% interval    per seed                reading
         ----------  ---------------  --------------  ----------  ---------------------

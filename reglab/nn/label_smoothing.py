@@ -9,7 +9,7 @@ spread uniformly over all :math:`K` classes,
     q_c = (1 - \varepsilon)\,[c = y] + \frac{\varepsilon}{K},
 
 so the network is never asked for a probability of exactly one. :func:`cross_entropy` is
-reached as :func:`reglab.functional.cross_entropy`; the chapter "Regularizing inputs and
+reached as :func:`reglab.nn.functional.cross_entropy`; the chapter "Regularizing inputs and
 targets" derives the logit gap it leads to, and the tests compare it with PyTorch's.
 """
 
@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import torch
 
-from reglab.validation import check_probability
+from reglab._checks import check_probability
 
-__all__ = ["cross_entropy", "logit_gap", "optimal_logit_gap", "smooth_targets"]
+__all__ = ["logit_gap", "optimal_logit_gap", "smooth_targets"]
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -125,7 +125,7 @@ def cross_entropy(
     and ``reduction="mean"`` divides :math:`\sum_n \ell_n` by :math:`\sum_n w_{y_n}` over the
     samples whose target is not ``ignore_index`` (the same denominator for both terms, as in
     PyTorch). Without weights, :math:`\ell_n` is the cross-entropy with the smoothed
-    target :math:`q` of :func:`reglab.label_smoothing.smooth_targets`; **with** weights it
+    target :math:`q` of :func:`reglab.nn.smooth_targets`; **with** weights it
     is not: a probability target is weighted inside the sum,
     :math:`-\sum_c w_c q_{n,c} \log p_{n,c}`, and its mean divides by the number of
     samples.

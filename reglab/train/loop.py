@@ -31,8 +31,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from reglab.device import resolve_device
-from reglab.early_stopping import EarlyStopping
+from reglab.train.device import resolve_device
+from reglab.train.early_stopping import EarlyStopping
 
 __all__ = ["History", "evaluate", "forked_rng", "spawn_seeds", "train", "train_one_epoch"]
 
@@ -227,7 +227,7 @@ def _check_early_stopping(early_stopping, val_data, evaluate_train) -> None:
         return
     if not isinstance(early_stopping, EarlyStopping):
         raise TypeError(
-            f"early_stopping must be a reglab.early_stopping.EarlyStopping, "
+            f"early_stopping must be a reglab.train.EarlyStopping, "
             f"got {type(early_stopping).__name__}"
         )
     monitor = early_stopping.monitor
@@ -284,16 +284,16 @@ def train(
         penalty (callable, optional): ``penalty(model)`` returns a scalar added to the loss,
             e.g. ``lambda m: 1e-4 * l1_penalty(m.parameters())``. Default: ``None``.
         augment (callable, optional): applied to each training batch ``X_b`` on the device,
-            e.g. :func:`reglab.augment.random_affine`. Default: ``None``.
+            e.g. :func:`reglab.data.random_affine`. Default: ``None``.
         loss (callable, optional): ``loss(logits, targets) -> scalar``, the training loss
             of a batch: ``logits`` :math:`(B, K)`, ``targets`` the class indices
             :math:`(B,)` or, after ``mix``, what it returns (e.g. probabilities
             :math:`(B, K)`). E.g. ``nn.CrossEntropyLoss(label_smoothing=0.1)`` or
-            ``functools.partial(reglab.functional.cross_entropy, label_smoothing=0.1)``.
+            ``functools.partial(reglab.nn.functional.cross_entropy, label_smoothing=0.1)``.
             Default: ``None``, i.e. ``F.cross_entropy``.
         mix (callable, optional): ``mix(X_b, y_b) -> (X_b, targets)``, applied to each
             training batch after ``augment``; the targets may be soft, e.g.
-            ``v2.MixUp(num_classes=10)`` or ``functools.partial(reglab.mixing.mixup,
+            ``v2.MixUp(num_classes=10)`` or ``functools.partial(reglab.data.mixup,
             alpha=0.2, num_classes=10)``. Its random numbers must come from the global
             RNG (``generator=None``), i.e. from the same seeded stream as dropout and
             augmentation. Default: ``None``.
@@ -301,7 +301,7 @@ def train(
             augmentation and mixing). Default: ``0``.
         generator (torch.Generator, optional): replaces ``seed`` as the source of both
             streams (and is advanced). Default: ``None``.
-        device (device, optional): default :func:`reglab.device.default_device`.
+        device (device, optional): default :func:`reglab.train.default_device`.
         progress (bool, optional): show a progress bar; default only in a terminal.
         on_epoch_end (callable, optional): ``on_epoch_end(epoch, model)`` after each epoch
             (epoch 0 is before training), e.g. to record a layer's statistics.
@@ -310,7 +310,7 @@ def train(
         early_stopping (EarlyStopping, optional): called after each epoch's evaluation
             with ``getattr(history, early_stopping.monitor)[-1]``; training stops when it
             says so, and the best weights are loaded at the end when its ``restore_best``
-            is set. It is :meth:`~reglab.early_stopping.EarlyStopping.reset` first.
+            is set. It is :meth:`~reglab.train.EarlyStopping.reset` first.
             Default: ``None``.
 
     Returns:

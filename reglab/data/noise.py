@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from reglab.validation import check_nonnegative
+from reglab._checks import check_nonnegative
 
 __all__ = [
     "add_input_noise",

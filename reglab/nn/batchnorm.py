@@ -4,7 +4,7 @@ r"""Batch normalization from scratch, with the signature and buffer semantics of
 The subtle part: the *normalization* in training mode uses the biased batch variance
 (divide by :math:`n`), while the running average stored in ``running_var`` is updated with
 the *unbiased* one (divide by :math:`n - 1`), :math:`n = N \times H \times W` values per
-channel. Import :func:`~reglab.functional.batch_norm` from :mod:`reglab.functional`, its one
+channel. Import :func:`~reglab.nn.functional.batch_norm` from :mod:`reglab.nn.functional`, its one
 public path.
 """
 
@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from reglab.validation import check_probability
+from reglab._checks import check_probability
 
-# batch_norm is public as reglab.functional.batch_norm (one path)
+# batch_norm is public as reglab.nn.functional.batch_norm (one path)
 __all__ = ["RunningStats", "trace_running_stats"]
 
 

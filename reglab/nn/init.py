@@ -2,8 +2,8 @@ r"""Weight initialization: the standard deviations ``nn.init`` aims for, and the
 
 The formulas here are the ones derived in the chapter *Weight initialization*; the tests
 compare each with the tensors ``torch.nn.init`` actually fills. The model factory
-(:func:`reglab.models.deep_mlp`) and the forward-hook instrumentation
-(:func:`reglab.instrumentation.activation_stats`) live in their own modules.
+(:func:`reglab.train.deep_mlp`) and the forward-hook instrumentation
+(:func:`reglab.inspection.activation_stats`) live in their own modules.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@ r"""L1 and L2 penalties, the proximal operator of the L1 norm, and parameter gro
 exempt biases and normalization layers from weight decay.
 
 The optimizers that apply them (the hand-written ``sgd_step``, ``adam_step``,
-``adamw_step`` and the proximal ``ProximalSGD``) live in :mod:`reglab.optimizers`.
+``adamw_step`` and the proximal ``ProximalSGD``) live in :mod:`reglab.optim.optimizers`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
-from reglab.validation import check_nonnegative
+from reglab._checks import check_nonnegative
 
 __all__ = [
     "l1_penalty",

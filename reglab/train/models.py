@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from reglab.validation import check_probability
+from reglab._checks import check_probability
 
 __all__ = ["deep_mlp", "mlp", "small_cnn"]
 

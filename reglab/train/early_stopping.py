@@ -24,21 +24,21 @@ from torch import nn
 
 __all__ = ["MONITORS", "EarlyStopping"]
 
-#: The :class:`~reglab.training.History` fields an early-stopping rule may watch. The test
+#: The :class:`~reglab.train.History` fields an early-stopping rule may watch. The test
 #: metrics are not among them: choosing on the test set would leak it into the model.
 MONITORS = ("val_loss", "val_acc", "train_loss", "train_acc")
 
 
 class EarlyStopping:
     r"""Patience-based early stopping with restore-best, as used by
-    :func:`reglab.training.train`.
+    :func:`reglab.train.train`.
 
     Args:
         patience (int): epochs without improvement after which to stop; ``>= 1``.
             Default: ``5``.
         min_delta (float): an epoch improves only if it beats the best value by more than
             ``min_delta``; ``>= 0``. Default: ``0.0``.
-        monitor (str): the :class:`~reglab.training.History` field to watch, one of
+        monitor (str): the :class:`~reglab.train.History` field to watch, one of
             :data:`MONITORS`. Default: ``"val_loss"``.
         mode (str): ``"min"`` (lower is better, losses) or ``"max"`` (accuracies).
             Default: ``"min"``.
@@ -87,7 +87,7 @@ class EarlyStopping:
         self.reset()
 
     def reset(self) -> None:
-        """Forget every epoch seen so far (:func:`~reglab.training.train` calls it first)."""
+        """Forget every epoch seen so far (:func:`~reglab.train.train` calls it first)."""
         self.best_epoch: int | None = None
         self.best_value: float | None = None
         self.best_state: dict[str, torch.Tensor] | None = None

@@ -22,8 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from reglab.calibration import expected_calibration_error
-from reglab.training import forked_rng, spawn_seeds
+from reglab.stats.calibration import expected_calibration_error
+from reglab.train.loop import forked_rng, spawn_seeds
 
 __all__ = ["average_log_probs", "mc_dropout_logits", "member_logits", "scores_by_size"]
 

@@ -27,7 +27,7 @@ import torch.multiprocessing as mp
 import torch.nn.functional as F
 from torch import nn
 
-from reglab.batchnorm import batch_norm
+from reglab.nn.batchnorm import batch_norm
 
 __all__ = ["SyncBatchNormFunction", "batch_norm_replica", "launch", "sync_batch_norm"]
 
@@ -159,7 +159,7 @@ def sync_batch_norm(
     eps: float = 1e-5,
     process_group: dist.ProcessGroup | None = None,
 ) -> torch.Tensor:
-    r"""Synchronized batch norm: :func:`reglab.functional.batch_norm` whose training-mode
+    r"""Synchronized batch norm: :func:`reglab.nn.functional.batch_norm` whose training-mode
     statistics are those of the batch of every process in ``process_group``.
 
     .. math::

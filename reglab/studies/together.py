@@ -18,13 +18,13 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from reglab.augment import random_affine
-from reglab.device import resolve_device
-from reglab.early_stopping import EarlyStopping
-from reglab.models import small_cnn
-from reglab.penalties import l1_penalty, param_groups
-from reglab.training import History, evaluate, forked_rng, spawn_seeds, train
-from reglab.validation import check_nonnegative, check_probability
+from reglab._checks import check_nonnegative, check_probability
+from reglab.data.augment import random_affine
+from reglab.optim.penalties import l1_penalty, param_groups
+from reglab.train.device import resolve_device
+from reglab.train.early_stopping import EarlyStopping
+from reglab.train.loop import History, evaluate, forked_rng, spawn_seeds, train
+from reglab.train.models import small_cnn
 
 __all__ = [
     "SETTINGS",
@@ -91,7 +91,7 @@ def build(
 
     Every setting trains with AdamW at learning rate ``lr``; only the decay-group's
     ``weight_decay`` differs. The initial weights come from the global RNG: :func:`run`
-    draws them under :func:`reglab.training.forked_rng` for a reproducible init.
+    draws them under :func:`reglab.train.forked_rng` for a reproducible init.
 
     Returns:
         (model, optimizer, penalty, augment): ``penalty`` and ``augment`` may be ``None``.
@@ -123,16 +123,16 @@ def run(
 ) -> dict:
     """Train one seed of one setting; return its result as plain data (JSON-ready).
 
-    ``seed`` is the source of three streams (:func:`reglab.training.spawn_seeds`): the
-    initialization, drawn under :func:`reglab.training.forked_rng`, then the batch order
-    and the dropout masks/augmentations inside :func:`reglab.training.train`. The caller's
+    ``seed`` is the source of three streams (:func:`reglab.train.spawn_seeds`): the
+    initialization, drawn under :func:`reglab.train.forked_rng`, then the batch order
+    and the dropout masks/augmentations inside :func:`reglab.train.train`. The caller's
     global RNG is left untouched.
 
     ``train_acc``/``val_acc``/``test_acc``/``gap`` are those of the returned model: the last
     epoch, or the best one when ``early_stopping`` restores the best weights. With
     ``test_every_epoch=False`` the test set is evaluated once, after training, and the
     history holds no test metrics. ``channels`` are those of the two conv blocks of
-    :func:`reglab.models.small_cnn`.
+    :func:`reglab.train.small_cnn`.
     """
     device = resolve_device(device)
     source = torch.Generator().manual_seed(seed)
@@ -214,7 +214,7 @@ def summarize(results: list[dict]) -> list[dict]:
 
 def mean_curves(results: list[dict]) -> dict[str, History]:
     """Per-epoch metrics of each setting, averaged over its seeds, as
-    :class:`~reglab.training.History` objects.
+    :class:`~reglab.train.History` objects.
 
     Every seed of a setting must have trained for the same number of epochs (runs cut short
     by early stopping cannot be averaged epoch by epoch).

@@ -4,7 +4,7 @@ r"""Dropout from scratch, with the semantics and argument names of ``torch.nn.fu
 zeroes whole channels. Both scale what they keep by :math:`1/(1-p)` ("inverted dropout")
 so that the expected output equals the input and evaluation needs no rescaling.
 
-Import them from :mod:`reglab.functional`, their one public path.
+Import them from :mod:`reglab.nn.functional`, their one public path.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import warnings
 import torch
 from torch import nn
 
-from reglab.validation import check_probability
+from reglab._checks import check_probability
 
-# dropout and dropout2d are public as reglab.functional.dropout / .dropout2d (one path)
+# dropout and dropout2d are public as reglab.nn.functional.dropout / .dropout2d (one path)
 __all__ = ["mask_of"]
 
 

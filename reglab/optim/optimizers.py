@@ -4,7 +4,7 @@ The single-step updates (``sgd_step``, ``adam_step``, ``adamw_step``) follow
 ``torch.optim``'s arithmetic operation by operation, so the tests can compare them with
 the real optimizers to float precision. They return new tensors and never modify their
 arguments. :class:`ProximalSGD` is ``torch.optim.SGD`` followed by the proximal step of
-the L1 penalty (:func:`reglab.penalties.soft_threshold`).
+the L1 penalty (:func:`reglab.optim.soft_threshold`).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import torch
 
-from reglab.penalties import soft_threshold
-from reglab.validation import check_nonnegative
+from reglab._checks import check_nonnegative
+from reglab.optim.penalties import soft_threshold
 
 __all__ = ["AdamState", "ProximalSGD", "adam_step", "adamw_step", "sgd_step"]
 
@@ -157,7 +157,7 @@ def adamw_step(
 
 class ProximalSGD(torch.optim.SGD):
     r"""SGD followed by the proximal L1 step: gradient descent on the data loss, then
-    :func:`~reglab.penalties.soft_threshold` with :math:`\tau = \alpha\lambda_1` ("ISTA").
+    :func:`~reglab.optim.soft_threshold` with :math:`\tau = \alpha\lambda_1` ("ISTA").
 
     Unlike adding :math:`\lambda_1\|w\|_1` to the loss (whose subgradient step jumps over
     zero and oscillates around it), this produces exact zeros.

@@ -1,0 +1,23 @@
+"""Optimizer steps written out by hand, penalties and proximal steps, and weight
+averaging (SWA, EMA).
+
+Imports :mod:`reglab.nn` and :mod:`reglab._checks`; used by the training loop and the studies.
+"""
+
+from reglab.optim.averaging import WeightAverage, recompute_bn_stats
+from reglab.optim.optimizers import AdamState, ProximalSGD, adam_step, adamw_step, sgd_step
+from reglab.optim.penalties import l1_penalty, l2_penalty, param_groups, soft_threshold
+
+__all__ = [
+    "AdamState",
+    "ProximalSGD",
+    "WeightAverage",
+    "adam_step",
+    "adamw_step",
+    "l1_penalty",
+    "l2_penalty",
+    "param_groups",
+    "recompute_bn_stats",
+    "sgd_step",
+    "soft_threshold",
+]

@@ -1,0 +1,60 @@
+"""Training: the seeded loop, the chapters' models, stopping criteria, ensembles and
+the device.
+
+Imports :mod:`reglab.nn`, :mod:`reglab.optim`, :mod:`reglab.data` and :mod:`reglab.stats`.
+"""
+
+from reglab.train.device import default_device, resolve_device
+from reglab.train.early_stopping import MONITORS, EarlyStopping
+from reglab.train.ensembles import (
+    average_log_probs,
+    mc_dropout_logits,
+    member_logits,
+    scores_by_size,
+)
+from reglab.train.loop import History, evaluate, forked_rng, spawn_seeds, train, train_one_epoch
+from reglab.train.models import deep_mlp, mlp, small_cnn
+from reglab.train.stopping import (
+    GeneralizationLoss,
+    Patience,
+    ProgressQuotient,
+    Replay,
+    StoppingCriterion,
+    UpStrips,
+    best_epoch,
+    generalization_loss,
+    replay,
+    stopping_epoch,
+    training_progress,
+)
+
+__all__ = [
+    "MONITORS",
+    "EarlyStopping",
+    "GeneralizationLoss",
+    "History",
+    "Patience",
+    "ProgressQuotient",
+    "Replay",
+    "StoppingCriterion",
+    "UpStrips",
+    "average_log_probs",
+    "best_epoch",
+    "deep_mlp",
+    "default_device",
+    "evaluate",
+    "forked_rng",
+    "generalization_loss",
+    "mc_dropout_logits",
+    "member_logits",
+    "mlp",
+    "replay",
+    "resolve_device",
+    "scores_by_size",
+    "small_cnn",
+    "spawn_seeds",
+    "stopping_epoch",
+    "train",
+    "train_one_epoch",
+    "training_progress",
+]
