@@ -9,13 +9,14 @@ from reglab.stats.calibration import (
     probabilistic_scores,
     reliability_curve,
 )
-from reglab.stats.paired import PairedDifference, paired_difference
+from reglab.stats.paired import PairedDifference, holm, paired_difference
 from reglab.stats.tables import Table, paired_table
 
 __all__ = [
     "PairedDifference",
     "Table",
     "expected_calibration_error",
+    "holm",
     "paired_difference",
     "paired_table",
     "probabilistic_scores",
