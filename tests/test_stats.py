@@ -6,8 +6,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats as scipy_stats
+from statsmodels.stats.multitest import multipletests
 
-from reglab.stats import PairedDifference, paired_difference
+from reglab.stats import PairedDifference, holm, paired_difference
 
 finite = st.floats(min_value=-1e3, max_value=1e3, allow_nan=False, allow_infinity=False)
 
@@ -136,3 +137,114 @@ def test_verdict_follows_the_paired_rule(a, b, expected):
     assert d.verdict() == expected.replace("better", "higher").replace("worse", "lower")
     unclear = d.verdict("better", "worse", unclear="not clearly different")
     assert unclear == (expected if d.clear else "not clearly different")
+
+
+# -- the test behind a verdict: p-values, Holm's adjustment, error rates --------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(paired_samples())
+def test_p_value_is_scipys_paired_t_test(samples):
+    a, b = samples
+    d = np.subtract(a, b)
+    if np.std(d) < 1e-9 * max(1.0, np.abs(d).max()):
+        return  # zero variance: scipy gives nan; reglab's convention is tested below
+    expected = scipy_stats.ttest_rel(a, b).pvalue
+    assert paired_difference(a, b).p_value == pytest.approx(expected, rel=1e-6, abs=1e-12)
+
+
+def test_p_value_with_zero_variance():
+    assert paired_difference([1.0, 2.0, 3.0], [0.0, 1.0, 2.0]).p_value == 0.0
+    assert paired_difference([1.0, 2.0, 3.0], [1.0, 2.0, 3.0]).p_value == 1.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(min_value=1e-12, max_value=1.0), min_size=1, max_size=12))
+def test_holm_matches_statsmodels(p_values):
+    diffs = [paired_difference([p, 2 * p], [0.0, 0.0]) for p in p_values]
+    diffs = [replace_p(d, p) for d, p in zip(diffs, p_values, strict=True)]
+    adjusted = holm(diffs)
+    expected = multipletests(p_values, alpha=0.05, method="holm")[1]
+    assert [d.p_adjusted for d in adjusted] == pytest.approx(list(expected), rel=1e-12)
+    assert all(d.family_size == len(p_values) for d in adjusted)
+    assert [d.p_value for d in adjusted] == p_values  # the raw p-values are kept
+
+
+def replace_p(d, p):
+    from dataclasses import replace
+
+    return replace(d, p_value=p, p_adjusted=p)
+
+
+def test_holm_rejects_bad_families():
+    with pytest.raises(ValueError, match="at least one"):
+        holm([])
+    with pytest.raises(TypeError, match=r"differences\[1\] must be a PairedDifference"):
+        holm([paired_difference([1.0, 2.0], [0.0, 0.5]), 0.3])
+
+
+def _null_p_values(num, n, generator):
+    # paired runs whose settings do not differ: the differences are pure noise
+    a = torch.randn(num, n, generator=generator, dtype=torch.float64)
+    b = torch.randn(num, n, generator=generator, dtype=torch.float64)
+    return [paired_difference(x, y) for x, y in zip(a, b, strict=True)]
+
+
+def _binomial_upper(num, rate, level=1e-4):
+    # the largest count a Binomial(num, rate) exceeds with probability < level
+    return scipy_stats.binom.ppf(1 - level, num, rate) / num
+
+
+@pytest.mark.parametrize("n", [3, 5, 10])
+def test_false_positive_rate_is_at_most_five_percent(n):
+    g = torch.Generator().manual_seed(n)
+    num = 2000
+    rate = sum(d.rejects for d in _null_p_values(num, n, g)) / num
+    assert rate <= _binomial_upper(num, 0.05)
+    # and it is not a test that never rejects: the rate is near 5%
+    assert rate >= 0.05 - (_binomial_upper(num, 0.05) - 0.05)
+
+
+def test_same_sign_for_every_seed_is_no_test():
+    # with 3 seeds, "same sign for every seed" happens 1 time in 4 when nothing differs
+    g = torch.Generator().manual_seed(1)
+    num = 2000
+    rate = sum(d.all_same_sign for d in _null_p_values(num, 3, g)) / num
+    assert abs(rate - 0.25) < _binomial_upper(num, 0.25) - 0.25
+
+
+def test_holm_keeps_the_familywise_error_rate():
+    g = torch.Generator().manual_seed(2)
+    families, m = 800, 6
+    any_false = 0
+    unadjusted_any_false = 0
+    for _ in range(families):
+        family = _null_p_values(m, 5, g)
+        any_false += any(d.rejects for d in holm(family))
+        unadjusted_any_false += any(d.rejects for d in family)
+    assert any_false / families <= _binomial_upper(families, 0.05)
+    # without the adjustment, six tests at 5% err about 1 - 0.95**6 = 26% of the time
+    assert unadjusted_any_false / families > 0.15
+
+
+@pytest.mark.parametrize(("n", "shift"), [(5, 1.5), (10, 1.0)])
+def test_power_on_a_known_shift_matches_the_noncentral_t(n, shift):
+    # differences ~ N(shift, 1): the power of the two-sided paired t-test is known exactly
+    g = torch.Generator().manual_seed(n)
+    num = 1500
+    a = torch.randn(num, n, generator=g, dtype=torch.float64) + shift
+    rejected = sum(paired_difference(x, torch.zeros(n)).rejects for x in a) / num
+    t_crit = scipy_stats.t.ppf(0.975, n - 1)
+    nc = shift * math.sqrt(n)
+    power = scipy_stats.nct.sf(t_crit, n - 1, nc) + scipy_stats.nct.cdf(-t_crit, n - 1, nc)
+    sd = math.sqrt(power * (1 - power) / num)
+    assert abs(rejected - power) < 4 * sd
+
+
+def test_describe_states_the_effect_with_its_interval():
+    d = paired_difference([0.91, 0.93, 0.92, 0.95, 0.90], [0.90, 0.90, 0.91, 0.92, 0.90])
+    text = d.describe()
+    assert text == (
+        f"+{d.mean * 100:.1f} points (95% interval {d.low * 100:+.1f} to {d.high * 100:+.1f})"
+    ).replace("-", "\u2212")
+    assert d.n == 5
