@@ -115,7 +115,7 @@ _, history = fit()
 criteria = [Patience(5), GeneralizationLoss(2), ProgressQuotient(0.5), UpStrips(2)]
 replays = [replay(c, history) for c in criteria]
 rows = [
-    [r.criterion, r.stopped_epoch or "never", r.restored_epoch, r.test_acc, r.test_loss]
+    [r.criterion, r.stopped_epoch or "never", r.best_epoch, r.test_acc, r.test_loss]
     for r in replays
 ]
 rows.append(["no stopping", "-", num_epochs, history.test_acc[-1], history.test_loss[-1]])

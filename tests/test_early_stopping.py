@@ -119,7 +119,6 @@ def test_a_criterion_on_the_training_accuracy(overfitting_data):
 
 
 def test_train_rejects_a_monitor_it_cannot_fill(overfitting_data):
-    train_data, val_data = overfitting_data
     for criterion in (Patience(), GeneralizationLoss(), ProgressQuotient(), UpStrips()):
         with pytest.raises(ValueError, match=r"monitors 'val_loss' but val_data is None"):
             _fit(overfitting_data, criterion, val_data=None)

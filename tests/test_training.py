@@ -359,6 +359,7 @@ def test_evaluation_stays_plain_cross_entropy_with_hooks(data):
 # --- train: bad input ---------------------------------------------------------------------
 
 X4, Y4 = torch.randn(4, 2), torch.zeros(4, dtype=torch.long)
+SGD = torch.optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1)
 
 
 @pytest.mark.parametrize(
@@ -376,8 +377,7 @@ X4, Y4 = torch.randn(4, 2), torch.zeros(4, dtype=torch.long)
         (dict(test_data=(X4, Y4, Y4)), ValueError, r"test_data must be a pair \(X, y\)"),
         (dict(seed=1.0), TypeError, r"seed must be an int or a torch\.Generator, got float"),
         (dict(seed=True), TypeError, r"seed must be an int or a torch\.Generator, got bool"),
-        (dict(lr=0.1, optimizer=torch.optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1)),
-         ValueError, r"give either optimizer or lr"),  # fmt: skip
+        (dict(lr=0.1, optimizer=SGD), ValueError, r"give either optimizer or lr"),
         (dict(device="tpu"), ValueError, r"device must be a torch.device .* got .tpu."),
         (dict(loss=0.1), TypeError, r"loss must be a callable \(logits, targets\) -> scalar"),
         (dict(mix="mixup"), TypeError, r"mix must be a callable \(X_b, y_b\) -> \(X_b, targets"),

@@ -238,9 +238,12 @@ def _check_stopping(stopping, val_data, evaluate_train) -> None:
         )
     for name in stopping.requires:
         if name.startswith("val_") and val_data is None:
-            raise ValueError(f"stopping {stopping.name!r} monitors {name!r} but val_data is None")
-        if name == "train_acc" and not evaluate_train:
-            raise ValueError(f"stopping {stopping.name!r} monitors 'train_acc' but evaluate_train=False")
+            missing = "val_data is None"
+        elif name == "train_acc" and not evaluate_train:
+            missing = "evaluate_train=False"
+        else:
+            continue
+        raise ValueError(f"stopping {stopping.name!r} monitors {name!r} but {missing}")
 
 
 def train(
