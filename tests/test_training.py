@@ -378,6 +378,8 @@ SGD = torch.optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1)
         (dict(seed=1.0), TypeError, r"seed must be an int or a torch\.Generator, got float"),
         (dict(seed=True), TypeError, r"seed must be an int or a torch\.Generator, got bool"),
         (dict(lr=0.1, optimizer=SGD), ValueError, r"give either optimizer or lr"),
+        (dict(restore_best=None), TypeError, r"restore_best must be True or False, got None"),
+        (dict(evaluate_train=1), TypeError, r"evaluate_train must be True or False, got 1"),
         (dict(device="tpu"), ValueError, r"device must be a torch.device .* got .tpu."),
         (dict(loss=0.1), TypeError, r"loss must be a callable \(logits, targets\) -> scalar"),
         (dict(mix="mixup"), TypeError, r"mix must be a callable \(X_b, y_b\) -> \(X_b, targets"),

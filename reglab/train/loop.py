@@ -366,6 +366,9 @@ def train(
     _check_data("val_data", val_data)
     _check_data("test_data", test_data)
     _check_stopping(stopping, val_data, evaluate_train)
+    for name, flag in (("evaluate_train", evaluate_train), ("restore_best", restore_best)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{name} must be True or False, got {flag!r}")
 
     device = resolve_device(device)
     source = seed if isinstance(seed, torch.Generator) else torch.Generator().manual_seed(seed)

@@ -60,11 +60,10 @@ def _check_int(value, name: str, minimum: int = 1) -> None:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
 
 
-def _check_alpha(alpha) -> None:
-    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not alpha > 0:
-        raise ValueError(f"alpha must be a finite number > 0, got {alpha!r}")
-    if not math.isfinite(alpha):
-        raise ValueError(f"alpha must be a finite number > 0, got {alpha!r}")
+def _check_finite(value, name: str, bound: str) -> None:
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not (number and math.isfinite(value)) or (bound == "> 0" and not value > 0):
+        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
 
 
 def _check_loss(name: str, value: float) -> float:
@@ -187,11 +186,8 @@ class Patience(StoppingCriterion):
         mode: str = "min",
     ) -> None:
         _check_int(patience, "patience")
-        if isinstance(min_delta, bool) or not isinstance(min_delta, int | float):
-            raise ValueError(f"min_delta must be a finite number >= 0, got {min_delta!r}")
+        _check_finite(min_delta, "min_delta", ">= 0")
         check_nonnegative(min_delta, "min_delta")
-        if not math.isfinite(min_delta):
-            raise ValueError(f"min_delta must be a finite number >= 0, got {min_delta!r}")
         if monitor not in MONITORS:
             raise ValueError(f"monitor must be one of {MONITORS}, got {monitor!r}")
         if mode not in ("min", "max"):
@@ -242,7 +238,7 @@ class GeneralizationLoss(StoppingCriterion):
     """
 
     def __init__(self, alpha: float = 5.0) -> None:
-        _check_alpha(alpha)
+        _check_finite(alpha, "alpha", "> 0")
         self.alpha = alpha
         self.name = f"GL_{alpha:g}"
         super().__init__()
@@ -270,7 +266,7 @@ class ProgressQuotient(StoppingCriterion):
     requires = ("val_loss", "train_loss")
 
     def __init__(self, alpha: float = 0.5, *, strip_length: int = 5) -> None:
-        _check_alpha(alpha)
+        _check_finite(alpha, "alpha", "> 0")
         _check_int(strip_length, "strip_length")
         self.alpha, self.strip_length = alpha, strip_length
         self.name = f"PQ_{alpha:g}"
