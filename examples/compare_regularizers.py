@@ -120,7 +120,7 @@ def main(argv=None) -> int:
     from reglab.stats import Table, paired_difference
     from reglab.studies.selection import by_seed, choose, combine
     from reglab.studies.together import run_study, save_results
-    from reglab.train import EarlyStopping, default_device
+    from reglab.train import Patience, default_device
 
     if args.device == "cuda" and not torch.cuda.is_available():
         print("error: --device cuda, but torch.cuda.is_available() is False", file=sys.stderr)
@@ -157,7 +157,7 @@ def main(argv=None) -> int:
     def study(settings):
         return run_study(
             settings, range(args.seeds), train_data, test_data, val_data=val_data,
-            early_stopping=EarlyStopping(patience=args.patience), num_epochs=args.epochs,
+            stopping=Patience(args.patience), num_epochs=args.epochs,
             batch_size=50, channels=tuple(args.channels), device=device,
             test_every_epoch=False, progress=progress,
         )  # fmt: skip

@@ -9,8 +9,8 @@ stopped after :math:`\\tau` steps shrinks each eigen-direction of the Hessian by
 :math:`\\alpha = 1/(\\epsilon\\tau)` shrinks it by :math:`\\lambda_i / (\\lambda_i + \\alpha)`;
 the closed form is checked against ``torch.optim.SGD``. Then the practice: an MLP that
 overfits a small MNIST subset, trained once, replayed through Prechelt's stopping
-criteria and patience, and trained again with ``EarlyStopping`` to show that replaying
-and stopping agree.
+criteria and patience, and trained again with the patience criterion live to show that
+replaying and stopping agree.
 
 The chapter :doc:`/chapters/early_stopping` derives and discusses what this script shows.
 
@@ -80,7 +80,6 @@ fig.savefig(OUT / "early_stopping_filter_factors.png", dpi=150, bbox_inches="tig
 from reglab.data import balanced_subset, mnist_tensors, train_val_split
 from reglab.stats import Table
 from reglab.train import (
-    EarlyStopping,
     GeneralizationLoss,
     Patience,
     ProgressQuotient,
@@ -102,13 +101,13 @@ test_data = (X_test[:2000], y_test[:2000])
 print(f"training {len(train_data[1])}, validation {len(val_data[1])}, test {len(test_data[1])}")
 
 
-def fit(early_stopping=None):
+def fit(stopping=None):
     with forked_rng(0):  # the same initial weights in both runs
         model = mlp((100,))
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     history = train(model, train_data, val_data=val_data, test_data=test_data,
                     optimizer=optimizer, num_epochs=num_epochs, batch_size=50, seed=0,
-                    device="cpu", evaluate_train=False, early_stopping=early_stopping)  # fmt: skip
+                    device="cpu", evaluate_train=False, stopping=stopping)  # fmt: skip
     return model, history
 
 
@@ -116,7 +115,7 @@ _, history = fit()
 criteria = [Patience(5), GeneralizationLoss(2), ProgressQuotient(0.5), UpStrips(2)]
 replays = [replay(c, history) for c in criteria]
 rows = [
-    [r.criterion, r.stopped_epoch or "never", r.restored_epoch, r.test_acc, r.test_loss]
+    [r.criterion, r.stopped_epoch or "never", r.best_epoch, r.test_acc, r.test_loss]
     for r in replays
 ]
 rows.append(["no stopping", "-", num_epochs, history.test_acc[-1], history.test_loss[-1]])
@@ -126,21 +125,21 @@ print(Table(["criterion", "stops at", "keeps epoch", "test accuracy", "test loss
 # %%
 # Replaying is stopping
 # ---------------------
-# Training is deterministic, so a run stopped by ``EarlyStopping(patience=5)`` is the
+# Training is deterministic, so a run stopped live by ``Patience(5)`` is the
 # first epochs of the long run, and its restored weights score exactly what the replay
 # read off.
-model, stopped = fit(EarlyStopping(patience=5))
+model, stopped = fit(Patience(5))
 test_loss, test_acc = evaluate(model, *test_data)
 patience = replays[0]
-print(f"EarlyStopping: stopped at {stopped.stopped_epoch}, kept {stopped.best_epoch}, "
+print(f"live: stopped at {stopped.stopped_epoch}, kept {stopped.best_epoch}, "
       f"test loss {test_loss:.4f}; replay: {patience.stopped_epoch}, "
-      f"{patience.restored_epoch}, {patience.test_loss:.4f}")  # fmt: skip
+      f"{patience.best_epoch}, {patience.test_loss:.4f}")  # fmt: skip
 
 from reglab.plotting.early_stopping import plot_stopping
 
 fig, ax = plt.subplots(figsize=(8, 3.8))
 plot_stopping(
-    history, ax, stops={r.criterion: r.stopped_epoch for r in replays}, kept=patience.restored_epoch
+    history, ax, stops={r.criterion: r.stopped_epoch for r in replays}, kept=patience.best_epoch
 )
 fig.savefig(OUT / "early_stopping_curves.png", dpi=150, bbox_inches="tight")
 print(f"figures written to {OUT}/")

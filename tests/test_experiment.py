@@ -73,7 +73,7 @@ def test_run_is_init_stream_then_train_with_the_same_generator(tiny_data):
         model, optimizer, _, _ = build(SETTINGS["dropout"])
     train_data, test_data = tiny_data
     history = train(model, train_data, test_data=test_data, optimizer=optimizer,
-                    num_epochs=2, batch_size=50, generator=source, device="cpu")  # fmt: skip
+                    num_epochs=2, batch_size=50, seed=source, device="cpu")  # fmt: skip
     result = run(SETTINGS["dropout"], train_data, test_data, seed=0, num_epochs=2, device="cpu")
     assert result["history"] == history.to_dict()
 
@@ -250,14 +250,14 @@ def test_cli_rejects_more_images_per_class_than_the_data_root_has(tmp_path, mnis
 
 
 def test_test_set_once_gives_the_same_numbers_without_per_epoch_test_metrics(tiny_data):
-    from reglab.train import EarlyStopping
+    from reglab.train import Patience
 
     train_data, test_data = tiny_data
     kwargs = dict(val_data=test_data, seed=3, num_epochs=4, device="cpu")
     every = run(SETTINGS["dropout"], train_data, test_data, **kwargs,
-                early_stopping=EarlyStopping(patience=1))  # fmt: skip
+                stopping=Patience(1))  # fmt: skip
     once = run(SETTINGS["dropout"], train_data, test_data, **kwargs, test_every_epoch=False,
-               early_stopping=EarlyStopping(patience=1))  # fmt: skip
+               stopping=Patience(1))  # fmt: skip
     assert once["history"]["test_acc"] == [] and len(every["history"]["test_acc"]) > 0
     assert once["test_acc"] == every["test_acc"] and once["test_loss"] == every["test_loss"]
     assert once["history"]["val_loss"] == every["history"]["val_loss"]

@@ -1,25 +1,31 @@
-"""Prechelt's stopping criteria and patience on scripted loss sequences.
+"""Prechelt's stopping criteria and patience on scripted loss sequences, fed through
+``update`` and through ``replay`` (which calls the same ``update``).
 
 Every expected value below is computed by hand in a comment, from the definitions in
-Prechelt (1998), not by calling the code under test.
+Prechelt (1998), not by calling the code under test. Live stops inside ``train`` are
+tested in test_early_stopping.py.
 """
 
 import math
 
 import pytest
 
-from reglab.train import History
-from reglab.train.stopping import (
+from reglab.train import (
     GeneralizationLoss,
+    History,
     Patience,
     ProgressQuotient,
     UpStrips,
-    best_epoch,
     generalization_loss,
     replay,
-    stopping_epoch,
     training_progress,
 )
+
+
+def stopping_epoch(criterion, train_loss, val_loss):
+    """The epoch at which ``criterion`` stops a recorded run (``None``: never)."""
+    return replay(criterion, History(train_loss=train_loss, val_loss=val_loss)).stopped_epoch
+
 
 # --- generalization loss GL(t) = 100 (E_va(t) / E_opt(t) - 1) -------------------------
 GL_VAL = [1.0, 0.8, 0.7, 0.72, 0.71, 0.75, 0.69, 0.8]
@@ -143,26 +149,52 @@ def test_an_equal_value_is_not_an_improvement():
     assert stopping_epoch(Patience(2), [1.0] * 3, [0.5, 0.5, 0.5]) == 3
 
 
-def test_stopping_epoch_resets_the_criterion():
+def test_patience_keeps_the_best_epoch_even_when_min_delta_did_not_count_it():
+    # (4, 0.02) above: epoch 6 (0.89) is a miss for the counter but the lowest value, so
+    # its weights are the ones to keep
+    r = replay(Patience(4, min_delta=0.02), History(val_loss=PATIENCE_VAL))
+    assert (r.stopped_epoch, r.best_epoch) == (6, 6)
+
+
+def test_patience_mode_max_for_accuracies():
+    accs = [0.5, 0.7, 0.69, 0.71, 0.71, 0.70]
+    criterion = Patience(2, monitor="val_acc", mode="max")
+    assert criterion.requires == ("val_acc",)
+    # 0.71 ties at epoch 5: not an improvement; 0.70 at 6 is the second miss
+    assert [criterion.update(val_acc=a) for a in accs] == [False] * 5 + [True]
+    assert (criterion.best_epoch, criterion.best_value) == (4, 0.71)
+
+
+def test_patience_nan_never_improves():
+    criterion = Patience(2)
+    decisions = [criterion.update(val_loss=v) for v in (math.nan, 1.0, math.nan, math.nan)]
+    assert decisions == [False, False, False, True]
+    assert (criterion.best_epoch, criterion.best_value) == (2, 1.0)
+
+
+def test_replay_resets_the_criterion():
     criterion = Patience(3)
     first = stopping_epoch(criterion, [1.0] * len(PATIENCE_VAL), PATIENCE_VAL)
     assert stopping_epoch(criterion, [1.0] * len(PATIENCE_VAL), PATIENCE_VAL) == first == 5
 
 
-def test_step_returns_true_exactly_once_the_rule_fires():
+def test_update_returns_true_exactly_when_the_rule_fires():
     criterion = GeneralizationLoss(3.0)
-    decisions = [criterion.step(1.0, v) for v in GL_VAL]
+    decisions = [criterion.update(val_loss=v) for v in GL_VAL]
     assert decisions == [False] * 5 + [True, False, True]
-    assert criterion.best_val_loss == 0.69 and criterion.epoch == 8
+    assert (criterion.best_value, criterion.best_epoch, criterion.epoch) == (0.69, 7, 8)
 
 
-@pytest.mark.parametrize(("until", "expected"), [(None, 7), (8, 7), (6, 3), (2, 2), (1, 1)])
-def test_best_epoch(until, expected):
-    assert best_epoch(GL_VAL, until) == expected
+@pytest.mark.parametrize(("until", "expected"), [(8, 7), (6, 3), (2, 2), (1, 1)])
+def test_best_epoch_is_the_lowest_validation_loss_so_far(until, expected):
+    criterion = GeneralizationLoss(1000.0)  # never fires
+    for v in GL_VAL[:until]:
+        criterion.update(val_loss=v)
+    assert criterion.best_epoch == expected
 
 
 def test_best_epoch_takes_the_first_of_ties():
-    assert best_epoch([0.5, 0.4, 0.4, 0.6]) == 2
+    assert replay(UpStrips(), History(val_loss=[0.5, 0.4, 0.4, 0.6])).best_epoch == 2
 
 
 def test_replay_reads_the_test_metrics_of_the_kept_epoch():
@@ -172,13 +204,13 @@ def test_replay_reads_the_test_metrics_of_the_kept_epoch():
         test_loss=[10.0 + t for t in range(n)], test_acc=[0.5 + t / 100 for t in range(n)],
     )  # fmt: skip
     r = replay(GeneralizationLoss(3.0), history)  # stops at 6; best up to 6 is epoch 3
-    assert (r.criterion, r.stopped_epoch, r.restored_epoch, r.epochs_trained) == ("GL_3", 6, 3, 6)
+    assert (r.criterion, r.stopped_epoch, r.best_epoch, r.epochs_trained) == ("GL_3", 6, 3, 6)
     assert (r.test_loss, r.test_acc) == (12.0, 0.52)
     r = replay(GeneralizationLoss(20.0), history)  # never stops: whole run, best is epoch 7
-    assert (r.stopped_epoch, r.restored_epoch, r.epochs_trained) == (None, 7, 8)
+    assert (r.stopped_epoch, r.best_epoch, r.epochs_trained) == (None, 7, 8)
     assert (r.test_loss, r.test_acc) == (16.0, 0.56)
     r = replay(Patience(3), History(train_loss=[1.0] * n, val_loss=GL_VAL))
-    assert (r.restored_epoch, r.test_loss, r.test_acc) == (3, None, None)
+    assert (r.best_epoch, r.test_loss, r.test_acc) == (3, None, None)
 
 
 def test_defaults_are_prechelts_and_names_say_the_parameter():
@@ -220,12 +252,18 @@ def test_training_progress_checks_its_strip():
     [
         (lambda: Patience(0), "patience must be an integer >= 1"),
         (lambda: Patience(2.5), "patience must be an integer >= 1"),
-        (lambda: Patience(3, min_delta=-0.1), "min_delta must be"),
+        (lambda: Patience(3, min_delta=-0.1), "min_delta must be >= 0"),
+        (lambda: Patience(3, min_delta=math.nan), "min_delta must be a finite number >= 0"),
+        (lambda: Patience(3, min_delta=math.inf), "min_delta must be a finite number >= 0"),
+        (lambda: Patience(True), "patience must be an integer >= 1"),
+        (lambda: Patience(monitor="test_loss"), r"monitor must be one of \('val_loss'"),
+        (lambda: Patience(mode="minimum"), "mode must be 'min' or 'max', got 'minimum'"),
+        (lambda: GeneralizationLoss(math.inf), "alpha must be a finite number > 0"),
         (lambda: GeneralizationLoss(0.0), "alpha must be"),
         (lambda: GeneralizationLoss(-1.0), "alpha must be"),
         (lambda: ProgressQuotient(0.0), "alpha must be"),
         (lambda: ProgressQuotient(0.5, strip_length=0), "strip_length must be"),
-        (lambda: UpStrips(0), "s must be an int >= 1"),
+        (lambda: UpStrips(0), "s must be an integer >= 1"),
         (lambda: UpStrips(2, strip_length=1.5), "strip_length must be"),
     ],
 )
@@ -235,17 +273,24 @@ def test_bad_arguments_raise_clear_errors(factory, match):
 
 
 @pytest.mark.parametrize("bad", [0.0, -1.0, math.nan, math.inf])
-def test_losses_must_be_positive_and_finite(bad):
+def test_prechelts_losses_must_be_positive_and_finite(bad):
     with pytest.raises(ValueError, match="val_loss must be a finite number > 0"):
-        GeneralizationLoss().step(1.0, bad)
+        GeneralizationLoss().update(val_loss=bad)
     with pytest.raises(ValueError, match="train_loss must be a finite number > 0"):
-        Patience().step(bad, 1.0)
+        ProgressQuotient().update(val_loss=1.0, train_loss=bad)
+
+
+def test_update_names_a_missing_metric():
+    with pytest.raises(ValueError, match=r"PQ_0.5 needs \['train_loss'\]"):
+        ProgressQuotient().update(val_loss=1.0)
+    with pytest.raises(ValueError, match=r"patience 5 needs \['val_acc'\]"):
+        Patience(monitor="val_acc", mode="max").update(val_loss=1.0)
 
 
 def test_replay_arguments_are_checked():
     with pytest.raises(ValueError, match="one value per epoch"):
-        stopping_epoch(Patience(), [1.0, 1.0], [1.0])
-    with pytest.raises(ValueError, match=r"until must be an int in \[1, 3\]"):
-        best_epoch([1.0, 0.5, 0.7], until=4)
-    with pytest.raises(ValueError, match=r"^val_loss must hold at least one epoch"):
-        best_epoch([])
+        stopping_epoch(ProgressQuotient(), [1.0, 1.0], [1.0])
+    with pytest.raises(ValueError, match="one value per epoch"):
+        replay(Patience(), History())
+    with pytest.raises(TypeError, match=r"criterion must be a reglab\.train\.StoppingCriterion"):
+        replay("GL_5", History(val_loss=[1.0]))

@@ -60,9 +60,9 @@ def test_results_do_not_depend_on_the_callers_global_rng(data):
     assert histories[0] == histories[1]
 
 
-def test_seed_and_generator_are_the_same_source(data):
+def test_seed_int_and_generator_are_the_same_source(data):
     a = _train(data, seed=3)
-    b = _train(data, generator=torch.Generator().manual_seed(3))
+    b = _train(data, seed=torch.Generator().manual_seed(3))
     c = _train(data, seed=4)
     assert a == b
     assert a != c
@@ -70,7 +70,7 @@ def test_seed_and_generator_are_the_same_source(data):
 
 def test_generator_is_advanced_so_two_calls_differ(data):
     g = torch.Generator().manual_seed(0)
-    assert _train(data, generator=g) != _train(data, generator=g)
+    assert _train(data, seed=g) != _train(data, seed=g)
 
 
 def test_batch_order_and_noise_streams_are_distinct():
@@ -359,6 +359,7 @@ def test_evaluation_stays_plain_cross_entropy_with_hooks(data):
 # --- train: bad input ---------------------------------------------------------------------
 
 X4, Y4 = torch.randn(4, 2), torch.zeros(4, dtype=torch.long)
+SGD = torch.optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1)
 
 
 @pytest.mark.parametrize(
@@ -374,7 +375,11 @@ X4, Y4 = torch.randn(4, 2), torch.zeros(4, dtype=torch.long)
         (dict(train_data=X4), ValueError, r"train_data must be a pair \(X, y\)"),
         (dict(val_data=(X4, Y4[:1])), ValueError, r"val_data: X and y differ in length: 4"),
         (dict(test_data=(X4, Y4, Y4)), ValueError, r"test_data must be a pair \(X, y\)"),
-        (dict(generator=0), TypeError, r"generator must be a torch\.Generator, got int"),
+        (dict(seed=1.0), TypeError, r"seed must be an int or a torch\.Generator, got float"),
+        (dict(seed=True), TypeError, r"seed must be an int or a torch\.Generator, got bool"),
+        (dict(lr=0.1, optimizer=SGD), ValueError, r"give either optimizer or lr"),
+        (dict(restore_best=None), TypeError, r"restore_best must be True or False, got None"),
+        (dict(evaluate_train=1), TypeError, r"evaluate_train must be True or False, got 1"),
         (dict(device="tpu"), ValueError, r"device must be a torch.device .* got .tpu."),
         (dict(loss=0.1), TypeError, r"loss must be a callable \(logits, targets\) -> scalar"),
         (dict(mix="mixup"), TypeError, r"mix must be a callable \(X_b, y_b\) -> \(X_b, targets"),

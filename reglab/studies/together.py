@@ -22,9 +22,9 @@ from reglab._checks import check_nonnegative, check_probability
 from reglab.data.augment import random_affine
 from reglab.optim.penalties import l1_penalty, param_groups
 from reglab.train.device import resolve_device
-from reglab.train.early_stopping import EarlyStopping
 from reglab.train.loop import History, evaluate, forked_rng, spawn_seeds, train
 from reglab.train.models import small_cnn
+from reglab.train.stopping import StoppingCriterion
 
 __all__ = [
     "SETTINGS",
@@ -117,7 +117,7 @@ def run(
     batch_size: int = 50,
     lr: float = 2e-3,
     device: torch.device | str | None = None,
-    early_stopping: EarlyStopping | None = None,
+    stopping: StoppingCriterion | None = None,
     test_every_epoch: bool = True,
     channels: tuple[int, int] = (8, 16),
 ) -> dict:
@@ -129,7 +129,7 @@ def run(
     global RNG is left untouched.
 
     ``train_acc``/``val_acc``/``test_acc``/``gap`` are those of the returned model: the last
-    epoch, or the best one when ``early_stopping`` restores the best weights. With
+    epoch, or the best one with ``stopping`` (its best weights are restored). With
     ``test_every_epoch=False`` the test set is evaluated once, after training, and the
     history holds no test metrics. ``channels`` are those of the two conv blocks of
     :func:`reglab.train.small_cnn`.
@@ -143,9 +143,9 @@ def run(
         model, train_data, val_data=val_data, optimizer=optimizer,
         test_data=test_data if test_every_epoch else None,
         penalty=penalty, augment=augment, num_epochs=num_epochs, batch_size=batch_size,
-        generator=source, device=device, progress=False, early_stopping=early_stopping,
+        seed=source, device=device, progress=False, stopping=stopping,
     )  # fmt: skip
-    restored = early_stopping is not None and early_stopping.restore_best
+    restored = stopping is not None  # train() restores its best epoch by default
     at = history.epoch.index(history.best_epoch) if restored else -1
     result = {
         "setting": asdict(setting),

@@ -5,7 +5,6 @@ Imports :mod:`reglab.nn`, :mod:`reglab.optim`, :mod:`reglab.data` and :mod:`regl
 """
 
 from reglab.train.device import default_device, resolve_device
-from reglab.train.early_stopping import MONITORS, EarlyStopping
 from reglab.train.ensembles import (
     average_log_probs,
     mc_dropout_logits,
@@ -14,23 +13,20 @@ from reglab.train.ensembles import (
 )
 from reglab.train.loop import History, evaluate, forked_rng, spawn_seeds, train, train_one_epoch
 from reglab.train.models import deep_mlp, mlp, small_cnn
+from reglab.train.replay import Replay, replay
 from reglab.train.stopping import (
+    MONITORS,
     GeneralizationLoss,
     Patience,
     ProgressQuotient,
-    Replay,
     StoppingCriterion,
     UpStrips,
-    best_epoch,
     generalization_loss,
-    replay,
-    stopping_epoch,
     training_progress,
 )
 
 __all__ = [
     "MONITORS",
-    "EarlyStopping",
     "GeneralizationLoss",
     "History",
     "Patience",
@@ -39,7 +35,6 @@ __all__ = [
     "StoppingCriterion",
     "UpStrips",
     "average_log_probs",
-    "best_epoch",
     "deep_mlp",
     "default_device",
     "evaluate",
@@ -53,7 +48,6 @@ __all__ = [
     "scores_by_size",
     "small_cnn",
     "spawn_seeds",
-    "stopping_epoch",
     "train",
     "train_one_epoch",
     "training_progress",

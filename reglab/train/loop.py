@@ -3,7 +3,8 @@ r"""A small, seeded, device-aware training loop on in-memory tensors.
 The data stay as tensors (no per-sample decoding, no ``DataLoader`` workers). The loop is
 three functions a reader can follow: :func:`train_one_epoch` (one pass in shuffled
 mini-batches), :func:`evaluate` (loss and accuracy in eval mode) and :func:`train` (the
-epochs, the bookkeeping in a :class:`History`, and optional early stopping).
+epochs, the bookkeeping in a :class:`History`, and optional early stopping by a
+criterion of :mod:`reglab.train.stopping`, consulted live after every epoch).
 
 Hooks change one step each, all optional: ``augment`` the inputs of a batch, ``mix`` a
 batch with its labels (mixup, CutMix: soft targets), ``loss`` the training loss (e.g. label
@@ -16,7 +17,8 @@ Random numbers come from explicit streams, never from the caller's global RNG:
 - dropout masks, augmentations and mixing, which draw from the global RNG, run inside
   :func:`forked_rng`, seeded from a second stream and restored afterwards.
 
-Both streams derive from ``seed`` (or from a ``generator``) through :func:`spawn_seeds`.
+Both streams derive from ``seed`` (an int, or a ``torch.Generator`` that is advanced)
+through :func:`spawn_seeds`.
 Nothing is printed; a progress bar appears only when the loop runs in a terminal.
 """
 
@@ -32,7 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from reglab.train.device import resolve_device
-from reglab.train.early_stopping import EarlyStopping
+from reglab.train.stopping import StoppingCriterion
 
 __all__ = ["History", "evaluate", "forked_rng", "spawn_seeds", "train", "train_one_epoch"]
 
@@ -44,9 +46,10 @@ class History:
     """Per-epoch metrics of one run; ``asdict(history)`` gives plain data for JSON.
 
     The lists hold one value per epoch trained (``val_*``/``test_*`` stay empty without
-    ``val_data``/``test_data``). ``best_epoch`` and ``stopped_epoch`` are set only when
-    early stopping is used: the epoch with the best monitored value, and the epoch at which
-    the rule stopped training (``None`` if it ran all ``num_epochs``). ``train_loss`` is
+    ``val_data``/``test_data``, ``train_acc`` without ``evaluate_train``). ``best_epoch``
+    and ``stopped_epoch`` are set only with a ``stopping`` criterion: the epoch with its
+    best monitored value, and the epoch at which it stopped training (``None`` if it ran
+    all ``num_epochs``). ``train_loss`` is
     the mean over the epoch's batches of the loss that was minimised (``loss`` on the
     augmented and mixed batches), without the penalty; the other metrics are measured in
     eval mode with plain cross-entropy on the hard labels.
@@ -64,6 +67,11 @@ class History:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def append(self, **metrics: float) -> None:
+        """Append one epoch's values by field name, e.g. ``append(epoch=3, val_loss=0.2)``."""
+        for name, value in metrics.items():
+            getattr(self, name).append(value)
 
     @property
     def gap(self) -> float:
@@ -209,32 +217,33 @@ def train_one_epoch(
     return epoch_loss.item() / len(X)
 
 
-def _record_epoch(history, model, epoch, train_loss, X, y, val_data, test_data, evaluate_train):
-    """Append one epoch's metrics to ``history``."""
-    history.epoch.append(epoch)
-    history.train_loss.append(train_loss)
+def _measure(model, train_data, val_data, test_data, evaluate_train) -> dict[str, float]:
+    """The eval-mode metrics after an epoch, by :class:`History` field name."""
+    metrics = {}
     if evaluate_train:
-        history.train_acc.append(evaluate(model, X, y)[1])
-    for prefix, data in (("val", val_data), ("test", test_data)):
+        metrics["train_acc"] = evaluate(model, *train_data)[1]
+    for split, data in (("val", val_data), ("test", test_data)):
         if data is not None:
-            loss, acc = evaluate(model, *data)
-            getattr(history, f"{prefix}_loss").append(loss)
-            getattr(history, f"{prefix}_acc").append(acc)
+            metrics[f"{split}_loss"], metrics[f"{split}_acc"] = evaluate(model, *data)
+    return metrics
 
 
-def _check_early_stopping(early_stopping, val_data, evaluate_train) -> None:
-    if early_stopping is None:
+def _check_stopping(stopping, val_data, evaluate_train) -> None:
+    if stopping is None:
         return
-    if not isinstance(early_stopping, EarlyStopping):
+    if not isinstance(stopping, StoppingCriterion):
         raise TypeError(
-            f"early_stopping must be a reglab.train.EarlyStopping, "
-            f"got {type(early_stopping).__name__}"
+            f"stopping must be a reglab.train.StoppingCriterion (e.g. Patience(5)), "
+            f"got {type(stopping).__name__}"
         )
-    monitor = early_stopping.monitor
-    if monitor.startswith("val_") and val_data is None:
-        raise ValueError(f"early_stopping monitors {monitor!r} but no val_data was given")
-    if monitor == "train_acc" and not evaluate_train:
-        raise ValueError("early_stopping monitors 'train_acc' but evaluate_train=False")
+    for name in stopping.requires:
+        if name.startswith("val_") and val_data is None:
+            missing = "val_data is None"
+        elif name == "train_acc" and not evaluate_train:
+            missing = "evaluate_train=False"
+        else:
+            continue
+        raise ValueError(f"stopping {stopping.name!r} monitors {name!r} but {missing}")
 
 
 def train(
@@ -244,20 +253,20 @@ def train(
     val_data: Data | None = None,
     test_data: Data | None = None,
     optimizer: torch.optim.Optimizer | None = None,
-    lr: float = 0.1,
+    lr: float | None = None,
     num_epochs: int = 10,
     batch_size: int = 64,
     penalty: Callable[[nn.Module], torch.Tensor] | None = None,
     augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
     loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
     mix: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None,
-    seed: int = 0,
-    generator: torch.Generator | None = None,
+    seed: int | torch.Generator = 0,
     device: torch.device | str | None = None,
     progress: bool | None = None,
     on_epoch_end: Callable[[int, nn.Module], None] | None = None,
     evaluate_train: bool = True,
-    early_stopping: EarlyStopping | None = None,
+    stopping: StoppingCriterion | None = None,
+    restore_best: bool = True,
 ) -> History:
     r"""Train ``model`` with mini-batch gradient descent on in-memory tensors.
 
@@ -278,7 +287,8 @@ def train(
             hyperparameters and for early stopping. Default: ``None``.
         test_data (tuple, optional): ``(X, y)`` evaluated after every epoch. Default: ``None``.
         optimizer (Optimizer, optional): default ``torch.optim.SGD(model.parameters(), lr)``.
-        lr (float): learning rate of the default optimizer. Default: ``0.1``.
+        lr (float, optional): learning rate of that default SGD, ``> 0``; give either
+            ``optimizer`` or ``lr``, not both. Default: ``None``, i.e. ``0.1``.
         num_epochs (int): maximal passes over the training data. Default: ``10``.
         batch_size (int): samples per step. Default: ``64``.
         penalty (callable, optional): ``penalty(model)`` returns a scalar added to the loss,
@@ -297,25 +307,29 @@ def train(
             alpha=0.2, num_classes=10)``. Its random numbers must come from the global
             RNG (``generator=None``), i.e. from the same seeded stream as dropout and
             augmentation. Default: ``None``.
-        seed (int): source of the two random streams (batch order; dropout masks,
-            augmentation and mixing). Default: ``0``.
-        generator (torch.Generator, optional): replaces ``seed`` as the source of both
-            streams (and is advanced). Default: ``None``.
+        seed (int or torch.Generator): source of the two random streams (batch order;
+            dropout masks, augmentation and mixing): an int, or a generator that is
+            advanced (for a caller drawing several streams from one seed). Default: ``0``.
         device (device, optional): default :func:`reglab.train.default_device`.
         progress (bool, optional): show a progress bar; default only in a terminal.
         on_epoch_end (callable, optional): ``on_epoch_end(epoch, model)`` after each epoch
             (epoch 0 is before training), e.g. to record a layer's statistics.
         evaluate_train (bool): measure the training accuracy after every epoch (an extra
             forward pass over the training set). Default: ``True``.
-        early_stopping (EarlyStopping, optional): called after each epoch's evaluation
-            with ``getattr(history, early_stopping.monitor)[-1]``; training stops when it
-            says so, and the best weights are loaded at the end when its ``restore_best``
-            is set. It is :meth:`~reglab.train.EarlyStopping.reset` first.
-            Default: ``None``.
+        stopping (StoppingCriterion, optional): a criterion of
+            :mod:`reglab.train.stopping` (:class:`~reglab.train.Patience`,
+            :class:`~reglab.train.GeneralizationLoss`, ...), reset first, then updated
+            after each epoch's evaluation with the metrics it ``requires``; training
+            stops when it says so. A criterion watching ``val_*`` needs ``val_data``.
+            Default: ``None``, i.e. all ``num_epochs``.
+        restore_best (bool): with ``stopping``, load at the end the weights of the
+            criterion's best epoch (``history.best_epoch``), whether it fired or the
+            budget ran out; a copy of them is kept during training. Without
+            ``stopping`` the last weights stay. Default: ``True``.
 
     Returns:
         History: per-epoch training loss and accuracies (train, val and test, in eval
-        mode); ``best_epoch``/``stopped_epoch`` with early stopping. ``train_loss`` is the
+        mode); ``best_epoch``/``stopped_epoch`` with ``stopping``. ``train_loss`` is the
         objective that was minimised, ``loss`` averaged over the epoch's augmented and
         mixed batches, without the penalty; ``train_acc`` and the val/test metrics are
         plain cross-entropy and accuracy on the clean inputs and hard labels.
@@ -327,7 +341,7 @@ def train(
     Example::
 
         >>> history = train(model, (X_train, y_train), val_data=(X_val, y_val),
-        ...                 num_epochs=50, early_stopping=EarlyStopping(patience=5))
+        ...                 num_epochs=50, stopping=Patience(5))
         >>> history.best_epoch, history.val_loss[history.best_epoch - 1]
         >>> smoothed = train(model, (X_train, y_train),
         ...                  loss=nn.CrossEntropyLoss(label_smoothing=0.1),
@@ -337,10 +351,13 @@ def train(
         raise ValueError(f"num_epochs must be an integer >= 1, got {num_epochs!r}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    if optimizer is not None and lr is not None:
+        raise ValueError("give either optimizer or lr (of the default SGD), not both")
+    lr = 0.1 if lr is None else lr
     if optimizer is None and not lr > 0:
         raise ValueError(f"lr must be > 0, got {lr}")
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+    if isinstance(seed, bool) or not isinstance(seed, int | torch.Generator):
+        raise TypeError(f"seed must be an int or a torch.Generator, got {type(seed).__name__}")
     for name, hook, signature in (("loss", loss, "(logits, targets) -> scalar"),
                                   ("mix", mix, "(X_b, y_b) -> (X_b, targets)")):  # fmt: skip
         if hook is not None and not callable(hook):
@@ -348,10 +365,13 @@ def train(
     _check_data("train_data", train_data, allow_none=False)
     _check_data("val_data", val_data)
     _check_data("test_data", test_data)
-    _check_early_stopping(early_stopping, val_data, evaluate_train)
+    _check_stopping(stopping, val_data, evaluate_train)
+    for name, flag in (("evaluate_train", evaluate_train), ("restore_best", restore_best)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{name} must be True or False, got {flag!r}")
 
     device = resolve_device(device)
-    source = generator if generator is not None else torch.Generator().manual_seed(seed)
+    source = seed if isinstance(seed, torch.Generator) else torch.Generator().manual_seed(seed)
     order_seed, noise_seed = spawn_seeds(source, 2)
     order_generator = torch.Generator().manual_seed(order_seed)  # the batch order
     model.to(device)
@@ -365,8 +385,9 @@ def train(
         from tqdm.auto import tqdm
 
         epochs = tqdm(epochs, desc="epochs", leave=False)  # closed below, also after a stop
-    if early_stopping is not None:
-        early_stopping.reset()
+    if stopping is not None:
+        stopping.reset()
+    best_state = None  # a copy of the best epoch's weights (restore_best)
 
     history = History()
     with forked_rng(noise_seed, device):  # dropout masks, augmentations and mixing
@@ -377,20 +398,24 @@ def train(
                 model, X, y, optimizer, batch_size=batch_size, generator=order_generator,
                 penalty=penalty, augment=augment, loss=loss, mix=mix,
             )  # fmt: skip
-            _record_epoch(
-                history, model, epoch, train_loss, X, y, val_data, test_data, evaluate_train
-            )
+            metrics = {"train_loss": train_loss}
+            metrics |= _measure(model, (X, y), val_data, test_data, evaluate_train)
+            history.append(epoch=epoch, **metrics)
             if on_epoch_end is not None:
                 on_epoch_end(epoch, model)
-            if early_stopping is not None:
-                value = getattr(history, early_stopping.monitor)[-1]
-                if early_stopping.step(epoch, value, model):
-                    history.stopped_epoch = epoch
-                    break
+            if stopping is None:
+                continue
+            stop = stopping.update(**{name: metrics[name] for name in stopping.requires})
+            if restore_best and stopping.best_epoch == epoch:
+                # a copy: state_dict() alone holds the live tensors the optimizer updates
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            if stop:
+                history.stopped_epoch = epoch
+                break
     if progress:
         epochs.close()
-    if early_stopping is not None:
-        history.best_epoch = early_stopping.best_epoch
-        if early_stopping.restore_best and early_stopping.best_state is not None:
-            early_stopping.restore(model)
+    if stopping is not None:
+        history.best_epoch = stopping.best_epoch
+        if best_state is not None:
+            model.load_state_dict(best_state)
     return history

@@ -1,56 +1,69 @@
-r"""Stopping criteria from Prechelt, "Early stopping — but when?" (1998), and patience.
+r"""When to stop training: patience and Prechelt's criteria, one object per rule.
 
-Each criterion watches the per-epoch training loss :math:`E_{tr}(t)` and validation loss
-:math:`E_{va}(t)` and says when to stop. With the lowest validation loss so far
+A criterion is fed one epoch at a time through :meth:`StoppingCriterion.update`, which
+says whether to stop now. :func:`reglab.train.train` calls it live after every epoch
+(``train(..., stopping=GeneralizationLoss(5))``); :func:`replay` feeds a recorded run
+through the very same ``update``, so a replayed stop is the live stop. Every criterion
+also tracks the *best epoch* (lowest validation loss, or the best value of its
+``monitor``), whose weights ``train(..., restore_best=True)`` loads at the end.
+
+With :math:`E_{tr}(t)` the training loss of epoch :math:`t` (the mean loss of its batches,
+"measured during epoch :math:`t`") and :math:`E_{va}(t)` the validation loss after it,
+the best validation loss so far, the *generalization loss* (percent) and the *training
+progress* of a strip of :math:`k` epochs ending at :math:`t` (per mille) are
 
 .. math::
-    E_{opt}(t) = \min_{t' \le t} E_{va}(t'),
-
-Prechelt defines the *generalization loss* (in percent) and the *training progress* of a
-strip of :math:`k` epochs ending at :math:`t` (in per mille):
-
-.. math::
+    E_{opt}(t) = \min_{t' \le t} E_{va}(t'), \qquad
     GL(t) = 100\left(\frac{E_{va}(t)}{E_{opt}(t)} - 1\right), \qquad
     P_k(t) = 1000\left(\frac{\sum_{t'=t-k+1}^{t} E_{tr}(t')}
                             {k\,\min_{t'=t-k+1}^{t} E_{tr}(t')} - 1\right).
 
+- :class:`Patience`: stop once ``patience`` epochs in a row did not improve the monitored
+  value by more than ``min_delta`` (the rule of most training libraries).
 - :class:`GeneralizationLoss` (:math:`GL_\alpha`): stop after the first epoch with
   :math:`GL(t) > \alpha`.
-- :class:`ProgressQuotient` (:math:`PQ_\alpha`): stop after the first end of a strip with
+- :class:`ProgressQuotient` (:math:`PQ_\alpha`): stop at the first end of a strip with
   :math:`GL(t) / P_k(t) > \alpha`.
 - :class:`UpStrips` (:math:`UP_s`): stop after :math:`s` successive strips whose
   validation loss (at the strip's end) went up.
-- :class:`Patience`: stop once the validation loss has not improved by more than
-  ``min_delta`` for ``patience`` epochs in a row (the rule of most training libraries).
 
-A criterion only decides *when* to stop; the weights one keeps are those of the epoch
-with the lowest validation loss up to then (:func:`best_epoch`). :func:`stopping_epoch`
-and :func:`replay` run a recorded run through a criterion, which is how Prechelt compared
-them: training is deterministic, so the first :math:`t` epochs of a long run are exactly
-the run that a criterion would have stopped at :math:`t`.
+Reference:
+    L. Prechelt, "Early stopping - but when?", in *Neural Networks: Tricks of the Trade*,
+    Springer, 1998, pp. 55-69.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from reglab.train.early_stopping import EarlyStopping
+from reglab._checks import check_nonnegative
 
 __all__ = [
+    "MONITORS",
     "GeneralizationLoss",
     "Patience",
     "ProgressQuotient",
-    "Replay",
     "StoppingCriterion",
     "UpStrips",
-    "best_epoch",
     "generalization_loss",
-    "replay",
-    "stopping_epoch",
     "training_progress",
 ]
+
+#: The :class:`~reglab.train.History` fields a criterion may watch. The test metrics are
+#: not among them: choosing on the test set would leak it into the model.
+MONITORS = ("val_loss", "val_acc", "train_loss", "train_acc")
+
+
+def _check_int(value, name: str, minimum: int = 1) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+def _check_finite(value, name: str, bound: str) -> None:
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not (number and math.isfinite(value)) or (bound == "> 0" and not value > 0):
+        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
 
 
 def _check_loss(name: str, value: float) -> float:
@@ -58,11 +71,6 @@ def _check_loss(name: str, value: float) -> float:
     if not (math.isfinite(value) and value > 0):
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
     return value
-
-
-def _check_strip_length(strip_length: int) -> None:
-    if not (isinstance(strip_length, int) and strip_length >= 1):
-        raise ValueError(f"strip_length must be an int >= 1, got {strip_length!r}")
 
 
 def generalization_loss(val_loss: float, best_val_loss: float) -> float:
@@ -73,7 +81,7 @@ def generalization_loss(val_loss: float, best_val_loss: float) -> float:
 
 def training_progress(strip: Sequence[float]) -> float:
     r""":math:`P_k(t) = 1000\,(\mathrm{mean} / \min - 1)` over a strip of training losses, in
-    per mille: large while training loss still falls fast, near 0 once it flattens."""
+    per mille: large while the training loss still falls fast, near 0 once it flattens."""
     strip = [_check_loss("train_loss", v) for v in strip]
     if not strip:
         raise ValueError("strip must hold at least one training loss")
@@ -81,44 +89,135 @@ def training_progress(strip: Sequence[float]) -> float:
 
 
 class StoppingCriterion:
-    """Base class: :meth:`step` once per epoch, after evaluating on the validation split.
+    r"""Base class: :meth:`update` once per epoch with that epoch's metrics.
 
-    Subclasses implement ``_decide``. ``epoch`` counts the calls to :meth:`step`
-    (1-based); ``best_val_loss`` is :math:`E_{opt}(t)`.
+    Subclasses set ``requires`` (the :data:`MONITORS` that :meth:`update` needs),
+    ``monitor``/``mode`` (what "best epoch" means) and implement ``_should_stop``.
+
+    Attributes:
+        epoch (int): epochs seen so far (1-based after the first :meth:`update`).
+        best_epoch (int | None): the first epoch with the best ``monitor`` value so far;
+            the weights a restore-best rule keeps.
+        best_value (float | None): that value (:math:`E_{opt}(t)` for ``"val_loss"``).
+        seen (dict): every value of each required metric, one per epoch.
     """
 
     name = "criterion"
+    monitor = "val_loss"
+    mode = "min"
+    requires: tuple[str, ...] = ("val_loss",)
 
     def __init__(self) -> None:
         self.reset()
 
     def reset(self) -> None:
-        """Forget everything seen so far (to replay another run)."""
+        """Forget every epoch seen so far (:func:`~reglab.train.train` calls it first)."""
         self.epoch = 0
-        self.best_val_loss = math.inf
-        self.train_losses: list[float] = []
-        self.val_losses: list[float] = []
+        self.best_epoch: int | None = None
+        self.best_value: float | None = None
+        self.seen: dict[str, list[float]] = {name: [] for name in self.requires}
 
-    def step(self, train_loss: float, val_loss: float) -> bool:
-        """Record one epoch's losses; return ``True`` if training should stop now.
+    def _check(self, name: str, value: float) -> float:
+        return _check_loss(name, value)  # Prechelt's ratios need losses > 0
+
+    def update(self, **metrics: float) -> bool:
+        """Record one epoch; return ``True`` if training should stop now.
 
         Args:
-            train_loss (float): :math:`E_{tr}(t) > 0`, e.g. the epoch's mean batch loss.
-            val_loss (float): :math:`E_{va}(t) > 0` on the validation split.
+            **metrics (float): this epoch's values, by :class:`~reglab.train.History`
+                field name; at least those in ``requires``, e.g. ``val_loss=0.31``.
         """
-        train_loss = _check_loss("train_loss", train_loss)
-        val_loss = _check_loss("val_loss", val_loss)
+        missing = [name for name in self.requires if name not in metrics]
+        if missing:
+            raise ValueError(f"{self.name} needs {missing} in update(), got {sorted(metrics)}")
+        values = {name: self._check(name, metrics[name]) for name in self.requires}
         self.epoch += 1
-        self.train_losses.append(train_loss)
-        self.val_losses.append(val_loss)
-        self.best_val_loss = min(self.best_val_loss, val_loss)  # E_opt(t)
-        return self._decide(val_loss)
+        for name, value in values.items():
+            self.seen[name].append(value)
+        value = values[self.monitor]
+        if not math.isnan(value) and (
+            self.best_value is None or self._better(value, self.best_value)
+        ):
+            self.best_epoch, self.best_value = self.epoch, value  # E_opt(t), t*
+        return self._should_stop()
 
-    def _decide(self, val_loss: float) -> bool:
+    def _better(self, value: float, best: float) -> bool:
+        return value < best if self.mode == "min" else value > best  # ties keep the first
+
+    def _should_stop(self) -> bool:
         raise NotImplementedError
 
     def __repr__(self) -> str:
         return self.name
+
+
+class Patience(StoppingCriterion):
+    r"""Stop once ``patience`` epochs in a row did not improve the monitored value by more
+    than ``min_delta``.
+
+    .. math::
+        \text{improvement at } t \iff v_t < v^\ast - \delta, \qquad
+        \text{stop at } t \iff t - t^\ast \ge \text{patience}
+
+    where :math:`v^\ast` is the last value that counted as an improvement, at epoch
+    :math:`t^\ast` (mode ``"max"``: :math:`v_t > v^\ast + \delta`). A NaN never improves.
+
+    Args:
+        patience (int): epochs without improvement before stopping, ``>= 1``. Default: ``5``.
+        min_delta (float): the smallest change that counts, ``>= 0``. Default: ``0.0``.
+        monitor (str): the :class:`~reglab.train.History` field to watch, one of
+            :data:`MONITORS`. Default: ``"val_loss"``.
+        mode (str): ``"min"`` (losses) or ``"max"`` (accuracies). Default: ``"min"``.
+
+    Example::
+
+        >>> criterion = Patience(patience=2)
+        >>> [criterion.update(val_loss=v) for v in (0.5, 0.4, 0.45, 0.41)]
+        [False, False, False, True]
+        >>> history = train(model, train_data, val_data=val_data, stopping=Patience(5))
+    """
+
+    def __init__(
+        self,
+        patience: int = 5,
+        *,
+        min_delta: float = 0.0,
+        monitor: str = "val_loss",
+        mode: str = "min",
+    ) -> None:
+        _check_int(patience, "patience")
+        _check_finite(min_delta, "min_delta", ">= 0")
+        check_nonnegative(min_delta, "min_delta")
+        if monitor not in MONITORS:
+            raise ValueError(f"monitor must be one of {MONITORS}, got {monitor!r}")
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+        self.patience, self.min_delta = patience, float(min_delta)
+        self.monitor, self.mode, self.requires = monitor, mode, (monitor,)
+        self.name = f"patience {patience}"
+        super().__init__()
+
+    def reset(self) -> None:
+        super().reset()
+        self.reference: float | None = None  # v*, the last value that counted
+        self.wait = 0  # t - t*
+
+    def _check(self, name: str, value: float) -> float:
+        return float(value)  # any metric; a NaN never improves
+
+    def _should_stop(self) -> bool:
+        value = self.seen[self.monitor][-1]
+        if self.reference is None:
+            improved = not math.isnan(value)
+        elif self.mode == "min":
+            improved = value < self.reference - self.min_delta  # v_t < v* - delta
+        else:
+            improved = value > self.reference + self.min_delta  # v_t > v* + delta
+        if improved:
+            self.reference, self.wait = value, 0
+            return False
+        self.wait += 1
+        return self.wait >= self.patience  # t - t* >= patience
 
 
 class GeneralizationLoss(StoppingCriterion):
@@ -134,51 +233,53 @@ class GeneralizationLoss(StoppingCriterion):
     Example::
 
         >>> criterion = GeneralizationLoss(alpha=5.0)
-        >>> [criterion.step(1.0, v) for v in (0.50, 0.40, 0.41, 0.43)]
+        >>> [criterion.update(val_loss=v) for v in (0.50, 0.40, 0.41, 0.43)]
         [False, False, False, True]
     """
 
     def __init__(self, alpha: float = 5.0) -> None:
-        if not (math.isfinite(alpha) and alpha > 0):
-            raise ValueError(f"alpha must be a finite number > 0 (percent), got {alpha!r}")
+        _check_finite(alpha, "alpha", "> 0")
         self.alpha = alpha
         self.name = f"GL_{alpha:g}"
         super().__init__()
 
-    def _decide(self, val_loss):
-        return generalization_loss(val_loss, self.best_val_loss) > self.alpha
+    def _should_stop(self) -> bool:
+        gl = generalization_loss(self.seen["val_loss"][-1], self.best_value)  # GL(t)
+        return gl > self.alpha  # GL(t) > alpha
 
 
 class ProgressQuotient(StoppingCriterion):
-    r""":math:`PQ_\alpha`: stop after the first end of a strip of ``strip_length`` epochs
-    where the generalization loss is large *relative to* the training progress.
+    r""":math:`PQ_\alpha`: stop at the first end of a strip of ``strip_length`` epochs where
+    the generalization loss is large *relative to* the training progress.
 
     .. math::
         \text{stop at } t \iff t \equiv 0 \pmod k \ \text{ and }\ \frac{GL(t)}{P_k(t)} > \alpha
 
     A strip with no progress at all (:math:`P_k = 0`) stops as soon as :math:`GL > 0`.
+    Needs the training loss of every epoch (``train_loss``) besides ``val_loss``.
 
     Args:
         alpha (float): threshold, ``> 0``. Default: ``0.5``.
         strip_length (int): :math:`k`, epochs per strip, ``>= 1``. Default: ``5``.
     """
 
+    requires = ("val_loss", "train_loss")
+
     def __init__(self, alpha: float = 0.5, *, strip_length: int = 5) -> None:
-        if not (math.isfinite(alpha) and alpha > 0):
-            raise ValueError(f"alpha must be a finite number > 0, got {alpha!r}")
-        _check_strip_length(strip_length)
+        _check_finite(alpha, "alpha", "> 0")
+        _check_int(strip_length, "strip_length")
         self.alpha, self.strip_length = alpha, strip_length
         self.name = f"PQ_{alpha:g}"
         super().__init__()
 
-    def _decide(self, val_loss):
+    def _should_stop(self) -> bool:
         if self.epoch % self.strip_length:
             return False  # only evaluated at the end of a strip
-        gl = generalization_loss(val_loss, self.best_val_loss)
-        progress = training_progress(self.train_losses[-self.strip_length :])
+        gl = generalization_loss(self.seen["val_loss"][-1], self.best_value)  # GL(t)
+        progress = training_progress(self.seen["train_loss"][-self.strip_length :])  # P_k(t)
         if progress == 0:
             return gl > 0
-        return gl / progress > self.alpha  # PQ(t) = GL(t) / P_k(t)
+        return gl / progress > self.alpha  # PQ(t) = GL(t) / P_k(t) > alpha
 
 
 class UpStrips(StoppingCriterion):
@@ -197,143 +298,20 @@ class UpStrips(StoppingCriterion):
     """
 
     def __init__(self, s: int = 3, *, strip_length: int = 5) -> None:
-        if not (isinstance(s, int) and s >= 1):
-            raise ValueError(f"s must be an int >= 1, got {s!r}")
-        _check_strip_length(strip_length)
+        _check_int(s, "s")
+        _check_int(strip_length, "strip_length")
         self.s, self.strip_length = s, strip_length
         self.name = f"UP_{s}"
         super().__init__()
 
     def reset(self) -> None:
         super().reset()
-        self.rising = 0
+        self.rising = 0  # successive strips that went up
 
-    def _decide(self, val_loss):
-        k = self.strip_length
+    def _should_stop(self) -> bool:
+        k, val_loss = self.strip_length, self.seen["val_loss"]
         if self.epoch % k or self.epoch < 2 * k:
             return False
-        went_up = val_loss > self.val_losses[-1 - k]  # E_va(t) > E_va(t - k)
+        went_up = val_loss[-1] > val_loss[-1 - k]  # E_va(t) > E_va(t - k)
         self.rising = self.rising + 1 if went_up else 0
         return self.rising >= self.s
-
-
-class Patience(StoppingCriterion):
-    r"""Stop once ``patience`` epochs in a row did not improve the best validation loss by
-    more than ``min_delta``: the rule of :class:`reglab.train.EarlyStopping`
-    (which it runs), as a criterion on recorded losses.
-
-    .. math::
-        \text{improvement at } t \iff E_{va}(t) < v^\ast - \delta, \qquad
-        \text{stop at } t \iff t - t^\ast \ge \text{patience}
-
-    where :math:`v^\ast` is the last value that counted as an improvement, at epoch
-    :math:`t^\ast`.
-
-    Args:
-        patience (int): epochs without improvement before stopping, ``>= 1``. Default: ``5``.
-        min_delta (float): the smallest decrease that counts, ``>= 0``. Default: ``0.0``.
-
-    Example::
-
-        >>> criterion = Patience(patience=2)
-        >>> [criterion.step(1.0, v) for v in (0.5, 0.4, 0.45, 0.41)]
-        [False, False, False, True]
-    """
-
-    def __init__(self, patience: int = 5, *, min_delta: float = 0.0) -> None:
-        # EarlyStopping checks both arguments; no weights are kept, so no model is needed
-        self.rule = EarlyStopping(patience, min_delta=min_delta, restore_best=False)
-        self.patience, self.min_delta = patience, min_delta
-        self.name = f"patience {patience}"
-        super().__init__()
-
-    def reset(self) -> None:
-        super().reset()
-        self.rule.reset()
-
-    def _decide(self, val_loss):
-        return self.rule.step(self.epoch, val_loss, model=None)
-
-
-def stopping_epoch(
-    criterion: StoppingCriterion, train_loss: Sequence[float], val_loss: Sequence[float]
-) -> int | None:
-    """Replay a recorded run through ``criterion``: the first (1-based) epoch at which it
-    says stop, or ``None`` if it never does. The criterion is reset first.
-
-    Example::
-
-        >>> stopping_epoch(Patience(2), [1.0] * 5, [0.5, 0.4, 0.45, 0.41, 0.3])
-        4
-    """
-    if len(train_loss) != len(val_loss):
-        raise ValueError(
-            f"train_loss and val_loss must have one value per epoch, got "
-            f"{len(train_loss)} and {len(val_loss)}"
-        )
-    criterion.reset()
-    for epoch, (e_tr, e_va) in enumerate(zip(train_loss, val_loss, strict=True), start=1):
-        if criterion.step(e_tr, e_va):
-            return epoch
-    return None
-
-
-def best_epoch(val_loss: Sequence[float], until: int | None = None) -> int:
-    """The (1-based) epoch with the lowest validation loss among epochs ``1..until``
-    (the first one on ties): the weights a restore-best rule keeps.
-
-    Args:
-        val_loss (sequence of float): one value per epoch.
-        until (int, optional): last epoch considered, ``1 <= until <= len(val_loss)``.
-            Default: all epochs.
-    """
-    if not len(val_loss):
-        raise ValueError("val_loss must hold at least one epoch")
-    until = len(val_loss) if until is None else until
-    if not (isinstance(until, int) and 1 <= until <= len(val_loss)):
-        raise ValueError(f"until must be an int in [1, {len(val_loss)}], got {until!r}")
-    values = list(val_loss[:until])
-    return values.index(min(values)) + 1
-
-
-@dataclass(frozen=True)
-class Replay:
-    """What a criterion decides on a recorded run (see :func:`replay`).
-
-    Attributes:
-        criterion (str): the criterion's name, e.g. ``"GL_5"``.
-        stopped_epoch (int | None): the epoch at which it stops; ``None`` if it never
-            fires within the run (training then uses the whole budget).
-        restored_epoch (int): the epoch whose weights are kept: the lowest validation
-            loss up to the stop.
-        epochs_trained (int): the cost, ``stopped_epoch`` or the run's length.
-        test_loss (float | None): test loss of the kept weights, if the run recorded it.
-        test_acc (float | None): test accuracy of the kept weights, if recorded.
-    """
-
-    criterion: str
-    stopped_epoch: int | None
-    restored_epoch: int
-    epochs_trained: int
-    test_loss: float | None
-    test_acc: float | None
-
-
-def replay(criterion: StoppingCriterion, history) -> Replay:
-    """Apply ``criterion`` to a recorded :class:`~reglab.train.History` (trained
-    without early stopping) and read off the kept epoch's test metrics.
-
-    The test metrics are only *read* at the epoch the criterion and the validation loss
-    choose, exactly as if that epoch's weights had been restored and evaluated once.
-
-    Args:
-        criterion (StoppingCriterion): the rule; it is reset first.
-        history (History): per-epoch ``train_loss`` and ``val_loss`` (and optionally
-            ``test_loss``, ``test_acc``) of one run.
-    """
-    stopped = stopping_epoch(criterion, history.train_loss, history.val_loss)
-    trained = len(history.val_loss) if stopped is None else stopped
-    kept = best_epoch(history.val_loss, trained)
-    test_loss = history.test_loss[kept - 1] if history.test_loss else None
-    test_acc = history.test_acc[kept - 1] if history.test_acc else None
-    return Replay(criterion.name, stopped, kept, trained, test_loss, test_acc)
