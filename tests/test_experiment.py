@@ -190,7 +190,7 @@ def test_run_result_round_trips_through_plain_data_with_every_optional_field():
                       val_loss=[0.7, 0.6], val_acc=[0.4, 0.5], best_epoch=2)  # fmt: skip
     result = RunResult(
         setting=Setting("x", p=0.5, augment=True), seed=3, n_train=10, n_val=4, n_test=5,
-        num_epochs=2, channels=(4, 8), best_epoch=2, device="cpu", history=history,
+        num_epochs=2, channels=(2, 3), best_epoch=2, device="cpu", history=history,
         train_acc=0.75, test_loss=0.9, test_acc=0.6, val_loss=0.6, val_acc=0.5,
     )  # fmt: skip
     assert RunResult.from_dict(json.loads(json.dumps(result.to_dict()))) == result
