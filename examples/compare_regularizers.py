@@ -34,9 +34,11 @@ import sys
 from pathlib import Path
 
 from reglab import environment
-from reglab.studies.selection import CANDIDATES
+from reglab.studies.together import StudyConfig
 
-FAMILIES = {family.replace(" ", "-"): family for family in CANDIDATES}
+BOOK = StudyConfig()  # the chapter's settings: the defaults of every option below
+FAMILIES = {family.replace(" ", "-"): family for family in BOOK.candidates}
+QUICK = dict(per_class=4, val_per_class=2, n_test=100, epochs=1, seeds=2)  # --quick
 
 
 def positive_int(text: str) -> int:
@@ -57,25 +59,40 @@ def parse_args(argv=None) -> argparse.Namespace:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument(
-        "--per-class", type=positive_int, default=50, help="training images per class"
+        "--per-class", type=positive_int, default=BOOK.per_class, help="training images per class"
     )
     parser.add_argument(
-        "--val-per-class", type=positive_int, default=50, help="validation images per class"
+        "--val-per-class",
+        type=positive_int,
+        default=BOOK.val_per_class,
+        help="validation images per class",
     )
-    parser.add_argument("--n-test", type=n_test_type, default=None, help='test images, or "all"')
-    parser.add_argument("--epochs", type=positive_int, default=40, help="most epochs per run")
+    parser.add_argument(
+        "--n-test", type=n_test_type, default=BOOK.n_test, help='test images, or "all"'
+    )
+    parser.add_argument(
+        "--epochs", type=positive_int, default=BOOK.num_epochs, help="most epochs per run"
+    )
     parser.add_argument(
         "--channels",
         type=positive_int,
         nargs=2,
-        default=[4, 8],
+        default=list(BOOK.channels),
         metavar=("C1", "C2"),
         help="output channels of the CNN's two conv blocks",
     )
     parser.add_argument(
-        "--patience", type=positive_int, default=5, help="early stopping on the val loss"
+        "--patience",
+        type=positive_int,
+        default=BOOK.patience,
+        help="early stopping on the val loss",
     )
-    parser.add_argument("--seeds", type=positive_int, default=3, help="seeds per setting")
+    parser.add_argument(
+        "--seeds",
+        type=positive_int,
+        default=len(BOOK.seeds),
+        help="seeds per setting (0, 1, ...)",
+    )
     parser.add_argument(
         "--settings",
         nargs="+",
@@ -100,12 +117,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--quick",
         action="store_true",
         default=environment.flag("REGLAB_QUICK"),
-        help="a tiny run (4 + 2 images per class, 1 epoch, 2 seeds) to check the pipeline",
+        help="a tiny run to check the pipeline: "
+        + ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in QUICK.items()),
     )
     args = parser.parse_args(argv)
     if args.quick:
-        args.per_class, args.val_per_class, args.n_test = 4, 2, 100
-        args.epochs, args.seeds = 1, 2
+        vars(args).update(QUICK)
     return args
 
 
@@ -114,60 +131,52 @@ def parse_args(argv=None) -> argparse.Namespace:
 # ---------
 def main(argv=None) -> int:
     args = parse_args(argv)
+    from dataclasses import replace
+
     import torch
 
-    from reglab.data import balanced_subset, mnist_tensors, train_val_split
-    from reglab.stats import Table, paired_difference
-    from reglab.studies.selection import by_seed, choose, combine
-    from reglab.studies.together import run_study, save_results
-    from reglab.train import Patience, default_device
+    from reglab.data import mnist_tensors
+    from reglab.stats import Table, by_seed, paired_difference
+    from reglab.studies.results import save_results
+    from reglab.studies.selection import choose
+    from reglab.studies.together import draw_data, run
+    from reglab.train import default_device
 
     if args.device == "cuda" and not torch.cuda.is_available():
         print("error: --device cuda, but torch.cuda.is_available() is False", file=sys.stderr)
         return 2
     device = default_device() if args.device == "auto" else torch.device(args.device)
+    config = replace(
+        BOOK, per_class=args.per_class, val_per_class=args.val_per_class, n_test=args.n_test,
+        num_epochs=args.epochs, channels=tuple(args.channels), patience=args.patience,
+        seeds=tuple(range(args.seeds)),
+        candidates={FAMILIES[name]: BOOK.candidates[FAMILIES[name]] for name in args.settings},
+    )  # fmt: skip
 
     X_train, y_train = mnist_tensors(train=True)
-    X_test, y_test = mnist_tensors(train=False)
+    test = mnist_tensors(train=False)
     rarest = int(torch.bincount(y_train).min())
-    if args.per_class + args.val_per_class > rarest:
+    if config.per_class + config.val_per_class > rarest:
         print(f"error: --per-class + --val-per-class = "
-              f"{args.per_class + args.val_per_class}, but the rarest class of the data root "
-              f"has {rarest} images", file=sys.stderr)  # fmt: skip
+              f"{config.per_class + config.val_per_class}, but the rarest class of the data "
+              f"root has {rarest} images", file=sys.stderr)  # fmt: skip
         return 2
-    g = torch.Generator().manual_seed(0)  # the chapter's draw
-    pool = balanced_subset(y_train, args.per_class + args.val_per_class, generator=g)
-    train_data, val_data = train_val_split(
-        X_train[pool], y_train[pool], val_per_class=args.val_per_class, generator=g
-    )
-    n_test = len(X_test) if args.n_test is None else min(args.n_test, len(X_test))
-    test_data = (X_test[:n_test], y_test[:n_test])
+    data = draw_data(config, (X_train, y_train), test)
+    train_data, val_data, test_data = data
     print(f"{len(train_data[0])} training, {len(val_data[0])} validation, "
-          f"{n_test} test images; CNN channels {args.channels}; "
-          f"at most {args.epochs} epochs, patience {args.patience}, "
-          f"{args.seeds} seed(s), device {device}")  # fmt: skip
+          f"{len(test_data[0])} test images; CNN channels {list(config.channels)}; "
+          f"at most {config.num_epochs} epochs, patience {config.patience}, "
+          f"{len(config.seeds)} seed(s), device {device}")  # fmt: skip
 
     progress = None
     if sys.stderr.isatty():
         from tqdm import tqdm
 
         progress = lambda jobs: tqdm(jobs, desc="runs", unit="run")  # noqa: E731
-    candidates = {FAMILIES[name]: CANDIDATES[FAMILIES[name]] for name in args.settings}
-
-    def study(settings):
-        return run_study(
-            settings, range(args.seeds), train_data, test_data, val_data=val_data,
-            stopping=Patience(args.patience), num_epochs=args.epochs,
-            batch_size=50, channels=tuple(args.channels), device=device,
-            test_every_epoch=False, progress=progress,
-        )  # fmt: skip
-
-    results = study([s for settings in candidates.values() for s in settings])
-    chosen = choose(results, candidates)  # on the validation loss
-    final = [s.name for s in chosen.values()]
-    if len(chosen) > 1:
-        results += study([combine(chosen.values())])
-        final.append("all")
+    # draw, split (above), every candidate, the choice on validation, "all"
+    results = run(config, data, device=device, progress=progress)
+    chosen = choose(results, config.candidates)  # the same choice as inside run()
+    final = [s.name for s in chosen.values()] + ["all"] * (len(chosen) > 1)
     json_path, csv_path = save_results(results, args.output)
 
     # summary table and figure
@@ -183,10 +192,10 @@ def main(argv=None) -> int:
 
     rows = []
     for name in final:
-        test_acc = by_seed(results, name, "test_acc")
-        row = [name, mean(by_seed(results, name, "val_loss")), mean(test_acc)]
-        if "none" in final and name != "none" and args.seeds > 1:
-            d = paired_difference(test_acc, by_seed(results, "none", "test_acc"))
+        test_acc = by_seed(results, "test_acc", name=name)
+        row = [name, mean(by_seed(results, "val_loss", name=name)), mean(test_acc)]
+        if "none" in final and name != "none" and len(config.seeds) > 1:
+            d = paired_difference(test_acc, by_seed(results, "test_acc", name="none"))
             row += [" ".join(f"{v:+.3f}" for v in d.differences), d.clear]
         else:
             row += ["", ""]
@@ -197,7 +206,7 @@ def main(argv=None) -> int:
     ))  # fmt: skip
     fig, ax = plt.subplots(figsize=(7, 3.6))
     plot_seed_dots(
-        {name: by_seed(results, name, "test_acc") for name in final}, ax,
+        {name: by_seed(results, "test_acc", name=name) for name in final}, ax,
         ylabel="test accuracy",
     )  # fmt: skip
     figure = args.output / "test_accuracy.png"

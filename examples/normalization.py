@@ -89,23 +89,24 @@ fig.savefig(OUT / "normalization_axes.png", dpi=150, bbox_inches="tight")
 # -------------
 # The same samples seen and the same learning-rate rule (lr = 0.1 B / 32, momentum 0.9)
 # for every batch size; seeds are paired.
-from reglab.data import balanced_subset, mnist_tensors
-from reglab.plotting.normalization import plot_batch_size_study
-from reglab.stats import paired_difference
-from reglab.studies.normalization import run_batch_size_study, seed_values
+from dataclasses import replace
 
-X_train, y_train = mnist_tensors(train=True)
-X_test, y_test = mnist_tensors(train=False)
-per_class, n_test = (20, 500) if QUICK else (100, 1000)
-batch_sizes = (2, 32) if QUICK else (2, 4, 8, 32)
-idx = balanced_subset(y_train, per_class, generator=torch.Generator().manual_seed(0))
-print(f"training digits: {len(idx)}, test digits: {n_test}")
-study = run_batch_size_study(
-    (X_train[idx], y_train[idx]), (X_test[:n_test], y_test[:n_test]),
-    batch_sizes=batch_sizes, seeds=(0, 1) if QUICK else (0, 1, 2),
-)  # fmt: skip
-for norm in ("batch", "group", "layer"):
-    d = paired_difference(seed_values(study, norm, 2), seed_values(study, norm, 32))
+from reglab.data import mnist_tensors
+from reglab.plotting.normalization import plot_batch_size_study
+from reglab.stats import by_seed, paired_difference
+from reglab.studies.normalization import BatchSizeConfig, draw_data, run_batch_size_study
+
+config = BatchSizeConfig()  # the chapter's settings
+if QUICK:
+    config = replace(config, per_class=20, n_test=500, batch_sizes=(2, 32), seeds=(0, 1))
+train_data, test_data = draw_data(config, mnist_tensors(train=True), mnist_tensors(train=False))
+print(f"training digits: {len(train_data[0])}, test digits: {len(test_data[0])}")
+study = run_batch_size_study(config, train_data, test_data)
+for norm in config.norms:
+    d = paired_difference(
+        by_seed(study, "test_acc", norm=norm, batch_size=2),
+        by_seed(study, "test_acc", norm=norm, batch_size=32),
+    )
     reading = "clear" if d.clear else "no clear difference at this scale"
     print(f"{norm:5} norm, B=2 minus B=32: {d.mean:+.1%} [{d.low:+.1%}, {d.high:+.1%}] {reading}")
 

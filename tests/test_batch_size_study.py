@@ -1,6 +1,7 @@
 """small_cnn's norm option, the batch-size study and its figures."""
 
 import copy
+import dataclasses
 import statistics
 
 import matplotlib
@@ -13,10 +14,13 @@ import matplotlib.pyplot as plt
 
 from reglab.nn import shared_stats_mask
 from reglab.plotting.normalization import plot_batch_size_study, plot_stats_cube
+from reglab.stats import by_seed
 from reglab.studies.normalization import (
+    BatchSizeConfig,
+    BatchSizeRun,
     accuracy_with_batch_statistics,
+    draw_data,
     run_batch_size_study,
-    seed_values,
 )
 from reglab.train import small_cnn
 
@@ -90,42 +94,88 @@ def _toy_data(n, seed):
     return X, y
 
 
-def test_batch_size_study_rows_are_deterministic_and_leave_the_global_rng_alone():
+def _tiny_config(**kwargs):
+    tiny = dict(norms=("batch", "group"), batch_sizes=(2, 4), seeds=(0, 1), channels=(4, 4),
+                hidden=8, num_groups=2)  # fmt: skip
+    return dataclasses.replace(BatchSizeConfig(), **{**tiny, **kwargs})
+
+
+def test_batch_size_study_runs_are_deterministic_and_leave_the_global_rng_alone():
     train_data, test_data = _toy_data(12, 0), _toy_data(10, 1)
-    kw = dict(norms=("batch", "group"), batch_sizes=(2, 4), seeds=(0, 1), channels=(4, 4),
-              hidden=8, num_groups=2)  # fmt: skip
+    config = _tiny_config()
     state = torch.get_rng_state()
-    rows = run_batch_size_study(train_data, test_data, **kw)
+    rows = run_batch_size_study(config, train_data, test_data)
     assert torch.equal(torch.get_rng_state(), state)
-    assert rows == run_batch_size_study(train_data, test_data, **kw)
-    assert len(rows) == 2 * 2 * 2
+    assert rows == run_batch_size_study(config, train_data, test_data)
+    assert [(r.norm, r.batch_size, r.seed) for r in rows] == [
+        (n, B, s) for n in config.norms for B in config.batch_sizes for s in config.seeds
+    ]
     for row in rows:
-        assert row["lr"] == pytest.approx(0.1 * row["batch_size"] / 32)  # linear scaling
-        assert row["steps"] == 12 // row["batch_size"]
-        assert ("test_acc_batch_stats" in row) == ("test_acc_recalibrated" in row)
-        assert ("test_acc_recalibrated" in row) == (row["norm"] == "batch")
+        assert row.lr == pytest.approx(config.lr_32 * row.batch_size / 32)  # linear scaling
+        assert row.steps == 12 // row.batch_size
+        batch_norm = row.norm == "batch"
+        assert (row.test_acc_batch_stats is not None) == batch_norm
+        assert (row.test_acc_recalibrated is not None) == batch_norm
     with pytest.raises(ValueError, match="a last batch of one sample"):
-        run_batch_size_study(_toy_data(13, 0), test_data, batch_sizes=(4,), seeds=(0,))
+        run_batch_size_study(_tiny_config(), _toy_data(13, 0), test_data)  # 13 = 3 * 4 + 1
 
 
-def test_seed_values_pairs_by_seed():
-    rows = [{"norm": "group", "batch_size": 2, "seed": s, "test_acc": a}
-            for s, a in [(2, 0.3), (0, 0.1), (1, 0.2)]]  # fmt: skip
-    assert seed_values(rows, "group", 2) == [0.1, 0.2, 0.3]
-    with pytest.raises(ValueError, match="no runs"):
-        seed_values(rows, "batch", 2)
+def test_the_study_trains_with_the_configs_learning_rate():
+    train_data, test_data = _toy_data(12, 0), _toy_data(10, 1)
+    config = _tiny_config(norms=("group",), batch_sizes=(4,))
+    base = run_batch_size_study(config, train_data, test_data)
+    faster = run_batch_size_study(dataclasses.replace(config, lr_32=0.2), train_data, test_data)
+    assert [r.lr for r in faster] == pytest.approx([2 * r.lr for r in base])
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(seeds=()), "seeds must be distinct"),
+        (dict(batch_sizes=(2, 2)), "batch_sizes must be distinct"),
+        (dict(batch_sizes=(1, 2)), "batch_sizes must be >= 2"),
+        (dict(per_class=0), "per_class must be >= 1"),
+        (dict(lr_32=0.0), "lr_32 must be > 0"),
+    ],
+)
+def test_batch_size_config_rejects_bad_settings(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        BatchSizeConfig(**kwargs)
+
+
+def test_draw_data_takes_the_configured_numbers_of_digits():
+    X, y = torch.arange(200.0).view(200, 1, 1, 1), torch.arange(200) % 10
+    test = _toy_data(30, 1)
+    config = dataclasses.replace(BatchSizeConfig(), per_class=3, n_test=7)
+    (X_tr, y_tr), (X_te, y_te) = draw_data(config, (X, y), test)
+    assert torch.bincount(y_tr).tolist() == [3] * 10
+    assert torch.equal(y_tr, y[X_tr.flatten().long()])
+    assert torch.equal(X_te, test[0][:7]) and torch.equal(y_te, test[1][:7])
+    assert torch.equal(draw_data(config, (X, y), test)[0][0], X_tr)  # seeded by data_seed
+
+
+def _run(norm, B, seed, acc):
+    return BatchSizeRun(norm=norm, batch_size=B, seed=seed, lr=0.1, steps=1, test_acc=acc)
 
 
 def test_plot_batch_size_study_draws_the_means_and_every_seed():
-    rows = [{"norm": n, "batch_size": B, "seed": s, "test_acc": 0.1 * s + B / 100 + (n == "batch")}
+    rows = [_run(n, B, s, 0.1 * s + B / 100 + (n == "batch"))
             for n in ("batch", "group") for B in (2, 32) for s in range(3)]  # fmt: skip
     fig, ax = plt.subplots()
     assert plot_batch_size_study(rows, ax) is ax
     assert len(ax.lines) == 2 and len(ax.collections) == 2
     for line, norm in zip(ax.lines, ("batch", "group"), strict=True):
-        expected = [statistics.mean(seed_values(rows, norm, B)) for B in (2, 32)]
+        expected = [
+            statistics.mean(by_seed(rows, "test_acc", norm=norm, batch_size=B)) for B in (2, 32)
+        ]
         assert list(line.get_ydata()) == pytest.approx(expected)
     assert all(len(c.get_offsets()) == 6 for c in ax.collections)
+    plt.close(fig)
+    fig, ax = plt.subplots()  # a field that only batch norm has: one line
+    rows = [dataclasses.replace(r, test_acc_recalibrated=0.5) if r.norm == "batch" else r
+            for r in rows]  # fmt: skip
+    plot_batch_size_study(rows, ax, field="test_acc_recalibrated")
+    assert len(ax.lines) == 1 and list(ax.lines[0].get_ydata()) == [0.5, 0.5]
     plt.close(fig)
 
 

@@ -1,3 +1,7 @@
+"""reglab.studies.together (the "Putting it together" study), its settings, results and
+command-line example."""
+
+import dataclasses
 import json
 import os
 import subprocess
@@ -9,19 +13,30 @@ import torch
 from torch import nn
 
 from reglab.data import random_affine
-from reglab.studies.together import (
-    SETTINGS,
-    Setting,
-    build,
-    load_results,
-    run,
-    save_results,
-    summarize,
-)
-from reglab.train import forked_rng, spawn_seeds, train
+from reglab.stats import by_seed
+from reglab.studies.regularizers import Setting, build
+from reglab.studies.results import RunResult, load_results, mean_curves, save_results, summarize
+from reglab.studies.selection import choose, combine
+from reglab.studies.together import StudyConfig, draw_data, run, run_setting
+from reglab.train import History, forked_rng, spawn_seeds, train
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = ROOT / "examples" / "compare_regularizers.py"
+
+#: one setting per regularizer that build() knows, and all of them at once (test inputs)
+SETTINGS = {
+    s.name: s
+    for s in [
+        Setting("none"),
+        Setting("L2", weight_decay=0.5),
+        Setting("L1", l1=2e-4),
+        Setting("dropout", p=0.5),
+        Setting("dropout2d", p2d=0.2),
+        Setting("batchnorm", batch_norm=True),
+        Setting("augmentation", augment=True),
+        Setting("all", weight_decay=0.5, l1=2e-4, p=0.5, p2d=0.1, batch_norm=True, augment=True),
+    ]
+}
 
 
 @pytest.fixture
@@ -38,19 +53,19 @@ def _types(model):
 
 def test_runs_are_deterministic_on_cpu(tiny_data):
     train_data, test_data = tiny_data
-    a = run(SETTINGS["all"], train_data, test_data, seed=1, num_epochs=2, device="cpu")
-    b = run(SETTINGS["all"], train_data, test_data, seed=1, num_epochs=2, device="cpu")
-    c = run(SETTINGS["all"], train_data, test_data, seed=2, num_epochs=2, device="cpu")
-    assert a["history"] == b["history"]
-    assert a["history"] != c["history"]
-    json.dumps(a)  # plain data
+    a = run_setting(SETTINGS["all"], train_data, test_data, seed=1, num_epochs=2, device="cpu")
+    b = run_setting(SETTINGS["all"], train_data, test_data, seed=1, num_epochs=2, device="cpu")
+    c = run_setting(SETTINGS["all"], train_data, test_data, seed=2, num_epochs=2, device="cpu")
+    assert a == b
+    assert a.history != c.history
+    json.dumps(a.to_dict())  # plain data
 
 
 def test_run_leaves_the_global_rng_untouched(tiny_data):
     train_data, test_data = tiny_data
     torch.manual_seed(123)
     before = torch.get_rng_state()
-    run(SETTINGS["all"], train_data, test_data, seed=1, num_epochs=1, device="cpu")
+    run_setting(SETTINGS["all"], train_data, test_data, seed=1, num_epochs=1, device="cpu")
     assert torch.equal(torch.get_rng_state(), before)
 
 
@@ -59,7 +74,7 @@ def test_run_does_not_depend_on_the_callers_global_rng(tiny_data):
     results = []
     for outer in (1, 2):
         torch.manual_seed(outer)
-        results.append(run(SETTINGS["all"], train_data, test_data, seed=0, num_epochs=1,
+        results.append(run_setting(SETTINGS["all"], train_data, test_data, seed=0, num_epochs=1,
                            device="cpu"))  # fmt: skip
     assert results[0] == results[1]
 
@@ -74,8 +89,10 @@ def test_run_is_init_stream_then_train_with_the_same_generator(tiny_data):
     train_data, test_data = tiny_data
     history = train(model, train_data, test_data=test_data, optimizer=optimizer,
                     num_epochs=2, batch_size=50, seed=source, device="cpu")  # fmt: skip
-    result = run(SETTINGS["dropout"], train_data, test_data, seed=0, num_epochs=2, device="cpu")
-    assert result["history"] == history.to_dict()
+    result = run_setting(
+        SETTINGS["dropout"], train_data, test_data, seed=0, num_epochs=2, device="cpu"
+    )
+    assert result.history == history
 
 
 def test_none_has_no_regularizer():
@@ -152,15 +169,35 @@ def test_save_results_rejects_an_empty_list(tmp_path):
 
 def test_results_round_trip_and_summary(tiny_data, tmp_path):
     train_data, test_data = tiny_data
-    results = [run(SETTINGS[n], train_data, test_data, seed=s, num_epochs=1, device="cpu")
+    results = [run_setting(SETTINGS[n], train_data, test_data, val_data=test_data, seed=s,
+                           num_epochs=1, device="cpu")
                for n in ("none", "dropout") for s in (0, 1)]  # fmt: skip
     json_path, csv_path = save_results(results, tmp_path)
-    assert load_results(tmp_path) == results == load_results(json_path)
+    loaded = load_results(json_path)
+    assert loaded == results == load_results(tmp_path)
+    assert all(isinstance(r, RunResult) and isinstance(r.history, History) for r in loaded)
+    assert all(isinstance(r.setting, Setting) and isinstance(r.channels, tuple) for r in loaded)
     rows = summarize(results)
     assert [r["setting"] for r in rows] == ["none", "dropout"]
-    none = [r["test_acc"] for r in results[:2]]
+    none = by_seed(results, "test_acc", name="none")
     assert rows[0]["test_acc"] == pytest.approx(sum(none) / 2)
+    assert rows[0]["gap"] == pytest.approx(sum(r.train_acc - r.test_acc for r in results[:2]) / 2)
     assert csv_path.read_text().splitlines()[0].startswith("setting,seeds,train_acc")
+
+
+def test_run_result_round_trips_through_plain_data_with_every_optional_field():
+    history = History(epoch=[1, 2], train_loss=[0.5, 0.25], train_acc=[0.5, 0.75],
+                      val_loss=[0.7, 0.6], val_acc=[0.4, 0.5], best_epoch=2)  # fmt: skip
+    result = RunResult(
+        setting=Setting("x", p=0.5, augment=True), seed=3, n_train=10, n_val=4, n_test=5,
+        num_epochs=2, channels=(2, 3), best_epoch=2, device="cpu", history=history,
+        train_acc=0.75, test_loss=0.9, test_acc=0.6, val_loss=0.6, val_acc=0.5,
+    )  # fmt: skip
+    assert RunResult.from_dict(json.loads(json.dumps(result.to_dict()))) == result
+    assert (result.name, result.epochs_trained) == ("x", 2)
+    assert result.gap == pytest.approx(0.15)
+    without_val = dataclasses.replace(result, val_loss=None, val_acc=None, best_epoch=None)
+    assert RunResult.from_dict(json.loads(json.dumps(without_val.to_dict()))) == without_val
 
 
 def _cli(*args, tmp_path):
@@ -171,20 +208,19 @@ def _cli(*args, tmp_path):
 
 
 def test_cli_runs_end_to_end_and_writes_results(tmp_path, mnist_root):
-    from reglab.studies.selection import CANDIDATES
-
+    candidates = StudyConfig().candidates
     out = tmp_path / "runs"
     result = _cli("--per-class", "3", "--val-per-class", "2", "--n-test", "50", "--epochs",
                   "1", "--seeds", "2", "--settings", "none", "dropout", "--device", "cpu",
                   "--output", str(out), tmp_path=tmp_path)  # fmt: skip
     assert result.returncode == 0, result.stderr
     results = load_results(out)
-    candidates = {s.name for s in CANDIDATES["none"] + CANDIDATES["dropout"]}
+    names = {s.name for s in candidates["none"] + candidates["dropout"]}
     # every candidate with both seeds, then "all" (the chosen ones combined), both seeds
-    assert len(results) == 2 * len(candidates) + 2
-    assert {r["setting"]["name"] for r in results} == candidates | {"all"}
-    assert {(r["n_train"], r["n_val"], r["n_test"]) for r in results} == {(30, 20, 50)}
-    assert all(r["history"]["test_acc"] == [] for r in results)  # the test set once
+    assert len(results) == 2 * len(names) + 2
+    assert {r.name for r in results} == names | {"all"}
+    assert {(r.n_train, r.n_val, r.n_test) for r in results} == {(30, 20, 50)}
+    assert all(r.history.test_acc == [] for r in results)  # the test set once
     assert (out / "summary.csv").exists() and (out / "test_accuracy.png").exists()
     assert "all" in result.stdout and "test acc" in result.stdout
 
@@ -215,15 +251,13 @@ def test_cli_bad_options_are_argparse_errors(args, message, tmp_path):
 
 
 def test_mean_curves_average_over_seeds(tiny_data):
-    from reglab.studies.together import mean_curves
-
     train_data, test_data = tiny_data
     results = [
-        run(SETTINGS["none"], train_data, test_data, seed=s, num_epochs=2, device="cpu")
+        run_setting(SETTINGS["none"], train_data, test_data, seed=s, num_epochs=2, device="cpu")
         for s in (0, 1)
     ]
     curves = mean_curves(results)
-    first, second = (r["history"]["test_acc"] for r in results)
+    first, second = (r.history.test_acc for r in results)
     expected = [(a + b) / 2 for a, b in zip(first, second, strict=True)]
     assert curves["none"].test_acc == pytest.approx(expected)
     assert curves["none"].epoch == [1, 2]
@@ -237,11 +271,13 @@ def test_cli_n_test_all_means_the_whole_test_split_and_defaults_are_the_books():
     spec.loader.exec_module(cli)
     assert cli.parse_args(["--n-test", "all"]).n_test is None
     assert cli.parse_args(["--n-test", "300"]).n_test == 300
-    args = cli.parse_args([])  # the chapter "Putting it together" uses these values
-    assert (args.per_class, args.val_per_class, args.epochs, args.patience, args.seeds) == (
-        50, 50, 40, 5, 3)  # fmt: skip
-    assert args.channels == [4, 8]
-    assert args.n_test is None and args.settings == [f.replace(" ", "-") for f in cli.CANDIDATES]
+    args = cli.parse_args([])  # the defaults are the chapter's StudyConfig
+    book = StudyConfig()
+    assert (args.per_class, args.val_per_class, args.n_test) == (
+        book.per_class, book.val_per_class, book.n_test)  # fmt: skip
+    assert (args.epochs, args.patience) == (book.num_epochs, book.patience)
+    assert tuple(range(args.seeds)) == book.seeds and tuple(args.channels) == book.channels
+    assert args.settings == [f.replace(" ", "-") for f in book.candidates]
 
 
 def test_cli_rejects_more_images_per_class_than_the_data_root_has(tmp_path, mnist_root):
@@ -254,10 +290,104 @@ def test_test_set_once_gives_the_same_numbers_without_per_epoch_test_metrics(tin
 
     train_data, test_data = tiny_data
     kwargs = dict(val_data=test_data, seed=3, num_epochs=4, device="cpu")
-    every = run(SETTINGS["dropout"], train_data, test_data, **kwargs,
+    every = run_setting(SETTINGS["dropout"], train_data, test_data, **kwargs,
                 stopping=Patience(1))  # fmt: skip
-    once = run(SETTINGS["dropout"], train_data, test_data, **kwargs, test_every_epoch=False,
+    once = run_setting(SETTINGS["dropout"], train_data, test_data, **kwargs, test_every_epoch=False,
                stopping=Patience(1))  # fmt: skip
-    assert once["history"]["test_acc"] == [] and len(every["history"]["test_acc"]) > 0
-    assert once["test_acc"] == every["test_acc"] and once["test_loss"] == every["test_loss"]
-    assert once["history"]["val_loss"] == every["history"]["val_loss"]
+    assert once.history.test_acc == [] and len(every.history.test_acc) > 0
+    assert once.test_acc == every.test_acc and once.test_loss == every.test_loss
+    assert once.history.val_loss == every.history.val_loss
+    assert once.best_epoch == once.history.best_epoch is not None
+    at = once.history.epoch.index(once.best_epoch)  # the restored epoch's metrics
+    assert (once.val_loss, once.train_acc) == (
+        once.history.val_loss[at],
+        once.history.train_acc[at],
+    )
+
+
+def _tiny_study():
+    g = torch.Generator().manual_seed(0)
+    X = torch.rand(90, 1, 28, 28, generator=g)
+    y = torch.arange(90) % 10
+    data = ((X[:40], y[:40]), (X[40:70], y[40:70]), (X[70:], y[70:]))
+    candidates = {
+        "none": (Setting("none"),),
+        "dropout": (Setting("dropout 0.5", p=0.5), Setting("dropout 0.75", p=0.75)),
+    }
+    config = dataclasses.replace(StudyConfig(), seeds=(0, 1), num_epochs=3, patience=1,
+                                 batch_size=20, channels=(2, 2), candidates=candidates)  # fmt: skip
+    return config, data
+
+
+def test_run_trains_every_candidate_then_the_combination_of_those_chosen_on_validation():
+    config, data = _tiny_study()
+    results = run(config, data, device="cpu")
+    candidates = [s for settings in config.candidates.values() for s in settings]
+    n = len(config.seeds)
+    assert [r.setting for r in results[: n * len(candidates)]] == [
+        s for s in candidates for _ in config.seeds
+    ]
+    chosen = choose(results[: n * len(candidates)], config.candidates)
+    assert [r.setting for r in results[n * len(candidates) :]] == [combine(chosen.values())] * n
+    for r in results:  # the config's budget, the test set once
+        assert (r.num_epochs, r.channels, r.n_train, r.n_val) == (3, (2, 2), 40, 30)
+        assert r.history.test_acc == [] and r.best_epoch is not None
+    # the test set plays no part in the choice: another test set, the same runs on val
+    X_test, y_test = data[2]
+    other = run(config, (*data[:2], (1 - X_test, y_test)), device="cpu")
+    assert [(r.setting, r.history.val_loss) for r in other] == [
+        (r.setting, r.history.val_loss) for r in results
+    ]
+
+
+def test_run_with_one_family_has_nothing_to_combine():
+    config, data = _tiny_study()
+    config = dataclasses.replace(config, candidates={"none": config.candidates["none"]})
+    results = run(config, data, device="cpu")
+    assert [r.name for r in results] == ["none"] * len(config.seeds)
+
+
+def test_draw_data_draws_balanced_disjoint_sets_of_the_configured_sizes():
+    X = torch.arange(300.0).view(300, 1, 1, 1)  # each image holds its own index
+    y = torch.arange(300) % 10
+    test = (torch.zeros(40, 1, 1, 1), torch.arange(40) % 10)
+    config = dataclasses.replace(StudyConfig(), per_class=4, val_per_class=3, n_test=25)
+    (X_tr, y_tr), (X_val, y_val), (X_te, _) = draw_data(config, (X, y), test)
+    assert torch.bincount(y_tr).tolist() == [4] * 10 and torch.bincount(y_val).tolist() == [3] * 10
+    assert not set(X_tr.flatten().tolist()) & set(X_val.flatten().tolist())
+    assert torch.equal(y_tr, y[X_tr.flatten().long()])  # images keep their labels
+    assert len(X_te) == 25
+    everything = dataclasses.replace(config, n_test=None)
+    assert len(draw_data(everything, (X, y), test)[2][0]) == 40
+    again = draw_data(config, (X, y), test)
+    assert torch.equal(again[0][0], X_tr)  # the draw is the config's, not the global RNG's
+    other = draw_data(dataclasses.replace(config, data_seed=config.data_seed + 1), (X, y), test)
+    assert not torch.equal(other[0][0], X_tr)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(seeds=()), "seeds must be distinct"),
+        (dict(seeds=(0, 0)), "seeds must be distinct"),
+        (dict(num_epochs=0), "num_epochs must be >= 1"),
+        (dict(patience=0), "patience must be >= 1"),
+        (dict(n_test=0), "n_test must be >= 1"),
+        (dict(lr=0.0), "lr must be > 0"),
+        (dict(candidates={"none": ()}), "candidates must give every family"),
+    ],
+)
+def test_study_config_rejects_bad_settings(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        StudyConfig(**kwargs)
+
+
+def test_the_books_candidates_have_unique_names_and_an_early_stopping_margin():
+    config = StudyConfig()
+    names = [s.name for settings in config.candidates.values() for s in settings]
+    assert len(names) == len(set(names)) and "all" not in names
+    assert 0 < config.num_epochs - config.patience  # a best epoch can lie below the cap
+    # the size study's sizes divide into whole batches and whole epochs of size_steps
+    for n in config.size_per_class:
+        assert (10 * n) % config.batch_size == 0
+        assert (config.size_steps * config.batch_size) % (10 * n) == 0

@@ -1,5 +1,7 @@
 """Figures of seeded comparisons: every seed is drawn, means are where they should be."""
 
+from types import SimpleNamespace
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -9,6 +11,7 @@ from reglab.plotting.curves import plot_run_curves
 from reglab.plotting.images import set_color_limits, show_image
 from reglab.plotting.seeds import plot_paired_differences, plot_seed_dots, plot_seed_sweep
 from reglab.stats import paired_difference
+from reglab.train import History
 
 
 def _points(ax):
@@ -55,13 +58,15 @@ def test_paired_differences_show_every_seed_the_mean_and_the_interval(ax):
 
 
 def test_run_curves_draw_each_run_and_mark_its_best_epoch(ax):
-    runs = [
-        {"history": {"epoch": [1, 2, 3], "val_acc": [0.5, 0.7, 0.6]}, "best_epoch": 2},
-        {"history": {"epoch": [1, 2], "val_acc": [0.4, 0.8]}, "best_epoch": None},
+    runs = [  # what plot_run_curves reads of a RunResult
+        SimpleNamespace(history=History(epoch=[1, 2, 3], val_acc=[0.5, 0.7, 0.6]), best_epoch=2),
+        SimpleNamespace(history=History(epoch=[1, 2], val_acc=[0.4, 0.8]), best_epoch=None),
     ]
     plot_run_curves(runs, ax, color="C3")
     assert len(ax.lines) == 3  # two curves, one best-epoch dot
     assert (list(ax.lines[1].get_xdata()), list(ax.lines[1].get_ydata())) == ([2], [0.7])
+    with pytest.raises(ValueError, match="no values for field 'test_acc'"):
+        plot_run_curves(runs, ax, field="test_acc")
 
 
 def test_color_limits_are_shared_by_every_image():

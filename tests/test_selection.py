@@ -1,34 +1,28 @@
-"""reglab.studies.selection: choosing strengths on validation results, pairing by seed."""
+"""reglab.studies.selection: choosing strengths on validation results."""
 
 from __future__ import annotations
 
 import pytest
 
-from reglab.studies.selection import CANDIDATES, by_seed, choose, combine, family_of
-from reglab.studies.together import Setting
+from reglab.studies.regularizers import Setting
+from reglab.studies.results import RunResult
+from reglab.studies.selection import choose, combine, family_of
+from reglab.studies.together import StudyConfig
+from reglab.train import History
 
 
 def _result(name, seed, val_loss, val_acc=0.5):
-    return {"setting": {"name": name}, "seed": seed, "val_loss": val_loss,
-            "val_acc": val_acc}  # fmt: skip
+    return RunResult(
+        setting=Setting(name), seed=seed, n_train=1, n_val=1, n_test=1, num_epochs=1,
+        channels=(1, 1), best_epoch=None, device="cpu", history=History(), train_acc=1.0,
+        test_loss=0.0, test_acc=1.0, val_loss=val_loss, val_acc=val_acc,
+    )  # fmt: skip
 
 
 CANDS = {
     "none": [Setting("none")],
     "dropout": [Setting("dropout 0.5", p=0.5), Setting("dropout 0.75", p=0.75)],
 }
-
-
-def test_by_seed_orders_by_seed_so_settings_pair_up():
-    results = [_result("a", 2, 0.3), _result("a", 0, 0.1), _result("a", 1, 0.2)]
-    assert by_seed(results, "a", "val_loss") == [0.1, 0.2, 0.3]
-
-
-def test_by_seed_rejects_missing_settings_and_repeated_seeds():
-    with pytest.raises(ValueError, match="no results for setting 'b'"):
-        by_seed([_result("a", 0, 0.1)], "b", "val_loss")
-    with pytest.raises(ValueError, match="more than once"):
-        by_seed([_result("a", 0, 0.1), _result("a", 0, 0.2)], "a", "val_loss")
 
 
 def test_choose_takes_the_best_mean_not_the_best_single_seed():
@@ -51,7 +45,7 @@ def test_choose_maximizes_accuracies():
 def test_choose_rejects_unknown_metrics_and_missing_candidates():
     with pytest.raises(ValueError, match="metric must be one of"):
         choose([], CANDS, metric="test_acc")
-    with pytest.raises(ValueError, match="no results"):
+    with pytest.raises(ValueError, match=r"no results match name='dropout 0\.5'"):
         choose([_result("none", 0, 1.0)], CANDS)
 
 
@@ -63,9 +57,9 @@ def test_combine_switches_every_regularizer_on():
         combine([Setting("a", p=0.5), Setting("b", p=0.75)])
 
 
-def test_the_books_candidates_have_unique_names_and_families():
-    names = [s.name for settings in CANDIDATES.values() for s in settings]
-    assert len(names) == len(set(names))
-    assert all(family_of(name) in CANDIDATES for name in names)
-    with pytest.raises(KeyError):
-        family_of("everything")
+def test_family_of_finds_each_of_the_books_candidates():
+    candidates = StudyConfig().candidates
+    for family, settings in candidates.items():
+        assert all(family_of(s.name, candidates) == family for s in settings)
+    with pytest.raises(KeyError, match="'everything' is not a candidate"):
+        family_of("everything", candidates)

@@ -79,23 +79,29 @@ def plot_seed_curves(runs: dict, ax: Axes, *, field: str = "train_loss", log: bo
 
 
 def plot_run_curves(
-    runs: list[dict], ax: Axes, *, field: str = "val_acc", color: str = "C0", **line_kwargs
+    runs: list, ax: Axes, *, field: str = "val_acc", color: str = "C0", **line_kwargs
 ) -> Axes:
     """One line per run (seed) of a per-epoch metric, for runs of different lengths (early
     stopping), with a dot at each run's ``best_epoch`` when it has one.
 
     Args:
-        runs (list[dict]): :func:`reglab.studies.run` results.
+        runs (list[RunResult]): :class:`reglab.studies.results.RunResult` objects (or any
+            with a ``history`` and a ``best_epoch``).
         ax (Axes): where to draw.
         field (str): a per-epoch field of the run's ``history``. Default: ``"val_acc"``.
         color (str): colour of every line. Default: ``"C0"``.
         **line_kwargs: passed to ``ax.plot`` (e.g. ``ls="--"``).
+
+    Raises:
+        ValueError: a run's history has no values for ``field``.
     """
     for run in runs:
-        history = run["history"]
-        ax.plot(history["epoch"], history[field], color=color, lw=1, **line_kwargs)
-        best = run.get("best_epoch")
-        if best is not None:
-            at = history["epoch"].index(best)
-            ax.plot([best], [history[field][at]], "o", color=color, markersize=4)
+        history = run.history
+        values = getattr(history, field, None)
+        if not values:
+            raise ValueError(f"a run's history has no values for field {field!r}")
+        ax.plot(history.epoch, values, color=color, lw=1, **line_kwargs)
+        if run.best_epoch is not None:
+            at = history.epoch.index(run.best_epoch)
+            ax.plot([run.best_epoch], [values[at]], "o", color=color, markersize=4)
     return ax

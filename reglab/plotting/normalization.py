@@ -42,33 +42,38 @@ def plot_stats_cube(mask: torch.Tensor, ax: Axes, *, color: str = "C0") -> Axes:
 
 
 def plot_batch_size_study(
-    rows: list[dict], ax: Axes, *, field: str = "test_acc", ylabel: str = "test accuracy"
+    rows: list, ax: Axes, *, field: str = "test_acc", ylabel: str = "test accuracy"
 ) -> Axes:
     """Accuracy against the batch size (log scale) for each normalization: one dot per seed,
     a line through the means over seeds.
 
     Args:
-        rows (list[dict]): the output of :func:`reglab.studies.run_batch_size_study`.
+        rows (list[BatchSizeRun]): the output of
+            :func:`reglab.studies.normalization.run_batch_size_study`.
         ax (Axes): where to draw.
-        field (str): the row field on the y axis. Default: ``"test_acc"``.
+        field (str): the field on the y axis; runs where it is ``None`` are left out.
+            Default: ``"test_acc"``.
         ylabel (str): the y axis label. Default: ``"test accuracy"``.
     """
-    norms = list(dict.fromkeys(r["norm"] for r in rows))
+    rows = [r for r in rows if getattr(r, field) is not None]
+    norms = list(dict.fromkeys(r.norm for r in rows))
     for k, norm in enumerate(norms):
-        mine = [r for r in rows if r["norm"] == norm and field in r]
-        sizes = sorted({r["batch_size"] for r in mine})
+        mine = [r for r in rows if r.norm == norm]
+        sizes = sorted({r.batch_size for r in mine})
         offset = 1 + 0.06 * (k - (len(norms) - 1) / 2)  # spread the dots of the norms apart
-        means = [statistics.mean(r[field] for r in mine if r["batch_size"] == B) for B in sizes]
+        means = [
+            statistics.mean(getattr(r, field) for r in mine if r.batch_size == B) for B in sizes
+        ]
         ax.plot([B * offset for B in sizes], means, color=f"C{k}", label=_NAMES.get(norm, norm))
         ax.scatter(
-            [r["batch_size"] * offset for r in mine],
-            [r[field] for r in mine],
+            [r.batch_size * offset for r in mine],
+            [getattr(r, field) for r in mine],
             color=f"C{k}",
             s=14,
             alpha=0.7,
         )
     ax.set_xscale("log", base=2)
-    all_sizes = sorted({r["batch_size"] for r in rows})
+    all_sizes = sorted({r.batch_size for r in rows})
     ax.set_xticks(all_sizes, [str(B) for B in all_sizes])
     ax.set_xlabel("batch size B")
     ax.set_ylabel(ylabel)

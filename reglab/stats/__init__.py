@@ -10,11 +10,13 @@ from reglab.stats.calibration import (
     reliability_curve,
 )
 from reglab.stats.paired import PairedDifference, holm, paired_difference
+from reglab.stats.seeds import by_seed
 from reglab.stats.tables import Table, paired_table
 
 __all__ = [
     "PairedDifference",
     "Table",
+    "by_seed",
     "expected_calibration_error",
     "holm",
     "paired_difference",

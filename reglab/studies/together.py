@@ -1,117 +1,130 @@
-"""A small, declarative experiment runner: one CNN, one budget, several regularizers.
+"""The study of the chapter "Putting it together": one CNN, one budget, several
+regularizers, each strength chosen on validation, then all of them combined.
 
-A :class:`Setting` names which regularizers are on; :func:`build` turns it into a model, an
-optimizer, a penalty and an augmentation; :func:`run` trains one seed; results are plain
-dictionaries that :func:`save_results` writes as JSON (and a CSV summary), so figures can
-be redrawn without retraining.
+:class:`StudyConfig` holds the study's settings, in one place: the chapter, the
+command-line example and the tests read it. :func:`run` is the whole pipeline: draw and
+split the data (:func:`draw_data`), train every candidate of every regularizer for every
+seed (:func:`run_study`), choose each regularizer's strength on the validation loss
+(:func:`reglab.studies.selection.choose`), combine the chosen ones ("all",
+:func:`reglab.studies.selection.combine`) and train that too. Every run is a
+:class:`~reglab.studies.results.RunResult`; :func:`reglab.studies.results.save_results`
+writes them as JSON.
 """
 
 from __future__ import annotations
 
-import csv
-import json
-import statistics
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 
 import torch
-from torch import nn
 
-from reglab._checks import check_nonnegative, check_probability
-from reglab.data.augment import random_affine
-from reglab.optim.penalties import l1_penalty, param_groups
+from reglab.data.mnist import balanced_subset
+from reglab.data.splits import train_val_split
+from reglab.studies.regularizers import Setting, build
+from reglab.studies.results import RunResult
+from reglab.studies.selection import choose, combine
 from reglab.train.device import resolve_device
-from reglab.train.loop import History, evaluate, forked_rng, spawn_seeds, train
-from reglab.train.models import small_cnn
-from reglab.train.stopping import StoppingCriterion
+from reglab.train.stopping import Patience, StoppingCriterion
+from reglab.train.loop import evaluate, forked_rng, spawn_seeds, train
 
-__all__ = [
-    "SETTINGS",
-    "Setting",
-    "build",
-    "load_results",
-    "mean_curves",
-    "run",
-    "run_study",
-    "save_results",
-    "summarize",
-]
+__all__ = ["StudyConfig", "draw_data", "run", "run_setting", "run_study"]
+
+Data = tuple[torch.Tensor, torch.Tensor]
+
+
+def _candidates() -> dict[str, tuple[Setting, ...]]:
+    """Each regularizer (family) of the book's study and its candidate settings. A family
+    with one candidate has nothing to choose (batch norm and augmentation are on or off)."""
+    return {
+        "none": (Setting("none"),),
+        "weight decay": tuple(Setting(f"weight decay {v:g}", weight_decay=v) for v in (0.5, 2.0)),
+        "dropout": tuple(Setting(f"dropout {v:g}", p=v) for v in (0.5, 0.75)),
+        "batch norm": (Setting("batch norm", batch_norm=True),),
+        "augmentation": (Setting("augmentation", augment=True),),
+    }
 
 
 @dataclass(frozen=True)
-class Setting:
-    """Which regularizers a run uses. The defaults are "none".
+class StudyConfig:
+    """The settings of the "Putting it together" study; the defaults are the book's.
 
     Args:
-        name (str): label of the setting.
-        weight_decay (float): decoupled weight decay (AdamW) on weights, not biases/norms.
-        l1 (float): strength of an L1 penalty on the weights, added to the loss.
-        p (float): dropout probability in the classifier.
-        p2d (float): channel dropout probability after each conv block.
-        batch_norm (bool): batch normalization after each conv and hidden linear layer.
-        augment (bool): the seed's random affine augmentation, per image, on each batch.
+        seeds (tuple[int, ...]): the paired seeds. Default: ``(0, 1, 2)``.
+        per_class (int): training images per class. Default: ``50``.
+        val_per_class (int): validation images per class. Default: ``50``.
+        n_test (int, optional): test images, ``None`` for the whole test split.
+            Default: ``None``.
+        data_seed (int): seed of the draw of the training and validation images.
+            Default: ``0``.
+        num_epochs (int): the cap on the epochs of a run. Default: ``40``.
+        patience (int): early stopping's patience on the validation loss. Default: ``5``.
+        batch_size (int): Default: ``50``.
+        lr (float): AdamW's learning rate. Default: ``2e-3``.
+        channels (tuple[int, int]): conv widths of :func:`reglab.train.small_cnn`.
+            Default: ``(4, 8)``.
+        candidates (dict): regularizer (family) -> its candidate settings. Default: none;
+            weight decay 0.5 and 2; dropout 0.5 and 0.75; batch norm; augmentation.
+        size_per_class (tuple[int, ...]): training images per class of the training-set
+            size study ("none" against "all", no validation set). Default: ``(10, 30, 90)``.
+        size_steps (int): optimizer steps of every run of the size study. Default: ``270``.
+        size_data_seed (int): seed of the size study's draws. Default: ``1``.
     """
 
-    name: str
-    weight_decay: float = 0.0
-    l1: float = 0.0
-    p: float = 0.0
-    p2d: float = 0.0
-    batch_norm: bool = False
-    augment: bool = False
+    seeds: tuple[int, ...] = (0, 1, 2)
+    per_class: int = 50
+    val_per_class: int = 50
+    n_test: int | None = None
+    data_seed: int = 0
+    num_epochs: int = 40
+    patience: int = 5
+    batch_size: int = 50
+    lr: float = 2e-3
+    channels: tuple[int, int] = (4, 8)
+    candidates: dict[str, tuple[Setting, ...]] = field(default_factory=_candidates)
+    size_per_class: tuple[int, ...] = (10, 30, 90)
+    size_steps: int = 270
+    size_data_seed: int = 1
 
     def __post_init__(self):
-        for field in ("weight_decay", "l1"):
-            check_nonnegative(getattr(self, field), field)
-        for field in ("p", "p2d"):
-            check_probability(getattr(self, field), field)
+        if not self.seeds or len(set(self.seeds)) != len(self.seeds):
+            raise ValueError(f"seeds must be distinct and at least one, got {self.seeds}")
+        positive = ["per_class", "val_per_class", "num_epochs", "patience", "batch_size",
+                    "size_steps"]  # fmt: skip
+        for name in positive + ["n_test"] * (self.n_test is not None):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.lr <= 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+        if not self.candidates or any(not c for c in self.candidates.values()):
+            raise ValueError("candidates must give every family at least one setting")
 
 
-#: The settings the chapter "Putting it together" compares.
-SETTINGS: dict[str, Setting] = {
-    s.name: s
-    for s in [
-        Setting("none"),
-        Setting("L2", weight_decay=0.5),
-        Setting("L1", l1=2e-4),
-        Setting("dropout", p=0.5),
-        Setting("dropout2d", p2d=0.2),
-        Setting("batchnorm", batch_norm=True),
-        Setting("augmentation", augment=True),
-        Setting("all", weight_decay=0.5, l1=2e-4, p=0.5, p2d=0.1, batch_norm=True, augment=True),
-    ]
-}
+def draw_data(config: StudyConfig, train_pool: Data, test: Data) -> tuple[Data, Data, Data]:
+    """The study's training, validation and test sets.
 
-
-def build(
-    setting: Setting, *, lr: float = 2e-3, channels: tuple[int, int] = (8, 16)
-) -> tuple[nn.Module, torch.optim.Optimizer, Callable | None, Callable | None]:
-    """Model, optimizer, penalty and batch augmentation for a setting.
-
-    Every setting trains with AdamW at learning rate ``lr``; only the decay-group's
-    ``weight_decay`` differs. The initial weights come from the global RNG: :func:`run`
-    draws them under :func:`reglab.train.forked_rng` for a reproducible init.
+    ``per_class + val_per_class`` images of each class are drawn from ``train_pool`` with
+    ``data_seed``, then split class by class; the test set is the first ``n_test`` images
+    of ``test`` (all of them for ``n_test=None``).
 
     Returns:
-        (model, optimizer, penalty, augment): ``penalty`` and ``augment`` may be ``None``.
+        (train_data, val_data, test_data), each ``(X, y)``.
     """
-    model = small_cnn(channels, batch_norm=setting.batch_norm, p=setting.p, p2d=setting.p2d)
-    optimizer = torch.optim.AdamW(param_groups(model, setting.weight_decay), lr=lr)
-    penalty = None
-    if setting.l1 > 0:
-        weights = optimizer.param_groups[0]["params"]  # the decay group: weights only
-        penalty = lambda m: setting.l1 * l1_penalty(weights)  # noqa: E731
-    augment = random_affine if setting.augment else None
-    return model, optimizer, penalty, augment
+    (X, y), (X_test, y_test) = train_pool, test
+    g = torch.Generator().manual_seed(config.data_seed)
+    pool = balanced_subset(y, config.per_class + config.val_per_class, generator=g)
+    train_data, val_data = train_val_split(
+        X[pool], y[pool], val_per_class=config.val_per_class, generator=g
+    )
+    n_test = len(X_test) if config.n_test is None else min(config.n_test, len(X_test))
+    return train_data, val_data, (X_test[:n_test], y_test[:n_test])
 
 
-def run(
+def run_setting(
     setting: Setting,
-    train_data: tuple[torch.Tensor, torch.Tensor],
-    test_data: tuple[torch.Tensor, torch.Tensor],
+    train_data: Data,
+    test_data: Data,
     *,
-    val_data: tuple[torch.Tensor, torch.Tensor] | None = None,
+    val_data: Data | None = None,
     seed: int = 0,
     num_epochs: int = 20,
     batch_size: int = 50,
@@ -120,19 +133,18 @@ def run(
     stopping: StoppingCriterion | None = None,
     test_every_epoch: bool = True,
     channels: tuple[int, int] = (8, 16),
-) -> dict:
-    """Train one seed of one setting; return its result as plain data (JSON-ready).
+) -> RunResult:
+    """Train one seed of one setting.
 
     ``seed`` is the source of three streams (:func:`reglab.train.spawn_seeds`): the
     initialization, drawn under :func:`reglab.train.forked_rng`, then the batch order
     and the dropout masks/augmentations inside :func:`reglab.train.train`. The caller's
     global RNG is left untouched.
 
-    ``train_acc``/``val_acc``/``test_acc``/``gap`` are those of the returned model: the last
-    epoch, or the best one with ``stopping`` (its best weights are restored). With
-    ``test_every_epoch=False`` the test set is evaluated once, after training, and the
-    history holds no test metrics. ``channels`` are those of the two conv blocks of
-    :func:`reglab.train.small_cnn`.
+    The result's metrics are those of the returned model: the last epoch, or the best one
+    with ``stopping`` (train() restores its best weights). With ``test_every_epoch=False`` the
+    test set is evaluated once, after training, and the history holds no test metrics.
+    ``channels`` are those of the two conv blocks of :func:`reglab.train.small_cnn`.
     """
     device = resolve_device(device)
     source = torch.Generator().manual_seed(seed)
@@ -147,42 +159,34 @@ def run(
     )  # fmt: skip
     restored = stopping is not None  # train() restores its best epoch by default
     at = history.epoch.index(history.best_epoch) if restored else -1
-    result = {
-        "setting": asdict(setting),
-        "seed": seed,
-        "n_train": len(train_data[0]),
-        "n_val": len(val_data[0]) if val_data is not None else 0,
-        "n_test": len(test_data[0]),
-        "num_epochs": num_epochs,
-        "channels": list(channels),
-        "epochs_trained": len(history.epoch),
-        "best_epoch": history.best_epoch,
-        "device": device.type,
-        "history": history.to_dict(),
-        "train_acc": history.train_acc[at],
-    }
     if test_every_epoch:
-        result["test_loss"], result["test_acc"] = history.test_loss[at], history.test_acc[at]
+        test_loss, test_acc = history.test_loss[at], history.test_acc[at]
     else:  # the test set, once, for the returned model
-        result["test_loss"], result["test_acc"] = evaluate(model, *test_data, device=device)
-    if val_data is not None:
-        result["val_acc"] = history.val_acc[at]
-        result["val_loss"] = history.val_loss[at]
-    result["gap"] = result["train_acc"] - result["test_acc"]
-    return result
+        test_loss, test_acc = evaluate(model, *test_data, device=device)
+    with_val = val_data is not None
+    return RunResult(
+        setting=setting, seed=seed, n_train=len(train_data[0]),
+        n_val=len(val_data[0]) if with_val else 0, n_test=len(test_data[0]),
+        num_epochs=num_epochs, channels=tuple(channels), best_epoch=history.best_epoch,
+        device=device.type, history=history, train_acc=history.train_acc[at],
+        test_loss=test_loss, test_acc=test_acc,
+        val_loss=history.val_loss[at] if with_val else None,
+        val_acc=history.val_acc[at] if with_val else None,
+    )  # fmt: skip
 
 
 def run_study(
     settings: Iterable[Setting],
     seeds: Iterable[int],
-    train_data: tuple[torch.Tensor, torch.Tensor],
-    test_data: tuple[torch.Tensor, torch.Tensor],
+    train_data: Data,
+    test_data: Data,
     *,
-    val_data: tuple[torch.Tensor, torch.Tensor] | None = None,
+    val_data: Data | None = None,
     progress: Callable[[Iterable], Iterable] | None = None,
     **kwargs,
-) -> list[dict]:
-    """:func:`run` for every (setting, seed) pair; ``progress`` may wrap the loop (tqdm).
+) -> list[RunResult]:
+    """:func:`run_setting` for every (setting, seed) pair; ``progress`` may wrap the loop
+    (tqdm); ``kwargs`` go to :func:`run_setting`.
 
     Every setting sees the same seeds, data and budget, so results pair up by seed.
     """
@@ -190,75 +194,50 @@ def run_study(
     if progress is not None:
         jobs = progress(jobs)
     return [
-        run(s, train_data, test_data, val_data=val_data, seed=seed, **kwargs) for s, seed in jobs
+        run_setting(s, train_data, test_data, val_data=val_data, seed=seed, **kwargs)
+        for s, seed in jobs
     ]
 
 
-def summarize(results: list[dict]) -> list[dict]:
-    """Mean and standard deviation over seeds of each setting's final metrics, in order.
+def run(
+    config: StudyConfig,
+    data: tuple[Data, Data, Data],
+    *,
+    device: torch.device | str | None = None,
+    progress: Callable[[Iterable], Iterable] | None = None,
+) -> list[RunResult]:
+    r"""The whole study: every candidate, the choice on validation, then "all".
 
-    An empty ``results`` gives an empty list.
+    Every candidate of every family trains for every seed, with early stopping on the
+    validation loss and the best weights restored. Each family's strength is the
+    candidate with the lowest mean validation loss over the seeds; the chosen ones are
+    combined into "all" (when more than one family is compared), which trains with the
+    same seeds. The test set is evaluated once per run, after training, and plays no part
+    in the choice.
+
+    Args:
+        config (StudyConfig): the settings.
+        data (tuple): ``(train_data, val_data, test_data)``, e.g. from :func:`draw_data`.
+        device (torch.device or str, optional): where to train. Default: ``None`` (CUDA
+            when available).
+        progress (callable, optional): wraps each loop of runs (e.g. ``tqdm``).
+
+    Returns:
+        list[RunResult]: the candidates' runs, then those of "all".
     """
-    names = list(dict.fromkeys(r["setting"]["name"] for r in results))
-    rows = []
-    for name in names:
-        rs = [r for r in results if r["setting"]["name"] == name]
-        row = {"setting": name, "seeds": len(rs)}
-        for key in ("train_acc", "test_acc", "gap"):
-            values = [r[key] for r in rs]
-            row[key] = statistics.fmean(values)
-            row[key + "_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
-        rows.append(row)
-    return rows
+    train_data, val_data, test_data = data
 
+    def study(settings):
+        return run_study(
+            settings, config.seeds, train_data, test_data, val_data=val_data,
+            stopping=Patience(config.patience),
+            num_epochs=config.num_epochs, batch_size=config.batch_size, lr=config.lr,
+            channels=config.channels, device=device, test_every_epoch=False,
+            progress=progress,
+        )  # fmt: skip
 
-def mean_curves(results: list[dict]) -> dict[str, History]:
-    """Per-epoch metrics of each setting, averaged over its seeds, as
-    :class:`~reglab.train.History` objects.
-
-    Every seed of a setting must have trained for the same number of epochs (runs cut short
-    by early stopping cannot be averaged epoch by epoch).
-    """
-    curves = {}
-    for name in dict.fromkeys(r["setting"]["name"] for r in results):
-        runs = [r["history"] for r in results if r["setting"]["name"] == name]
-        lengths = {len(h["epoch"]) for h in runs}
-        if len(lengths) > 1:
-            raise ValueError(
-                f"setting {name!r}: seeds trained for different numbers of epochs "
-                f"{sorted(lengths)}; mean_curves needs equal lengths"
-            )
-        curves[name] = History(
-            **{
-                key: [statistics.fmean(v) for v in zip(*(h[key] for h in runs), strict=True)]
-                for key, value in runs[0].items()
-                if isinstance(value, list)
-            }
-        )
-    return curves
-
-
-def save_results(results: list[dict], folder: str | Path) -> tuple[Path, Path]:
-    """Write ``results.json`` (everything) and ``summary.csv`` (one row per setting).
-
-    Raises:
-        ValueError: ``results`` is empty (there would be no summary row to write).
-    """
-    if not results:
-        raise ValueError("results must hold at least one run, got an empty list")
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    json_path, csv_path = folder / "results.json", folder / "summary.csv"
-    json_path.write_text(json.dumps(results, indent=1))
-    rows = summarize(results)
-    with csv_path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return json_path, csv_path
-
-
-def load_results(path: str | Path) -> list[dict]:
-    """Read results written by :func:`save_results` (the ``results.json`` file or its folder)."""
-    path = Path(path)
-    return json.loads((path / "results.json" if path.is_dir() else path).read_text())
+    results = study([s for settings in config.candidates.values() for s in settings])
+    chosen = choose(results, config.candidates)  # on the validation loss
+    if len(chosen) > 1:
+        results += study([combine(chosen.values())])
+    return results
