@@ -24,8 +24,8 @@ from reglab.studies.regularizers import Setting, build
 from reglab.studies.results import RunResult
 from reglab.studies.selection import choose, combine
 from reglab.train.device import resolve_device
-from reglab.train.stopping import Patience, StoppingCriterion
 from reglab.train.loop import evaluate, forked_rng, spawn_seeds, train
+from reglab.train.stopping import Patience, StoppingCriterion
 
 __all__ = ["StudyConfig", "draw_data", "run", "run_setting", "run_study"]
 
