@@ -7,6 +7,7 @@ start with ``python -m torch.distributed.run ... tests/test_runner.py``.
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -79,6 +80,23 @@ def finish(process, timeout=120):
     return out
 
 
+def at(path: Path, line: int) -> str:
+    """The pattern of an error's location: the file and the line."""
+    return re.escape(f"{path}, line {line}")
+
+
+def _wait_until_gone(pid: int, timeout: float = 30.0) -> None:
+    """Wait for a worker that torchrun was told to stop; kill it if it outlives ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.kill(pid, signal.SIGKILL)
+
+
 def results(path: Path) -> bytes:
     """The file without its provenance fields: what must not depend on how it was run."""
     lines = [json.loads(line) for line in path.read_text().splitlines()]
@@ -109,6 +127,7 @@ def test_one_process_runs_every_point_and_seed_once(reference):
     assert len({r["metrics"]["norm"] for r in records}) == len(records)  # the seeds differ
 
 
+@pytest.mark.slow  # starting torchrun and its two processes (importing torch three times)
 def test_torchrun_gives_the_results_of_one_process(reference, tmp_path):
     path = tmp_path / "tiny.jsonl"
     finish(torchrun("--output", path))
@@ -119,6 +138,7 @@ def test_torchrun_gives_the_results_of_one_process(reference, tmp_path):
     assert not list(tmp_path.glob("*.part-*"))
 
 
+@pytest.mark.slow  # two torchrun launches
 def test_a_killed_launch_resumes_and_runs_each_point_and_seed_once(reference, tmp_path):
     path = tmp_path / "tiny.jsonl"
     args = ("--output", path, "--sleep", 0.4, "--pid-dir", tmp_path)
@@ -127,9 +147,14 @@ def test_a_killed_launch_resumes_and_runs_each_point_and_seed_once(reference, tm
     deadline = time.monotonic() + 90
     while lines() < 3 and first.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert first.poll() is None, "the study ended before it could be killed"
-    os.kill(int((tmp_path / "rank1.pid").read_text()), signal.SIGKILL)  # a rank dies
-    out, _ = first.communicate(timeout=60)  # torchrun stops the other rank and fails
+    try:
+        assert first.poll() is None, "the study ended before it could be killed"
+        os.kill(int((tmp_path / "rank1.pid").read_text()), signal.SIGKILL)  # a rank dies
+        out, _ = first.communicate(timeout=60)  # torchrun stops the other rank and fails
+    finally:  # never leave a process of this test behind
+        first.kill()
+        first.wait()
+        _wait_until_gone(int((tmp_path / "rank0.pid").read_text()))
     assert first.returncode != 0, out
     assert not path.exists()
     survived = {}
@@ -143,9 +168,10 @@ def test_a_killed_launch_resumes_and_runs_each_point_and_seed_once(reference, tm
     keys = [run_key(r["point"], r["seed"]) for r in records]
     assert len(keys) == len(set(keys)) == len(POINTS) * SEEDS
     assert results(path) == results(reference[0])
-    for r in records:  # the runs of the killed launch were kept, not redone
+    (killed,) = {r["launch"] for r in survived.values()}
+    for r in records:  # the runs of the killed launch were kept, the others run anew
         key = run_key(r["point"], r["seed"])
-        assert (r == survived[key]) if key in survived else r["launch"] != records[0]["launch"]
+        assert r == survived[key] if key in survived else r["launch"] != killed
     assert len({r["launch"] for r in records}) == 2
     assert not list(tmp_path.glob("*.part-*"))
 
@@ -188,7 +214,7 @@ def test_a_corrupt_results_file_is_refused_by_name_and_line(reference, tmp_path,
     }[damage]
     path.write_text("".join(lines))
     before = path.read_bytes()
-    with pytest.raises(ValueError, match=rf"{path}, line {line}:"):
+    with pytest.raises(ValueError, match=at(path, line) + r":"):
         _run(path)
     assert path.read_bytes() == before  # nothing overwritten
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.jsonl"]  # nothing run
@@ -198,7 +224,7 @@ def test_a_cut_last_line_is_an_error_in_the_results_file(reference, tmp_path):
     path = tmp_path / "tiny.jsonl"
     path.write_bytes(reference[0].read_bytes()[:-30])
     n = len(path.read_text().splitlines())
-    with pytest.raises(ValueError, match=rf"{path}, line {n}: the last line is incomplete"):
+    with pytest.raises(ValueError, match=at(path, n) + r": the last line is incomplete"):
         _run(path)
 
 
@@ -207,7 +233,7 @@ def test_a_cut_last_line_of_a_part_file_is_dropped_and_its_run_redone(reference,
     full = reference[0].read_text().splitlines(keepends=True)
     part = tmp_path / "tiny.jsonl.part-x-rank0"
     part.write_text("".join(full[:3]) + full[3][:50])  # killed while writing line 4
-    with pytest.warns(RuntimeWarning, match=rf"{part}, line 4: dropped an incomplete"):
+    with pytest.warns(RuntimeWarning, match=at(part, 4) + r": dropped an incomplete"):
         calls = _run(path)
     done = {run_key(json.loads(line)["point"], json.loads(line)["seed"]) for line in full[:3]}
     assert {run_key(p, s) for p, s in calls} == {
@@ -222,7 +248,7 @@ def test_a_corrupt_line_before_the_last_of_a_part_file_is_an_error(reference, tm
     part = tmp_path / "tiny.jsonl.part-x-rank0"
     full = reference[0].read_text().splitlines(keepends=True)
     part.write_text(full[0] + full[1][:50] + "\n" + full[2])
-    with pytest.raises(ValueError, match=rf"{part}, line 2: not a JSON record"):
+    with pytest.raises(ValueError, match=at(part, 2) + r": not a JSON record"):
         _run(path)
     assert not path.exists() and part.read_text() == full[0] + full[1][:50] + "\n" + full[2]
 
@@ -230,7 +256,7 @@ def test_a_corrupt_line_before_the_last_of_a_part_file_is_an_error(reference, tm
 def test_a_results_file_of_another_config_is_refused(reference, tmp_path):
     path = tmp_path / "tiny.jsonl"
     path.write_bytes(reference[0].read_bytes())
-    with pytest.raises(ValueError, match=rf"{path}, line 1: .*another output file"):
+    with pytest.raises(ValueError, match=at(path, 1) + r": .*another output file"):
         _run(path, config={"data_size": DATA_SIZE + 1})
     assert path.read_bytes() == reference[0].read_bytes()
 
@@ -242,7 +268,7 @@ def test_different_metrics_for_the_same_run_are_an_error(reference, tmp_path):
     record["metrics"]["accuracy"] += 0.5
     part = tmp_path / "tiny.jsonl.part-x-rank1"
     part.write_text(json.dumps(record) + "\n")
-    with pytest.raises(ValueError, match=rf"{path}, line 1 and {part}, line 1 hold different"):
+    with pytest.raises(ValueError, match=at(path, 1) + " and " + at(part, 1) + " hold different"):
         _run(path)
 
 
@@ -257,7 +283,7 @@ def test_every_run_goes_to_exactly_one_rank(world_size):
 
 @pytest.mark.parametrize(("rank", "world_size"), [(2, 2), (-1, 2), (0, 0), (0.0, 1), (0, True)])
 def test_shard_rejects_a_rank_outside_the_world(rank, world_size):
-    with pytest.raises(ValueError, match="rank|world_size"):
+    with pytest.raises(ValueError, match=r"rank|world_size"):
         shard([1, 2], rank, world_size)
 
 
