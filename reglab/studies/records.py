@@ -46,7 +46,7 @@ __all__ = [
     "write_records",
 ]
 
-#: The fields that are the result of a run: equal for equal (point, seed).
+#: The fields that are the result of a run, equal for equal (point, seed).
 RESULT_FIELDS = ("point", "seed", "config", "metrics")
 #: The fields that say how a run was obtained; they may differ between launches.
 PROVENANCE_FIELDS = ("versions", "command", "world_size", "rank", "launch", "device", "seconds")
@@ -84,7 +84,7 @@ def append_record(file: IO[str], record: Mapping) -> None:
 
 def write_records(path: str | Path, records: Iterable[Mapping]) -> Path:
     """Write ``records`` to ``path`` atomically: a temporary file beside it, fsync, then
-    :func:`os.replace`. A reader sees the old file or the new one, never a part of it."""
+    ``os.replace``. A reader sees the old file or the new one, never a part of it."""
     path = Path(path)
     temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
@@ -122,7 +122,7 @@ def read_records(
     r"""Read a results file strictly; return ``(line number, record)`` pairs, in file order.
 
     Args:
-        path (str or Path): a JSON Lines results file.
+        path (str or path): a JSON Lines results file.
         partial_tail (bool): drop, with a :class:`RuntimeWarning`, a last line that lacks its
             newline (a part file cut by a killed process) instead of raising. Default:
             ``False``.

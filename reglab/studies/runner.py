@@ -15,7 +15,7 @@ CPU, on the K GPUs of a node, or on several nodes:
 Files, for ``--output runs/study.jsonl``: each rank appends to its own part file
 ``runs/study.jsonl.part-<launch>-rank<r>`` (flush and fsync after every run); at the end rank
 0 merges the runs, sorted by :func:`~reglab.studies.records.run_key`, into
-``runs/study.jsonl`` at once (temporary file, then :func:`os.replace`) and the part files
+``runs/study.jsonl`` at once (temporary file, then ``os.replace``) and the part files
 are removed. Rerunning the same command skips every run found in the results file or in a
 part file left by a killed launch, and redoes the others. A line that is not a complete
 record stops the study, before any run, with an error naming the file and the line;
@@ -68,7 +68,7 @@ def shard(keys: Iterable[Hashable], rank: int, world_size: int) -> list:
 
 def rank_device(device: torch.device | str | None, local_rank: int = 0) -> torch.device:
     """The device a process runs on: ``device`` (default: the GPU when there is one, see
-    :func:`reglab.train.default_device`); a ``cuda`` device without an index becomes the
+    :func:`reglab.train.device.default_device`); a ``cuda`` device without an index becomes the
     ``local_rank``-th GPU of the node (modulo the number of GPUs)."""
     device = resolve_device(device)
     if device.type == "cuda" and device.index is None:
@@ -139,7 +139,7 @@ def run_grid(
     output: str | Path,
     device: torch.device | str | None = None,
     config: Mapping | None = None,
-    timeout: timedelta = timedelta(hours=24),
+    timeout: float = 24 * 3600.0,
     verbose: bool = True,
 ) -> list[dict]:
     r"""Run ``run_one(point, seed, data, device)`` for every point and seed; write each run
@@ -158,12 +158,12 @@ def run_grid(
         run_one (callable): ``run_one(point, seed, data, device) -> dict`` of JSON metrics;
             the seed must draw everything random in it.
         data: passed to every call (loaded once per process by the caller). Default: ``None``.
-        output (str or Path): the results file, e.g. ``runs/study.jsonl``.
+        output (str or path): the results file, e.g. ``runs/study.jsonl``.
         device (torch.device or str, optional): see :func:`rank_device`. Default: ``None``.
         config (dict, optional): the study's fixed settings (JSON); stored with every run,
             and a rerun must have the same ones. Default: ``None`` (``{}``).
-        timeout (timedelta): how long a rank waits for the others at the end (they may still
-            be running). Default: 24 hours.
+        timeout (float): seconds a rank waits for the others at the end (they may still be
+            running). Default: ``86400`` (24 hours).
         verbose (bool): print one line per finished run to stderr. Default: ``True``.
 
     Returns:
@@ -194,7 +194,8 @@ def run_grid(
     if owned:
         if device.type == "cuda":
             torch.cuda.set_device(device)
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo", timeout=timeout)
+        backend = "nccl" if device.type == "cuda" else "gloo"
+        dist.init_process_group(backend, timeout=timedelta(seconds=timeout))
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         plan = _plan(output, keys, config) if rank == 0 else {}
@@ -264,7 +265,7 @@ def study_parser(
         description (str): the study's one-line description (``--help``).
         data_size (int): default of ``--data-size``, the number of training examples.
         seeds (int): default of ``--seeds``, the number of seeds (``0`` to ``seeds - 1``).
-        output (str or Path): default of ``--output``, the JSON Lines results file.
+        output (str or path): default of ``--output``, the JSON Lines results file.
         device (str, optional): default of ``--device``. Default: ``None`` (the GPU when
             there is one, else the CPU; under torchrun each rank's own GPU).
 
