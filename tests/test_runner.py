@@ -302,6 +302,19 @@ def test_run_grid_rejects_bad_grids_before_running(tmp_path, points, seeds, matc
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize(
+    ("metrics", "match"),
+    [
+        (None, "must return a dict of metrics, got NoneType"),
+        ({"a": torch.ones(1)}, "returned metrics that are not JSON"),
+    ],
+)
+def test_metrics_that_are_not_json_are_refused_by_point_and_seed(tmp_path, metrics, match):
+    with pytest.raises(TypeError, match=r"run_one\(point=.*, seed=\d\) " + match):
+        run_grid(POINTS, [0], lambda *a: metrics, output=tmp_path / "x.jsonl", device="cpu")
+    assert not (tmp_path / "x.jsonl").exists()
+
+
 def test_study_parser_takes_the_studys_defaults_and_checks_them(capsys):
     parser = study_parser("Tiny", data_size=500, seeds=5, output="out.jsonl", device="cpu")
     args = parser.parse_args([])

@@ -130,6 +130,16 @@ def _collect(path: Path, numbered: list, done: dict, origin: dict) -> None:
         origin.setdefault(key, where)
 
 
+def _check_metrics(metrics: Any, key: tuple) -> None:
+    where = f"run_one(point={key[0]}, seed={key[1]})"
+    if not isinstance(metrics, Mapping):
+        raise TypeError(f"{where} must return a dict of metrics, got {type(metrics).__name__}")
+    try:
+        encode(metrics)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{where} returned metrics that are not JSON ({error})") from None
+
+
 def run_grid(
     points: Sequence,
     seeds: Iterable[int],
@@ -210,10 +220,11 @@ def run_grid(
                 for i, key in enumerate(mine, start=1):
                     point, seed = keys[key]
                     start = time.perf_counter()
-                    metrics = dict(run_one(point, seed, data, device))
+                    metrics = run_one(point, seed, data, device)
                     seconds = time.perf_counter() - start
+                    _check_metrics(metrics, key)
                     record = {
-                        "point": point, "seed": seed, "config": config, "metrics": metrics,
+                        "point": point, "seed": seed, "config": config, "metrics": dict(metrics),
                         "versions": {"torch": torch.__version__, "reglab": reglab.__version__,
                                      "python": platform.python_version()},
                         "command": shlex.join(sys.argv), "world_size": world_size,
