@@ -34,6 +34,7 @@ import torch.multiprocessing as mp
 import torch.nn.functional as F
 from torch import nn
 
+from reglab.nn._arguments import check_tensors
 from reglab.nn.batchnorm import batch_norm
 
 __all__ = ["SyncBatchNormFunction", "batch_norm_replica", "launch", "sync_batch_norm"]
@@ -212,6 +213,8 @@ def sync_batch_norm(
     Reference: the synchronized batch norm of Peng et al., *MegDet: A Large Mini-Batch
     Object Detector*, CVPR 2018; ``torch.nn.SyncBatchNorm``.
     """
+    check_tensors("sync_batch_norm", input, running_mean=running_mean, running_var=running_var,
+                  weight=weight, bias=bias)  # fmt: skip
     synced = training and dist.is_available() and dist.is_initialized()
     if not synced or dist.get_world_size(process_group) == 1:
         return batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
