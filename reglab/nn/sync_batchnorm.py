@@ -13,11 +13,10 @@ so every replica normalizes with the statistics of the global batch:
     n = \sum_r n_r, \qquad \mathrm{E} = \frac{1}{n}\sum_r n_r \mathrm{E}_r, \qquad
     \mathrm{V} = \frac{1}{n}\sum_r n_r \left(\mathrm{V}_r + (\mathrm{E}_r - \mathrm{E})^2\right).
 
-Summing :math:`x` and :math:`x^2` instead and taking
-:math:`\mathrm{E}[x^2] - \mathrm{E}^2` needs one all-reduce too, but it subtracts two
-numbers of size :math:`\mathrm{E}^2` to get one of size :math:`\mathrm{V}`: when a
-channel's mean is much larger than its spread, the digits cancel (in float32 the variance
-can even come out negative).
+Summing :math:`x` and :math:`x^2` over the replicas instead (one all-reduce) and taking
+:math:`\mathrm{E}[x^2] - \mathrm{E}^2` subtracts two numbers of size :math:`\mathrm{E}^2`
+to get one of size :math:`\mathrm{V}`: when a channel's mean is much larger than its
+spread, the digits cancel (in float32 the variance can even come out negative).
 
 The backward pass needs two more global sums, :math:`\sum g` and :math:`\sum g\,\hat{x}`.
 """
@@ -90,11 +89,11 @@ def launch(fn: Callable, *args, world_size: int = 2, backend: str = "gloo") -> l
 
 
 class SyncBatchNormFunction(torch.autograd.Function):
-    r"""Batch norm in training mode with statistics summed over a process group.
+    r"""Batch norm in training mode with statistics combined over a process group.
 
     ``apply(input, weight, bias, running_mean, running_var, momentum, eps, process_group)``;
     ``weight``, ``bias`` and the running buffers may be ``None``. Every process of the group
-    must call it (the sums are collective), also one whose slice of the batch is empty.
+    must call it (the gather and the sums are collective), also one whose slice of the batch is empty.
     The gradients of ``weight`` and ``bias`` are this replica's share, as in
     ``nn.SyncBatchNorm``: data-parallel training sums (averages) them over the replicas.
     """
