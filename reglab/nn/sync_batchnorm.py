@@ -93,8 +93,8 @@ class SyncBatchNormFunction(torch.autograd.Function):
 
     ``apply(input, weight, bias, running_mean, running_var, momentum, eps, process_group)``;
     ``weight``, ``bias`` and the running buffers may be ``None``. Every process of the group
-    must call it (the gather and the sums are collective), also one whose slice of the batch is empty.
-    The gradients of ``weight`` and ``bias`` are this replica's share, as in
+    must call it (the gather and the sums are collective), also one whose slice of the
+    batch is empty. The gradients of ``weight`` and ``bias`` are this replica's share, as in
     ``nn.SyncBatchNorm``: data-parallel training sums (averages) them over the replicas.
     """
 
