@@ -50,6 +50,7 @@ def test_a_non_tensor_argument_is_a_type_error_naming_it(fn, arg, value):
         call(F)  # and instance_norm's input, an AttributeError)
 
 
+@pytest.mark.filterwarnings("ignore:Mismatch dtype between input and weight")  # torch's
 @pytest.mark.parametrize(("fn", "arg"), CASES)
 @pytest.mark.parametrize("dtype", [torch.int64, torch.bool])
 def test_an_integer_or_boolean_tensor_is_refused(fn, arg, dtype):
