@@ -12,15 +12,15 @@ STEPS = 3
 MOMENTUM, EPS = 0.3, 1e-3
 
 
-def _config(N, shape, dtype, affine, seed):
+def _config(N, shape, dtype, affine, seed, mean=2.0, std=3.0, eps=EPS):
     g = torch.Generator().manual_seed(seed)
     C = shape[0]
     draw = lambda: torch.randn((N, *shape), generator=g, dtype=torch.float64)  # noqa: E731
     config = {
-        "batches": [(3 * draw() + 2).to(dtype) for _ in range(STEPS)],
+        "batches": [(std * draw() + mean).to(dtype) for _ in range(STEPS)],
         "grad_outputs": [draw().to(dtype) for _ in range(STEPS)],
         "momentum": MOMENTUM,
-        "eps": EPS,
+        "eps": eps,
     }
     if affine:
         config["weight"] = (torch.rand(C, generator=g, dtype=torch.float64) + 0.5).to(dtype)
@@ -34,6 +34,17 @@ CONFIGS = {
     "2d-affine-float64-unequal": _config(5, (4,), torch.float64, True, 2),  # (N, C): 3 + 2
     "5d-affine-float32": _config(4, (3, 2, 3, 2), torch.float32, True, 3),
 }
+# One sample: replica 1's slice is empty, but it still takes part in the collectives.
+EMPTY_SLICE_CONFIGS = {"3d-affine-float64-empty-slice": _config(1, (2, 6), torch.float64, True, 6)}
+# A large mean and a small spread: E[x^2] - E^2 cancels catastrophically there (in float32 it
+# is NaN or off by O(1)); combining per-replica means and variances does not.
+LARGE_MEAN, SMALL_STD = 1000.0, 0.01
+LARGE_MEAN_CONFIGS = {
+    f"4d-affine-{dtype}-mean1000".replace("torch.", ""): _config(
+        9, (3, 4, 5), dtype, True, 5, mean=LARGE_MEAN, std=SMALL_STD, eps=1e-5
+    )  # 5 + 4 samples
+    for dtype in (torch.float32, torch.float64)
+}
 
 
 def _every_config(rank, world_size, configs):
@@ -44,7 +55,8 @@ def _every_config(rank, world_size, configs):
 @pytest.fixture(scope="module")
 def replicas():
     """The results of both processes, from a single launch (starting processes is slow)."""
-    return launch(_every_config, CONFIGS, world_size=WORLD_SIZE)
+    every = CONFIGS | EMPTY_SLICE_CONFIGS | LARGE_MEAN_CONFIGS
+    return launch(_every_config, every, world_size=WORLD_SIZE)
 
 
 def _single_process(config):
@@ -58,7 +70,8 @@ def _single_process(config):
         params = [
             config[k].clone().requires_grad_() if k in config else None for k in ("weight", "bias")
         ]
-        y = F.batch_norm(X, running_mean, running_var, *params, True, MOMENTUM, EPS)
+        momentum, eps = config["momentum"], config["eps"]
+        y = F.batch_norm(X, running_mean, running_var, *params, True, momentum, eps)
         y.backward(g)
         step = {"output": y.detach(), "input_grad": X.grad}
         step.update({"running_mean": running_mean.clone(), "running_var": running_var.clone()})
@@ -68,9 +81,9 @@ def _single_process(config):
     return steps
 
 
-@pytest.mark.parametrize("name", CONFIGS)
+@pytest.mark.parametrize("name", CONFIGS | EMPTY_SLICE_CONFIGS)
 def test_sync_batch_norm_matches_single_process_batch_norm(replicas, name):
-    config, results = CONFIGS[name], [r[name] for r in replicas]
+    config, results = (CONFIGS | EMPTY_SLICE_CONFIGS)[name], [r[name] for r in replicas]
     tol = {} if config["batches"][0].dtype == torch.float32 else dict(rtol=1e-10, atol=1e-10)
     for step, expected in enumerate(_single_process(config)):
         sync = [r["sync"] for r in results]
@@ -88,6 +101,29 @@ def test_sync_batch_norm_matches_single_process_batch_norm(replicas, name):
     assert ("weight_grad" in results[0]["sync"]) == ("weight" in config)
 
 
+@pytest.mark.parametrize("name", LARGE_MEAN_CONFIGS)
+def test_sync_batch_norm_is_accurate_at_a_large_mean_and_a_small_spread(replicas, name):
+    """Against F.batch_norm on the whole batch (which computes the variance in two passes),
+    outputs and gradients. Rounding a mean of 1000 to the dtype moves x - E by up to half a
+    unit in the last place, eps * 1000 / 2, which is eps * 1000 / (2 std) in x_hat: each
+    quantity may differ from torch's by a few of those, relative to its own size."""
+    config, results = LARGE_MEAN_CONFIGS[name], [r[name]["sync"] for r in replicas]
+    dtype = config["batches"][0].dtype
+    tol = 8 * torch.finfo(dtype).eps * LARGE_MEAN / SMALL_STD  # relative to each quantity
+    combine = {"output": torch.cat, "input_grad": torch.cat, "weight_grad": sum, "bias_grad": sum}
+    for step, expected in enumerate(_single_process(config)):
+        for key, how in combine.items():
+            got, want = how([r[key][step] for r in results]), expected[key]
+            assert torch.isfinite(got).all(), key
+            scale = want.abs().max().item()
+            torch.testing.assert_close(
+                got, want, rtol=0, atol=tol * scale, msg=lambda m, key=key: f"{key}: {m}"
+            )
+        for key in ("running_mean", "running_var"):
+            for r in results:
+                torch.testing.assert_close(r[key][step], expected[key])
+
+
 @pytest.mark.parametrize("name", CONFIGS)
 def test_plain_batch_norm_uses_per_replica_statistics(replicas, name):
     config, results = CONFIGS[name], [r[name] for r in replicas]
@@ -99,7 +135,7 @@ def test_plain_batch_norm_uses_per_replica_statistics(replicas, name):
             torch.testing.assert_close(result["slice_mean"][step], X_r.mean(dim=dims))
             # each replica normalizes its slice as if it were the whole batch ...
             params = [config.get("weight"), config.get("bias")]
-            alone = F.batch_norm(X_r, None, None, *params, True, MOMENTUM, EPS)
+            alone = F.batch_norm(X_r, None, None, *params, True, config["momentum"], config["eps"])
             torch.testing.assert_close(result["plain"]["output"][step], alone)
             # ... so its output is not the global batch's
             global_slice = expected[step]["output"].tensor_split(WORLD_SIZE)[rank]

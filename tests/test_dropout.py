@@ -168,6 +168,29 @@ def test_mask_of_recovers_the_mask_of_a_real_module():
     assert not y.requires_grad  # no graph is built
 
 
+@pytest.mark.parametrize(
+    ("module", "dims"), [(nn.Dropout1d(0.5), 1), (nn.Dropout2d(0.5), 2), (nn.Dropout3d(0.5), 3)]
+)
+def test_mask_of_recovers_the_channel_masks_of_every_dropout_nd(module, dims):
+    torch.manual_seed(0)
+    x = torch.rand(4, 6, *(3,) * dims) + 0.5  # (N, C, *): 1, 2 or 3 positional dimensions
+    mask, y = mask_of(module, x)
+    torch.testing.assert_close(y[mask], x[mask] * 2)
+    assert (y[~mask] == 0).all() and mask.any() and not mask.all()
+    channel = mask.flatten(2)  # one draw per (n, c): all positions agree
+    assert (channel == channel[:, :, :1]).all()
+
+
+@pytest.mark.parametrize("module", [nn.AlphaDropout(0.5), nn.FeatureAlphaDropout(0.5)])
+def test_mask_of_refuses_alpha_dropout_whose_dropped_elements_are_not_zero(module):
+    x = torch.rand(4, 6, 3, 3) + 0.5
+    assert (module(x) != 0).all()  # why: the output shows no dropped element
+    with pytest.raises(
+        ValueError, match=rf"^mask_of cannot recover the mask of {type(module).__name__}"
+    ):
+        mask_of(module, x)
+
+
 # --- bit for bit against torch: the same seed draws the same mask -----------------------
 
 DTYPES = [torch.float64, torch.float32, torch.float16, torch.bfloat16]

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from reglab._checks import check_probability
+from reglab.nn._arguments import check_tensors
 
 # batch_norm is public as reglab.nn.functional.batch_norm (one path)
 __all__ = ["RunningStats", "trace_running_stats"]
@@ -69,6 +70,9 @@ def batch_norm(
     ``C = 0``) gives an empty output and leaves the buffers unchanged.
 
     Raises:
+        TypeError: ``input`` is not a floating-point tensor, or another tensor argument is
+            neither ``None`` nor a floating-point tensor (a ``float`` weight, an ``int``
+            tensor).
         ValueError: a training batch has a single value per channel (its variance is
             undefined), the input has fewer than 2 dimensions, ``momentum`` is outside
             :math:`[0, 1]`, or ``eps`` is not positive when training (negative otherwise).
@@ -78,6 +82,8 @@ def batch_norm(
     Reference: Ioffe & Szegedy, *Batch Normalization: Accelerating Deep Network Training by
     Reducing Internal Covariate Shift*, ICML 2015.
     """
+    check_tensors("batch_norm", input, running_mean=running_mean, running_var=running_var,
+                  weight=weight, bias=bias)  # fmt: skip
     if input.dim() < 2:
         raise ValueError(
             f"batch_norm expects an input of shape (N, C, *) with at least 2 dimensions; "

@@ -126,15 +126,23 @@ def dropout2d(
 def mask_of(module: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Run a real dropout module on ``x`` and recover which elements it kept.
 
-    Works for ``nn.Dropout``, ``nn.Dropout2d`` or any function of the same kind: an element
-    was kept exactly when the output is non-zero, provided the input has no zeros.
+    Works for ``nn.Dropout``, ``nn.Dropout1d``/``2d``/``3d`` or any function of the same
+    kind: an element was kept exactly when the output is non-zero, provided the input has
+    no zeros. Not for ``nn.AlphaDropout``/``nn.FeatureAlphaDropout``, which set a dropped
+    element to a non-zero value.
 
     Returns:
         (mask, output): a boolean tensor shaped like ``x`` (``True`` = kept) and the output.
 
     Raises:
-        ValueError: ``x`` contains zeros, so dropped and kept zeros could not be told apart.
+        ValueError: ``x`` contains zeros, so dropped and kept zeros could not be told apart;
+            or ``module`` is an alpha dropout.
     """
+    if isinstance(module, nn.AlphaDropout | nn.FeatureAlphaDropout):
+        raise ValueError(
+            f"mask_of cannot recover the mask of {type(module).__name__}: it sets a dropped "
+            "element to a non-zero value, not to zero"
+        )
     if (x == 0).any():
         raise ValueError("x must not contain zeros: a zero output would be ambiguous")
     with torch.no_grad():

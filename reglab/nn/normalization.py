@@ -26,6 +26,7 @@ from collections.abc import Sequence
 
 import torch
 
+from reglab.nn._arguments import check_int, check_int_sequence, check_tensors
 from reglab.nn.batchnorm import batch_norm
 
 __all__ = ["KINDS", "shared_stats_mask"]
@@ -53,13 +54,9 @@ def _affine(x_hat, weight, bias, shape):
     return x_hat
 
 
-def _check_normalized_shape(input, normalized_shape, weight, bias) -> list[int]:
-    if isinstance(normalized_shape, int) or not isinstance(normalized_shape, Sequence):
-        raise TypeError(
-            f"normalized_shape must be a tuple of ints (e.g. input.shape[-1:]), "
-            f"not {type(normalized_shape).__name__}"
-        )
-    shape = [int(s) for s in normalized_shape]
+def _check_normalized_shape(fn, input, normalized_shape, weight, bias) -> list[int]:
+    check_tensors(fn, input, weight=weight, bias=bias)
+    shape = check_int_sequence(fn, "normalized_shape", normalized_shape)  # 4.7 is no 4
     if not shape:
         raise RuntimeError(
             "Expected normalized_shape to be at least 1-dimensional, i.e., containing at least "
@@ -113,7 +110,7 @@ def layer_norm(
 
     Reference: Ba, Kiros & Hinton, *Layer Normalization*, arXiv:1607.06450, 2016.
     """
-    shape = _check_normalized_shape(input, normalized_shape, weight, bias)
+    shape = _check_normalized_shape("layer_norm", input, normalized_shape, weight, bias)
     dims = tuple(range(-len(shape), 0))  # the trailing len(normalized_shape) dimensions
     x_hat = _standardize(_opmath(input), dims, eps)
     return _affine(x_hat, weight, bias, shape).to(input.dtype)
@@ -149,7 +146,7 @@ def rms_norm(
 
     Reference: Zhang & Sennrich, *Root Mean Square Layer Normalization*, NeurIPS 2019.
     """
-    shape = _check_normalized_shape(input, normalized_shape, weight, None)
+    shape = _check_normalized_shape("rms_norm", input, normalized_shape, weight, None)
     x = _opmath(input)
     if eps is None:
         eps = torch.finfo(x.dtype).eps
@@ -158,7 +155,8 @@ def rms_norm(
     return _affine(y, weight, None, shape).to(input.dtype)
 
 
-def _check_channels(input: torch.Tensor, weight, bias) -> None:
+def _check_channels(fn: str, input: torch.Tensor, weight, bias) -> None:
+    check_tensors(fn, input, weight=weight, bias=bias)
     if input.dim() < 2:
         raise RuntimeError(
             f"Expected at least 2 dimensions for input tensor but received {input.dim()}"
@@ -208,7 +206,8 @@ def group_norm(
 
     Reference: Wu & He, *Group Normalization*, ECCV 2018.
     """
-    _check_channels(input, weight, bias)
+    _check_channels("group_norm", input, weight, bias)
+    num_groups = check_int("group_norm", "num_groups", num_groups)
     N, C = input.shape[:2]
     if num_groups <= 0:
         raise RuntimeError(f"Expected num_groups to be greater than 0, got {num_groups}")
@@ -272,7 +271,8 @@ def instance_norm(
     Reference: Ulyanov, Vedaldi & Lempitsky, *Instance Normalization: The Missing Ingredient
     for Fast Stylization*, arXiv:1607.08022, 2016.
     """
-    _check_channels(input, weight, bias)
+    check_tensors("instance_norm", input, running_mean=running_mean, running_var=running_var)
+    _check_channels("instance_norm", input, weight, bias)
     C = input.shape[1]
     for name, t in [("running_mean", running_mean), ("running_var", running_var)]:
         if t is not None and t.numel() != C:

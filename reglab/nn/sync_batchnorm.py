@@ -4,13 +4,19 @@ machine, and synchronized batch norm from scratch.
 In data-parallel training every process (replica) holds a copy of the model and a slice
 of the global batch. A plain ``nn.BatchNorm2d`` in a replica normalizes with the statistics
 of *its own slice*, so the effective batch for the statistics is the per-device batch.
-Synchronized batch norm sums three per-channel quantities over the replicas (the count
-:math:`n_r`, the sum :math:`\sum x` and the sum of squares :math:`\sum x^2`), so every
-replica normalizes with the statistics of the global batch:
+Synchronized batch norm gathers three per-channel quantities from every replica (the count
+:math:`n_r`, the mean :math:`\mathrm{E}_r` and the biased variance :math:`\mathrm{V}_r` of
+its slice) and combines them (Chan et al.'s parallel formula, as ``nn.SyncBatchNorm`` does),
+so every replica normalizes with the statistics of the global batch:
 
 .. math::
-    n = \sum_r n_r, \qquad \mathrm{E} = \frac{1}{n}\sum_r \sum_{i \in r} x_i, \qquad
-    \mathrm{V} = \frac{1}{n}\sum_r \sum_{i \in r} x_i^2 - \mathrm{E}^2 .
+    n = \sum_r n_r, \qquad \mathrm{E} = \frac{1}{n}\sum_r n_r \mathrm{E}_r, \qquad
+    \mathrm{V} = \frac{1}{n}\sum_r n_r \left(\mathrm{V}_r + (\mathrm{E}_r - \mathrm{E})^2\right).
+
+Summing :math:`x` and :math:`x^2` over the replicas instead (one all-reduce) and taking
+:math:`\mathrm{E}[x^2] - \mathrm{E}^2` subtracts two numbers of size :math:`\mathrm{E}^2`
+to get one of size :math:`\mathrm{V}`: when a channel's mean is much larger than its
+spread, the digits cancel (in float32 the variance can even come out negative).
 
 The backward pass needs two more global sums, :math:`\sum g` and :math:`\sum g\,\hat{x}`.
 """
@@ -27,6 +33,7 @@ import torch.multiprocessing as mp
 import torch.nn.functional as F
 from torch import nn
 
+from reglab.nn._arguments import check_tensors
 from reglab.nn.batchnorm import batch_norm
 
 __all__ = ["SyncBatchNormFunction", "batch_norm_replica", "launch", "sync_batch_norm"]
@@ -82,12 +89,12 @@ def launch(fn: Callable, *args, world_size: int = 2, backend: str = "gloo") -> l
 
 
 class SyncBatchNormFunction(torch.autograd.Function):
-    r"""Batch norm in training mode with statistics summed over a process group.
+    r"""Batch norm in training mode with statistics combined over a process group.
 
     ``apply(input, weight, bias, running_mean, running_var, momentum, eps, process_group)``;
     ``weight``, ``bias`` and the running buffers may be ``None``. Every process of the group
-    must call it (the sums are collective), also one whose slice of the batch is empty.
-    The gradients of ``weight`` and ``bias`` are this replica's share, as in
+    must call it (the gather and the sums are collective), also one whose slice of the
+    batch is empty. The gradients of ``weight`` and ``bias`` are this replica's share, as in
     ``nn.SyncBatchNorm``: data-parallel training sums (averages) them over the replicas.
     """
 
@@ -98,16 +105,24 @@ class SyncBatchNormFunction(torch.autograd.Function):
         dims = [0, *range(2, input.dim())]  # every dimension except the channels
         shape = [1, C] + [1] * (input.dim() - 2)  # broadcasts (C,) over (N, C, *)
         x = input.to(torch.promote_types(input.dtype, torch.float32))  # stats in >= float32
-        count = torch.full((1,), input.numel() // max(C, 1), dtype=x.dtype)
-        stats = torch.cat([count.to(x.device), x.sum(dims), (x * x).sum(dims)])  # (1 + 2C,)
-        dist.all_reduce(stats, op=dist.ReduceOp.SUM, group=group)  # n, sum x, sum x^2
-        n, sum_x, sum_x2 = stats[0], stats[1 : C + 1], stats[C + 1 :]
+        count = torch.full((1,), input.numel() // max(C, 1), dtype=x.dtype, device=x.device)
+        if input.numel() > 0:  # this slice's E_r and V_r, in two passes (no cancellation)
+            var_r, mean_r = torch.var_mean(x, dims, correction=0)
+        else:  # an empty slice still takes part in the collective, with n_r = 0
+            var_r = mean_r = torch.zeros(C, dtype=x.dtype, device=x.device)
+        local = torch.cat([count, mean_r, var_r])  # (1 + 2C,): n_r, E_r, V_r
+        gathered = [torch.empty_like(local) for _ in range(dist.get_world_size(group))]
+        dist.all_gather(gathered, local, group=group)  # counts differ: gather, not sum
+        stats = torch.stack(gathered)  # (R, 1 + 2C)
+        n_r, mean_r, var_r = stats[:, :1], stats[:, 1 : C + 1], stats[:, C + 1 :]
+        n = n_r.sum()  # n = sum_r n_r
         if n <= 1:
             raise ValueError(
                 f"Expected more than 1 value per channel when training, got {int(n)} in total"
             )
-        mean = sum_x / n  # E = (1/n) sum_r sum_i x_i
-        var = sum_x2 / n - mean * mean  # V = E[x^2] - E^2, the biased variance
+        mean = (n_r * mean_r).sum(0) / n  # E = (1/n) sum_r n_r E_r
+        spread = var_r + (mean_r - mean) ** 2  # V_r + (E_r - E)^2, no cancellation
+        var = (n_r * spread).sum(0) / n  # V = (1/n) sum_r n_r (V_r + (E_r - E)^2)
         invstd = torch.rsqrt(var + eps)  # 1 / sqrt(V + eps)
         with torch.no_grad():
             if running_mean is not None:  # mu_bar <- (1 - m) mu_bar + m E
@@ -169,10 +184,10 @@ def sync_batch_norm(
     The running buffers are updated with the global mean and the global *unbiased*
     variance (:math:`n/(n-1)`, :math:`n` the global count), so they stay identical in every
     replica. Outside a process group, with a group of one, or in evaluation mode, this is
-    plain batch norm. :math:`\mathrm{V}` is computed as :math:`\mathrm{E}[x^2] -
-    \mathrm{E}^2` in at least float32, which loses digits when a channel's mean is much
-    larger than its spread; ``nn.SyncBatchNorm`` combines per-replica means and variances
-    instead.
+    plain batch norm. Each replica computes the mean and the variance of its slice in at
+    least float32, and the replicas' counts, means and variances are combined as in
+    ``nn.SyncBatchNorm`` (not as :math:`\mathrm{E}[x^2] - \mathrm{E}^2`, which loses
+    digits when a channel's mean is much larger than its spread).
 
     Args:
         input (Tensor): this replica's batch, :math:`(N_r, C, *)`.
@@ -197,6 +212,8 @@ def sync_batch_norm(
     Reference: the synchronized batch norm of Peng et al., *MegDet: A Large Mini-Batch
     Object Detector*, CVPR 2018; ``torch.nn.SyncBatchNorm``.
     """
+    check_tensors("sync_batch_norm", input, running_mean=running_mean, running_var=running_var,
+                  weight=weight, bias=bias)  # fmt: skip
     synced = training and dist.is_available() and dist.is_initialized()
     if not synced or dist.get_world_size(process_group) == 1:
         return batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)

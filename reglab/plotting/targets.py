@@ -27,13 +27,16 @@ def plot_reliability(
     label: str | None = None,
     color: str = "C0",
 ) -> Axes:
-    """Reliability diagram: accuracy per confidence bin as bars, the diagonal of perfect
-    calibration, and each bin's mean confidence as a black tick.
+    """Reliability diagram: accuracy per confidence bin as bars, each bin's mean confidence
+    as a black line across its bar, and the diagonal of perfect calibration.
 
     The inputs are the three outputs of :func:`reglab.stats.reliability_curve`
     (``n_bins + 1`` entries, the last being the bin of confidence exactly 1, drawn as a
-    thin bar at 1). A bar below the diagonal is over-confident, above it under-confident.
-    Empty bins are left blank.
+    thin bar at 1). The gap between a bar's top (the bin's accuracy) and its black line
+    (the bin's mean confidence) is the bin's miscalibration; the ECE is these gaps
+    weighted by the bins' shares of the samples. A bar top below its line is
+    over-confident, above it under-confident. Every non-empty bin is drawn (a bin of
+    accuracy 0 as its line alone); empty bins are left blank.
 
     Raises:
         ValueError: the three inputs differ in length or have fewer than 2 entries.
@@ -54,7 +57,9 @@ def plot_reliability(
     acc, conf = bin_accuracy.detach().cpu().double(), bin_confidence.detach().cpu().double()
     ax.bar(left[filled].numpy(), acc[filled].numpy(), width=widths[filled].numpy(),
            align="edge", color=color, alpha=0.8, label=label)  # fmt: skip
-    ax.scatter(conf[filled].numpy(), acc[filled].numpy(), marker="_", s=60, color="k", zorder=3)
+    right = left + widths
+    ax.hlines(conf[filled].numpy(), left[filled].numpy(), right[filled].numpy(),
+              colors="k", lw=1.5, zorder=3, label="mean confidence")  # fmt: skip
     ax.plot([0, 1], [0, 1], ls="--", color="0.4", lw=0.8)
     ax.set_xlim(0, 1.02)
     ax.set_ylim(0, 1.02)
