@@ -20,15 +20,16 @@ DOCS = Path(__file__).resolve().parent
 sys.path.insert(0, str(DOCS.parent))  # this checkout's reglab (for its version)
 sys.path.insert(0, str(DOCS / "_ext"))  # the book's own extensions
 
+from reglab_settings import BUILD  # noqa: E402  (docs/_ext: the build's REGLAB_* settings)
+
 import reglab  # noqa: E402
-from reglab import environment  # noqa: E402
 
 # -- Project ------------------------------------------------------------------
 project = "reglab"
 author = "The reglab developers"
 copyright = "2026, The reglab developers"
 release = version = reglab.__version__
-REPOSITORY_URL = environment.get("REGLAB_REPOSITORY_URL", "https://github.com/reglab/reglab")
+REPOSITORY_URL = BUILD.get("REGLAB_REPOSITORY_URL", "https://github.com/reglab/reglab")
 # The GitHub Pages workflow publishes every executed chapter notebook (with its outputs) to
 # this branch, at the page's path; reglab_book's Colab button opens it there.
 reglab_notebook_branch = "notebooks"
@@ -69,7 +70,7 @@ myst_dmath_double_inline = True
 
 
 # -- Execution: at build time, cached under reglab_build's key ------------------------
-nb_execution_mode = "force" if environment.get("REGLAB_EXECUTE") == "force" else "cache"
+nb_execution_mode = "force" if BUILD.get("REGLAB_EXECUTE") == "force" else "cache"
 nb_execution_raise_on_error = True  # a failing cell fails the build
 nb_execution_show_tb = True
 nb_execution_timeout = 900  # seconds per cell: a safety net on a busy machine, not a budget

@@ -30,10 +30,9 @@ import tomllib
 from pathlib import Path
 
 from docutils import nodes
+from reglab_settings import BUILD
 from sphinx.application import Sphinx
 from sphinx.util import logging
-
-from reglab import environment
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +98,7 @@ def notebook_requirements(sources: list[str], pyproject: Path = ROOT / "pyprojec
 def install_ref() -> str:
     """The git commit the site is built from: ``$REGLAB_INSTALL_REF``, ``$GITHUB_SHA``,
     ``git rev-parse HEAD``, or (outside a git checkout) the tag ``v<version>``."""
-    ref = environment.get("REGLAB_INSTALL_REF") or os.environ.get("GITHUB_SHA")
+    ref = BUILD.get("REGLAB_INSTALL_REF") or os.environ.get("GITHUB_SHA")
     if ref:
         return ref
     try:
@@ -214,7 +213,7 @@ def gallery_environment(gallery_conf, fname, when) -> None:
     runs them in full) and write their figures and results under ``docs/_build``, not into
     the sources. The environment is restored after each example."""
     settings = {
-        "REGLAB_QUICK": environment.get("REGLAB_GALLERY_QUICK", "1"),
+        "REGLAB_QUICK": BUILD.get("REGLAB_GALLERY_QUICK", "1"),
         "REGLAB_OUTPUT": str(ROOT / "docs" / "_build" / "gallery-output"),
     }
     if when == "before":
@@ -248,7 +247,7 @@ def key_gallery_cache(app: Sphinx) -> None:
     # sphinx-gallery re-executes an example when its .md5 file is missing: key its results
     # on the book's execution key (reglab_build) and the quick setting, like the
     # chapters' execution cache.
-    quick = environment.get("REGLAB_GALLERY_QUICK", "1")
+    quick = BUILD.get("REGLAB_GALLERY_QUICK", "1")
     key = f"{config.reglab_execution_key} quick={quick}"
     dirs = gallery["gallery_dirs"]
     for gallery_dir in [dirs] if isinstance(dirs, str) else dirs:
