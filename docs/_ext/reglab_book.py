@@ -13,8 +13,10 @@ jupyter-cache and sphinx-book-theme.
 - **The build report's claim checks**: ``{reglab-claim-checks}`` renders, per chapter, the
   code cells tagged ``remove-cell`` and the ``assert`` statements they run.
   ``{reglab-execution-inputs}`` lists what the execution key was computed from.
-- **Source links of re-exported objects**: the API reference documents each object at its
-  public path (``reglab.train.train``); viewcode follows it to the module that defines it.
+- **Re-exported objects in the API reference**, documented at their public path
+  (``reglab.train.train``): viewcode follows them to the module that defines them, and a
+  re-exported constant (``reglab.train.MONITORS``) gets the ``#:`` comment of the module
+  that assigns it, not the docstring of its type.
 - **An accessible bibliography**: citations are ``listitem``s of their ``list`` (docutils
   writes ``doc-biblioentry``, which assistive technology rejects inside a list).
 
@@ -309,9 +311,35 @@ def follow_to_the_defining_module(app: Sphinx, modname: str, fullname: str) -> s
     return defining
 
 
-def _follow_with_viewcode(app: Sphinx, config) -> None:
-    if "sphinx.ext.viewcode" in app.extensions:  # its event exists only then
+def comment_of_reexported_constant(app: Sphinx, what, name, obj, options, lines) -> None:
+    """autodoc-process-docstring: ``.. autodata:: reglab.train.MONITORS`` reads the ``#:``
+    comment of the module that assigns it (autodoc looks in ``reglab.train`` only, finds
+    none, and falls back to ``tuple``'s docstring); no comment: no text."""
+    import importlib
+    import pkgutil
+
+    from sphinx.pycode import ModuleAnalyzer
+
+    if what != "data" or not name.startswith("reglab."):
+        return
+    package_name, attr = name.rsplit(".", 1)
+    package = importlib.import_module(package_name)
+    if not hasattr(package, "__path__"):
+        return  # a module: autodoc found its comment itself
+    for info in pkgutil.iter_modules(package.__path__, prefix=f"{package_name}."):
+        docs = ModuleAnalyzer.for_module(info.name).find_attr_docs()
+        if ("", attr) in docs and getattr(importlib.import_module(info.name), attr, None) is obj:
+            lines[:] = list(docs[("", attr)])
+            return
+    lines[:] = []
+
+
+def _connect_api_hooks(app: Sphinx, config) -> None:
+    """The events of viewcode and autodoc exist only where those extensions are loaded."""
+    if "sphinx.ext.viewcode" in app.extensions:
         app.connect("viewcode-follow-imported", follow_to_the_defining_module)
+    if "sphinx.ext.autodoc" in app.extensions:
+        app.connect("autodoc-process-docstring", comment_of_reexported_constant)
 
 
 # -- Accessible bibliography --------------------------------------------------------------
@@ -334,7 +362,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("html-page-context", add_colab_button, priority=501)
     app.add_event("reglab-notebook-download")  # (app, docname, notebook) before it is written
     app.connect("build-finished", write_notebooks_with_outputs)
-    app.connect("config-inited", _follow_with_viewcode)
+    app.connect("config-inited", _connect_api_hooks)
     app.add_node(report_placeholder)
     app.add_directive("reglab-claim-checks", ClaimChecks)
     app.add_directive("reglab-execution-inputs", ExecutionInputs)

@@ -85,7 +85,7 @@ def plot_run_curves(
     stopping), with a dot at each run's ``best_epoch`` when it has one.
 
     Args:
-        runs (list[dict]): :func:`reglab.studies.run` results.
+        runs (list[dict]): :func:`reglab.studies.together.run` results.
         ax (Axes): where to draw.
         field (str): a per-epoch field of the run's ``history``. Default: ``"val_acc"``.
         color (str): colour of every line. Default: ``"C0"``.

@@ -48,7 +48,7 @@ def plot_batch_size_study(
     a line through the means over seeds.
 
     Args:
-        rows (list[dict]): the output of :func:`reglab.studies.run_batch_size_study`.
+        rows (list[dict]): the output of :func:`reglab.studies.normalization.run_batch_size_study`.
         ax (Axes): where to draw.
         field (str): the row field on the y axis. Default: ``"test_acc"``.
         ylabel (str): the y axis label. Default: ``"test accuracy"``.

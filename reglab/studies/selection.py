@@ -71,13 +71,13 @@ def choose(
     (arg max for an accuracy). Ties go to the first candidate listed.
 
     Args:
-        results (iterable of dict): :func:`reglab.studies.run` results that hold
+        results (iterable of dict): :func:`reglab.studies.together.run` results that hold
             ``metric`` (train with ``val_data``).
         candidates (dict): family -> candidate settings. Default: ``CANDIDATES``.
         metric (str): ``"val_loss"`` (default, lower is better) or ``"val_acc"``.
 
     Returns:
-        dict: family -> the chosen :class:`~reglab.studies.Setting`.
+        dict: family -> the chosen :class:`~reglab.studies.together.Setting`.
 
     Raises:
         ValueError: an unknown ``metric``, or a candidate without results.
