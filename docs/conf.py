@@ -1,8 +1,10 @@
 """Sphinx configuration for the reglab book (plain Sphinx + MyST-NB + sphinx-book-theme).
 
-Settings only: importing this file does no work. What a build prepares (the execution
-cache key, the kernels' environment, MathJax from npm) happens on ``builder-inited`` in
-``docs/_ext/reglab_build.py``; page features live in ``docs/_ext/reglab_book.py``.
+Settings only: importing this file does no work. What a build prepares happens in
+``docs/_ext/reglab_build.py``: the execution cache key and the settings it decides on
+``config-inited``, the chapters' kernelspec and MathJax from npm on ``builder-inited``;
+page features live in ``docs/_ext/reglab_book.py``. The build's ``REGLAB_*`` settings are
+read through ``docs/_ext/reglab_settings.py``.
 
 Build strictly with ``nox -s docs`` (or ``sphinx-build -W --keep-going -n -b html docs
 docs/_build/html``). Chapters are executed at build time and cached under a key of
@@ -20,15 +22,16 @@ DOCS = Path(__file__).resolve().parent
 sys.path.insert(0, str(DOCS.parent))  # this checkout's reglab (for its version)
 sys.path.insert(0, str(DOCS / "_ext"))  # the book's own extensions
 
+from reglab_settings import BUILD  # noqa: E402  (docs/_ext: the build's REGLAB_* settings)
+
 import reglab  # noqa: E402
-from reglab import environment  # noqa: E402
 
 # -- Project ------------------------------------------------------------------
 project = "reglab"
 author = "The reglab developers"
 copyright = "2026, The reglab developers"
 release = version = reglab.__version__
-REPOSITORY_URL = environment.get("REGLAB_REPOSITORY_URL", "https://github.com/reglab/reglab")
+REPOSITORY_URL = BUILD.get("REGLAB_REPOSITORY_URL", "https://github.com/reglab/reglab")
 # The GitHub Pages workflow publishes every executed chapter notebook (with its outputs) to
 # this branch, at the page's path; reglab_book's Colab button opens it there.
 reglab_notebook_branch = "notebooks"
@@ -69,7 +72,7 @@ myst_dmath_double_inline = True
 
 
 # -- Execution: at build time, cached under reglab_build's key ------------------------
-nb_execution_mode = "force" if environment.get("REGLAB_EXECUTE") == "force" else "cache"
+nb_execution_mode = "force" if BUILD.get("REGLAB_EXECUTE") == "force" else "cache"
 nb_execution_raise_on_error = True  # a failing cell fails the build
 nb_execution_show_tb = True
 nb_execution_timeout = 900  # seconds per cell: a safety net on a busy machine, not a budget
@@ -85,10 +88,11 @@ mathjax_path = "mathjax/tex-chtml.js"  # relative to _static
 mathjax4_config = {"loader": {"paths": {"fonts": "[mathjax]/fonts"}}}
 
 # -- API reference ----------------------------------------------------------------
-# viewcode keeps one reference name per source module: following reglab.nn.functional's
-# re-exports into reglab.nn.dropout would point that module's other functions at
-# reglab.nn.functional.<name>, which does not exist (the link checker caught it).
-viewcode_follow_imported_members = False
+# Each object is documented at its public path (reglab.train.train) and viewcode follows it
+# to the module that defines it (reglab/train/loop.py). viewcode backlinks a source module
+# to one public module only, so reglab_book gives an object whose source module another
+# public module already claimed no [source] link rather than a broken one.
+viewcode_follow_imported_members = True
 autodoc_typehints = "none"  # the docstrings state types, PyTorch-style
 autodoc_member_order = "bysource"
 napoleon_google_docstring = True

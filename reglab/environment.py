@@ -1,8 +1,12 @@
-"""The ``REGLAB_*`` environment variables: every one the project reads, read here.
+"""The ``REGLAB_*`` environment variables that the library and the example scripts read.
 
-The library, the examples, the tests and the docs build read their settings through
-:func:`get`, :func:`flag` and :func:`path`, so this table is the complete list (the
-README's table is generated from the same names; a test keeps them in step).
+The library reads its settings through :func:`get`, :func:`flag` and :func:`path`, so
+:data:`VARIABLES` is the complete list of what an installed reglab reads. The settings of
+the docs build (``docs/_ext/reglab_settings.py``) and of the tests (``tests/conftest.py``)
+are tables of their own, read through the same :class:`Variables`, and live where they are
+read: a new test or build setting changes nothing in the installed library (nor the book's
+execution key, which hashes ``reglab/``). The README's table lists all three; a test keeps
+them in step.
 """
 
 from __future__ import annotations
@@ -10,9 +14,55 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["VARIABLES", "flag", "get", "path"]
+__all__ = ["VARIABLES", "Variables", "flag", "get", "path"]
 
-#: Every variable the project reads, with what it does.
+
+class Variables:
+    r"""A table of ``REGLAB_*`` variables, read only through it.
+
+    Args:
+        table: every variable name, with what it does (and its default).
+
+    Example::
+
+        >>> settings = Variables({"REGLAB_EXAMPLE": "an example (default: 0)"})
+        >>> settings.flag("REGLAB_EXAMPLE")
+        False
+    """
+
+    def __init__(self, table: dict[str, str]) -> None:
+        self.table = dict(table)
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """The value of the variable ``name``, or ``default`` when it is unset or empty.
+
+        Raises:
+            KeyError: ``name`` is not in this table (a typo would otherwise read as
+                "unset" forever).
+        """
+        if name not in self.table:
+            known = ", ".join(self.table)
+            raise KeyError(f"{name} is not a reglab environment variable here; known: {known}")
+        value = os.environ.get(name)
+        return value if value else default
+
+    def flag(self, name: str) -> bool:
+        """``True`` when the variable is ``1``, ``False`` when it is unset, empty or ``0``.
+
+        Raises:
+            ValueError: any other value (``yes``, ``true``...), naming the variable.
+        """
+        value = self.get(name, "0")
+        if value not in ("0", "1"):
+            raise ValueError(f"{name} must be 0 or 1, got {value!r}")
+        return value == "1"
+
+    def path(self, name: str, default: str | os.PathLike) -> Path:
+        """The variable as a path (``~`` expanded), or ``default`` when it is unset or empty."""
+        return Path(self.get(name) or default).expanduser()
+
+
+#: Every variable the library and the example scripts read, with what it does.
 VARIABLES: dict[str, str] = {
     "REGLAB_DATA": "data root holding MNIST/raw (default: $XDG_CACHE_HOME/reglab, "
     "i.e. ~/.cache/reglab)",
@@ -21,51 +71,20 @@ VARIABLES: dict[str, str] = {
     "REGLAB_QUICK": "1 runs the example scripts at a tiny scale (default: 0)",
     "REGLAB_OUTPUT": "folder the example scripts write figures and results to "
     "(default: examples/output)",
-    "REGLAB_EXECUTE": "force re-executes every chapter regardless of the cache (default: cache)",
-    "REGLAB_REPOSITORY_URL": "repository the site's source and Colab links point to "
-    "(default: https://github.com/reglab/reglab)",
-    "REGLAB_SITE": "an already built site for the docs/browser tests to check instead of "
-    "building one (default: build it)",
-    "REGLAB_CHROMIUM": "Chromium executable for the browser tests (default: /usr/bin/chromium)",
-    "REGLAB_SCREENSHOTS": "folder the browser tests save screenshots to "
-    "(default: docs/_build/screenshots)",
-    "REGLAB_INSTALL_SPEC": "what a notebook's setup cell installs reglab from when it is "
-    "missing, e.g. a local wheel (default: the repository at the commit the site was built from)",
-    "REGLAB_INSTALL_REF": "git commit or tag the notebooks' setup cell installs reglab at "
-    "(default: $GITHUB_SHA, else git rev-parse HEAD)",
-    "REGLAB_GALLERY_QUICK": "0 runs the gallery's examples in full when the site is built "
-    "(default: 1, their quick setting)",
-    "REGLAB_NOTEBOOK_TORCH": "torch to run the fresh-environment notebook test on, a wheel folder "
-    "or requirement strings (default: this environment's torch)",
 }
+_LIBRARY = Variables(VARIABLES)
 
 
 def get(name: str, default: str | None = None) -> str | None:
-    """The value of the variable ``name``, or ``default`` when it is unset or empty.
-
-    Raises:
-        KeyError: ``name`` is not one of :data:`VARIABLES` (a typo would otherwise read
-            as "unset" forever).
-    """
-    if name not in VARIABLES:
-        known = ", ".join(VARIABLES)
-        raise KeyError(f"{name} is not a reglab environment variable; known: {known}")
-    value = os.environ.get(name)
-    return value if value else default
+    """The value of the library's variable ``name`` (see :meth:`Variables.get`)."""
+    return _LIBRARY.get(name, default)
 
 
 def flag(name: str) -> bool:
-    """``True`` when the variable is ``1``, ``False`` when it is unset, empty or ``0``.
-
-    Raises:
-        ValueError: any other value (``yes``, ``true``...), naming the variable.
-    """
-    value = get(name, "0")
-    if value not in ("0", "1"):
-        raise ValueError(f"{name} must be 0 or 1, got {value!r}")
-    return value == "1"
+    """The library's variable ``name`` as a 0/1 flag (see :meth:`Variables.flag`)."""
+    return _LIBRARY.flag(name)
 
 
 def path(name: str, default: str | os.PathLike) -> Path:
-    """The variable as a path (``~`` expanded), or ``default`` when it is unset or empty."""
-    return Path(get(name) or default).expanduser()
+    """The library's variable ``name`` as a path (see :meth:`Variables.path`)."""
+    return _LIBRARY.path(name, default)

@@ -18,8 +18,22 @@ from pathlib import Path
 import pytest
 import torch
 
-from reglab import environment
 from reglab.data import data_root
+from reglab.environment import Variables
+
+#: Every ``REGLAB_*`` variable the tests read (read only through :data:`SETTINGS`). They
+#: live here, not in the installed library: reglab.environment holds what the library reads,
+#: docs/_ext/reglab_settings.py what the docs build reads.
+TEST_VARIABLES: dict[str, str] = {
+    "REGLAB_SITE": "an already built site for the docs/browser tests to check instead of "
+    "building one (default: build it)",
+    "REGLAB_CHROMIUM": "Chromium executable for the browser tests (default: /usr/bin/chromium)",
+    "REGLAB_SCREENSHOTS": "folder the browser tests save screenshots to "
+    "(default: docs/_build/screenshots)",
+    "REGLAB_NOTEBOOK_TORCH": "torch to run the fresh-environment notebook test on, a wheel folder "
+    "or requirement strings (default: this environment's torch)",
+}
+SETTINGS = Variables(TEST_VARIABLES)
 
 MNIST_FILES = {
     True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -88,7 +102,7 @@ DOCS = ROOT / "docs"
 #: Where the tests build the book: the same folder as ``nox -s docs``, so the site CI
 #: tested is the site it would publish, and a later ``nox -s docs`` has nothing to redo.
 SITE = DOCS / "_build" / "html"
-CHROMIUM = environment.get("REGLAB_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM = SETTINGS.get("REGLAB_CHROMIUM", "/usr/bin/chromium")
 
 
 def load_script(name: str):
@@ -112,8 +126,8 @@ def site(request) -> Path:
     ``REGLAB_SITE`` may point at an already built site to test instead (CI's second
     look at a site it built earlier, say); it must hold an ``index.html``.
     """
-    if environment.get("REGLAB_SITE"):
-        built = environment.path("REGLAB_SITE", "")
+    if SETTINGS.get("REGLAB_SITE"):
+        built = SETTINGS.path("REGLAB_SITE", "")
         if not (built / "index.html").is_file():
             pytest.fail(f"REGLAB_SITE={built} holds no built site (no index.html)")
         return built

@@ -17,13 +17,11 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from conftest import load_script, require
-
-from reglab import environment
+from conftest import SETTINGS, load_script, require
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-SHOTS = environment.path("REGLAB_SCREENSHOTS", DOCS / "_build" / "screenshots")
+SHOTS = SETTINGS.path("REGLAB_SCREENSHOTS", DOCS / "_build" / "screenshots")
 PAGES = sorted(
     [p.relative_to(DOCS).with_suffix("").as_posix() for p in DOCS.glob("*.md")]
     + [p.relative_to(DOCS).with_suffix("").as_posix() for p in (DOCS / "chapters").glob("*.md")]

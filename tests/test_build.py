@@ -167,9 +167,10 @@ def test_every_input_changes_the_key(inputs_of, tmp_path, monkeypatch):
     before = reglab_build.execution_key(inputs())
     keys = {}
 
-    (package / "stats.py").write_text((package / "stats.py").read_text() + "\n# edited\n")
+    edited = package / "stats" / "paired.py"
+    edited.write_text(edited.read_text() + "\n# edited\n")
     keys["reglab source"] = reglab_build.execution_key(inputs())
-    (package / "stats.py").write_text((ROOT / "reglab" / "stats.py").read_text())
+    edited.write_text((ROOT / "reglab" / "stats" / "paired.py").read_text())
     assert reglab_build.execution_key(inputs()) == before
 
     rc.write_text("font.size: 12\n")
@@ -209,27 +210,47 @@ def test_data_fingerprint_reads_the_idx_headers(tmp_path):
     assert reglab_build.data_fingerprint(tmp_path)["t10k-labels-idx1-ubyte"] is None
 
 
-def test_a_new_key_marks_every_chapter_for_re_reading():
-    """Sphinx re-reads what env-get-outdated returns: every notebook when the key changed.
+def test_the_chapters_kernel_gets_its_environment_from_its_kernelspec(tmp_path, monkeypatch):
+    """The build writes a kernelspec into its folder, with the kernels' variables in its
+    ``env``; jupyter_client finds it through JUPYTER_PATH, which is all the build sets."""
+    from jupyter_client.kernelspec import KernelSpecManager
 
-    (Today sphinx-book-theme's own config edits already make Sphinx re-read everything on
-    each build; this hook keeps the guarantee when that stops.)
-    """
-
-    class App:
-        config = SimpleNamespace(reglab_execution_key="new")
-
-    env = SimpleNamespace(
-        found_docs={"index", "chapters/a", "chapters/b"},
-        metadata={"index": {}, "chapters/a": {"kernelspec": {}}, "chapters/b": {"kernelspec": {}}},
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    monkeypatch.setenv("JUPYTER_PATH", "")
+    monkeypatch.delenv("IPYTHONDIR", raising=False)
+    monkeypatch.delenv("MATPLOTLIBRC", raising=False)
+    app = SimpleNamespace(
+        confdir=str(docs),
+        outdir=str(docs / "_build" / "html"),
+        config=SimpleNamespace(reglab_root=str(ROOT), reglab_execution_key="k"),
     )
-    reread = reglab_build.reread_chapters_on_a_new_key
-    assert reread(App, env, set(), set(), set()) == []  # first build: everything is new
-    assert env.reglab_execution_key == "new"
-    assert reread(App, env, set(), set(), set()) == []  # same key: nothing to redo
-    App.config.reglab_execution_key = "newer"
-    assert sorted(reread(App, env, set(), set(), set())) == ["chapters/a", "chapters/b"]
-    assert env.reglab_execution_key == "newer"
+    reglab_build.write_kernelspec(app)
+    spec = KernelSpecManager().get_kernel_spec(reglab_build.KERNEL_NAME)
+    assert spec.env["PYTHONPATH"].split(os.pathsep)[0] == str(ROOT)
+    assert spec.env["MATPLOTLIBRC"] == str(docs / "matplotlibrc")
+    profile = Path(spec.env["IPYTHONDIR"]) / "profile_default" / "ipython_kernel_config.py"
+    assert profile.read_text() == reglab_build.KERNEL_CONFIG
+    assert "IPYTHONDIR" not in os.environ and "MATPLOTLIBRC" not in os.environ
+
+
+def test_the_sidebar_toggle_wrapper_fails_loudly_on_another_theme():
+    import reglab_notebooks
+    from bs4 import BeautifulSoup
+    from sphinx.errors import ExtensionError
+
+    label = reglab_notebooks.label_sidebar_toggles
+    with pytest.raises(ExtensionError, match="generate_toctree_html"):
+        label(None, "index", "page.html", {}, None)  # a theme without the function
+    html = '<li><a href="g.html">Gallery</a><details><summary><i></i></summary></details></li>'
+    context = {"generate_toctree_html": lambda *a, **k: BeautifulSoup(html, "html.parser")}
+    label(None, "index", "page.html", context, None)
+    soup = context["generate_toctree_html"]("sidebar")
+    assert soup.select_one("summary")["aria-label"] == "Pages of Gallery"
+    context = {"generate_toctree_html": lambda *a, **k: html}  # a string, not soup
+    label(None, "index", "page.html", context, None)
+    with pytest.raises(ExtensionError, match="to return BeautifulSoup; got str"):
+        context["generate_toctree_html"]("sidebar")
 
 
 @pytest.mark.slow

@@ -33,13 +33,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import SETTINGS
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 sys.path.insert(0, str(DOCS / "_ext"))
 import reglab_notebooks as rn  # noqa: E402
-
-from reglab import environment  # noqa: E402
 
 CHAPTERS = sorted(p.stem for p in (DOCS / "chapters").glob("*.md"))
 EXAMPLES = sorted(p.stem for p in (ROOT / "examples").glob("*.py"))
@@ -194,7 +193,7 @@ def other_torch(tmp_path_factory) -> Path | None:
     on another torch than this environment's, as on Colab: installed once, then put ahead of
     this environment's packages; or the path of a folder where they are installed (``pip
     install --target``). Unset (the default): this environment's torch."""
-    requirements = (environment.get("REGLAB_NOTEBOOK_TORCH") or "").split()
+    requirements = (SETTINGS.get("REGLAB_NOTEBOOK_TORCH") or "").split()
     if not requirements:
         return None
     if len(requirements) == 1 and Path(requirements[0]).is_dir():  # already installed there
@@ -284,7 +283,7 @@ def _check_ran_with_the_installed_wheel(notebook, venv: Path, wheel: Path) -> No
 
 
 def _other_torch_version() -> str | None:
-    spec = environment.get("REGLAB_NOTEBOOK_TORCH") or ""
+    spec = SETTINGS.get("REGLAB_NOTEBOOK_TORCH") or ""
     pinned = re.search(r"torch==([\d.]+)", spec)
     if pinned:
         return pinned.group(1)

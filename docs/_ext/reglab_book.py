@@ -4,12 +4,19 @@ jupyter-cache and sphinx-book-theme.
 - **Notebooks with outputs.** ``_sources/<chapter>.ipynb`` is the chapter converted by
   Jupytext, with the outputs of the build's own run: from jupyter-cache's public API
   (``merge_match_into_notebook``) in cache mode, from MyST-NB's executed copy otherwise.
+  This extension is its one writer: others change the notebook before it is written
+  through the ``reglab-notebook-download`` event (``reglab_notebooks`` adds its setup
+  cell there).
 - **A Colab button** that opens that notebook on the notebooks branch: the theme's
   ``header_buttons`` context gets a launch group of our own (the theme is given no
   ``colab_url``, so it adds none pointing at the ``.md``).
 - **The build report's claim checks**: ``{reglab-claim-checks}`` renders, per chapter, the
   code cells tagged ``remove-cell`` and the ``assert`` statements they run.
   ``{reglab-execution-inputs}`` lists what the execution key was computed from.
+- **Re-exported objects in the API reference**, documented at their public path
+  (``reglab.train.train``): viewcode follows them to the module that defines them, and a
+  re-exported constant (``reglab.train.MONITORS``) gets the ``#:`` comment of the module
+  that assigns it, not the docstring of its type.
 - **An accessible bibliography**: citations are ``listitem``s of their ``list`` (docutils
   writes ``doc-biblioentry``, which assistive technology rejects inside a list).
 
@@ -54,13 +61,22 @@ def chapters(env) -> list[str]:
 
 
 def _read_as_myst_nb(env, docname: str):
-    """The notebook exactly as MyST-NB read (and hashed, and executed) it."""
+    """The notebook exactly as MyST-NB read (and hashed, and executed) it: its kernel name
+    replaced by ``nb_kernel_rgx_aliases`` as MyST-NB's parser does before it executes."""
+    import re
+
     from myst_nb.core.read import create_nb_reader
 
     path = env.doc2path(docname)
     text = Path(path).read_text(encoding="utf-8")
     reader = create_nb_reader(str(path), env.myst_config, env.mystnb_config, text)
-    return reader.read(text)
+    notebook = reader.read(text)
+    kernelspec = notebook.metadata.get("kernelspec", {})
+    for pattern, alias in env.mystnb_config.kernel_rgx_aliases.items():
+        if "name" in kernelspec and re.fullmatch(pattern, kernelspec["name"]):
+            kernelspec["name"] = alias
+            break
+    return notebook
 
 
 def executed_notebook(app: Sphinx, docname: str):
@@ -96,7 +112,8 @@ def notebook_with_outputs(source: Path, executed):
 
 
 def write_notebooks_with_outputs(app: Sphinx, exception: Exception | None) -> None:
-    """Write ``_sources/<chapter>.ipynb``: the chapter's cells with their outputs."""
+    """Write ``_sources/<chapter>.ipynb``: the chapter's cells with their outputs, as the
+    ``reglab-notebook-download`` listeners leave them."""
     if exception is not None or app.builder.format != "html":
         return
     import nbformat
@@ -108,6 +125,7 @@ def write_notebooks_with_outputs(app: Sphinx, exception: Exception | None) -> No
         except (KeyError, ValueError, FileNotFoundError) as error:
             logger.warning(f"{docname}: no notebook with outputs ({error!r})", location=docname)
             continue
+        app.emit("reglab-notebook-download", docname, notebook)
         target = Path(app.outdir) / "_sources" / f"{docname}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(notebook, target)
@@ -263,6 +281,67 @@ def rewrite_build_reports(app: Sphinx, env) -> list[str]:
     return [d for d in env.found_docs if env.metadata.get(d, {}).get("reglab_build_report")]
 
 
+# -- Source links of re-exported objects --------------------------------------------------
+
+
+def follow_to_the_defining_module(app: Sphinx, modname: str, fullname: str) -> str | None:
+    """viewcode-follow-imported: the module that defines ``modname.fullname``.
+
+    viewcode backlinks a source module to one public module (the first that documents
+    one of its objects): ``reglab/nn/dropout.py`` holds ``dropout`` (public path
+    ``reglab.nn.functional``) and ``mask_of`` (``reglab.nn``), and its page would link
+    back to ``reglab.nn.functional.mask_of``, which does not exist. So an object is
+    followed only when its source module is not yet claimed by another public module;
+    otherwise it keeps no [source] link rather than a broken backlink.
+    """
+    import importlib
+
+    try:
+        obj = importlib.import_module(modname)
+        for part in fullname.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError):
+        return None
+    defining = getattr(obj, "__module__", None)
+    if not isinstance(defining, str) or not defining.startswith("reglab"):
+        return None
+    claims = app.env.__dict__.setdefault("reglab_viewcode_claims", {})
+    if claims.setdefault(defining, modname) != modname:
+        return modname  # viewcode finds no tag there: no link
+    return defining
+
+
+def comment_of_reexported_constant(app: Sphinx, what, name, obj, options, lines) -> None:
+    """autodoc-process-docstring: ``.. autodata:: reglab.train.MONITORS`` reads the ``#:``
+    comment of the module that assigns it (autodoc looks in ``reglab.train`` only, finds
+    none, and falls back to ``tuple``'s docstring); no comment: no text."""
+    import importlib
+    import pkgutil
+
+    from sphinx.pycode import ModuleAnalyzer
+
+    if what != "data" or not name.startswith("reglab."):
+        return
+    package_name, attr = name.rsplit(".", 1)
+    package = importlib.import_module(package_name)
+    if not hasattr(package, "__path__"):
+        return  # a module: autodoc found its comment itself
+    for info in pkgutil.iter_modules(package.__path__, prefix=f"{package_name}."):
+        docs = ModuleAnalyzer.for_module(info.name).find_attr_docs()
+        if ("", attr) in docs and getattr(importlib.import_module(info.name), attr, None) is obj:
+            lines[:] = list(docs[("", attr)])
+            return
+    lines[:] = []
+
+
+def _connect_api_hooks(app: Sphinx, config) -> None:
+    """The events of viewcode and autodoc exist only where those extensions are loaded."""
+    if "sphinx.ext.viewcode" in app.extensions:
+        app.connect("viewcode-follow-imported", follow_to_the_defining_module)
+    if "sphinx.ext.autodoc" in app.extensions:
+        app.connect("autodoc-process-docstring", comment_of_reexported_constant)
+
+
 # -- Accessible bibliography --------------------------------------------------------------
 
 
@@ -281,7 +360,9 @@ def setup(app: Sphinx) -> dict:
     app.add_config_value("reglab_colab_url", "https://colab.research.google.com", "html")
     app.set_translator("html", AccessibleCitations)
     app.connect("html-page-context", add_colab_button, priority=501)
+    app.add_event("reglab-notebook-download")  # (app, docname, notebook) before it is written
     app.connect("build-finished", write_notebooks_with_outputs)
+    app.connect("config-inited", _connect_api_hooks)
     app.add_node(report_placeholder)
     app.add_directive("reglab-claim-checks", ClaimChecks)
     app.add_directive("reglab-execution-inputs", ExecutionInputs)

@@ -4,17 +4,22 @@
   the outputs also depend on the library the cells import, the installed torch and
   torchvision, the figure settings (``docs/matplotlibrc`` and the kernel's IPython
   profile), the data root and the device. :func:`execution_inputs` collects all of them
-  and :func:`execution_key` hashes them; the cache lives in a folder named by the key, and
-  a new key makes Sphinx re-read every chapter, so nothing stale is ever published.
-- **The kernel environment.** Kernels inherit the build's environment: this checkout's
-  ``reglab`` first on ``PYTHONPATH``, the IPython profile (SVG figures with stable
-  bytes), the matplotlibrc.
+  and :func:`execution_key` hashes them; the cache lives in a folder named by the key
+  (``nb_execution_cache_path``, an ``env`` setting: a new key makes Sphinx re-read every
+  page, so nothing stale is ever published).
+- **The chapters' kernel.** A kernelspec of its own, written into the build folder: this
+  checkout's ``reglab`` first on ``PYTHONPATH``, the IPython profile (SVG figures with
+  stable bytes), the matplotlibrc, in the kernelspec's ``env``. The build's own
+  environment is left alone (but for ``JUPYTER_PATH``; see :func:`write_kernelspec`).
 - **MathJax, served by the site** (HTML builders only): installed from npm
   (``docs/package-lock.json``) into ``_static/mathjax``. Other builders, ``linkcheck``
   included, never need Node.
 
-All of it runs on ``builder-inited``; importing conf.py does no work.
-``python docs/_ext/reglab_build.py`` prints the key (the Pages workflow caches by it).
+Configuration is changed on ``config-inited`` (Sphinx's event for it, before the
+environment compares the configuration with the previous build's); the kernelspec and
+MathJax, which need the build folder or the builder, on ``builder-inited``. Importing
+conf.py does no work. ``python docs/_ext/reglab_build.py`` prints the key (the Pages
+workflow caches by it).
 """
 
 from __future__ import annotations
@@ -51,6 +56,9 @@ MNIST_RAW = {
     "t10k-labels-idx1-ubyte": 8,
 }
 MATHJAX_FONT = "mathjax-newcm-font"
+#: The chapters' kernel: ``python3`` in their metadata (what Colab and readers run) is
+#: aliased to this kernelspec, which the build writes (``nb_kernel_rgx_aliases``).
+KERNEL_NAME = "reglab-book"
 
 
 def _sha256(data: bytes) -> str:
@@ -135,49 +143,72 @@ def current_inputs(root: Path, docs: Path) -> dict:
 # -- Sphinx hooks ---------------------------------------------------------------------
 
 
-def _paths(app: Sphinx) -> tuple[Path, Path]:
-    root = Path(app.config.reglab_root or Path(app.confdir).parent).resolve()
+def _paths(app: Sphinx, config) -> tuple[Path, Path]:
+    root = Path(config.reglab_root or Path(app.confdir).parent).resolve()
     return root, Path(app.outdir).parent
 
 
-def prepare_execution(app: Sphinx) -> None:
-    """Key the execution cache, write the kernel profile, set the kernels' environment."""
-    root, build = _paths(app)
+def key_the_execution_cache(app: Sphinx, config) -> None:
+    """``config-inited``: the execution key, the cache folder of that key for MyST-NB
+    (``nb_execution_cache_path``, read on ``builder-inited``), and the alias that runs
+    the chapters in :data:`KERNEL_NAME`."""
+    root, build = _paths(app, config)
     sys.path.insert(0, str(root))  # the reglab whose source is hashed is the one imported
     inputs = current_inputs(root, Path(app.confdir))
     key = execution_key(inputs)
-    app.config.reglab_execution_inputs = inputs
-    app.config.reglab_execution_key = key
+    config.reglab_execution_inputs = inputs
+    config.reglab_execution_key = key
     caches = build / ".jupyter_cache"
-    app.config.nb_execution_cache_path = str(caches / key)  # read by MyST-NB (priority 500)
-    if caches.is_dir():  # caches of other keys can never match again: dead weight
-        for stale in caches.iterdir():
-            if stale.name != key:
-                shutil.rmtree(stale, ignore_errors=True)
+    config.nb_execution_cache_path = str(caches / key)
+    config.nb_kernel_rgx_aliases = {"python3": KERNEL_NAME, **config.nb_kernel_rgx_aliases}
     logger.info(f"[reglab] execution key {key} (cache {caches / key})")
 
+
+def kernel_environment(root: Path, docs: Path, build: Path) -> dict[str, str]:
+    """The variables the chapters' kernel starts with (beside the build's own)."""
+    return {
+        "IPYTHONDIR": str(build / "ipython"),  # profile_default/ipython_kernel_config.py
+        "MATPLOTLIBRC": str(docs / "matplotlibrc"),
+        "PYTHONPATH": os.pathsep.join([str(root), *filter(None, [os.environ.get("PYTHONPATH")])]),
+        "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "0"),
+        "TQDM_DISABLE": "1",  # progress bars are for terminals, not pages
+    }
+
+
+def write_kernelspec(app: Sphinx) -> None:
+    """``builder-inited``: write the chapters' kernelspec and IPython profile into the
+    build folder, drop the caches of other keys.
+
+    The kernel gets its environment from the kernelspec's ``env`` (jupyter_client merges
+    it into the environment of the kernel it starts), not from ``os.environ``. Finding
+    the kernelspec does take one variable: MyST-NB executes through jupyter-cache and
+    nbclient, which start ``AsyncKernelManager(kernel_name=...)`` with the default
+    ``KernelSpecManager`` and accept no other (MyST-NB passes no ``kernel_manager_class``
+    nor ``KernelSpecManager``); that manager searches ``jupyter_path("kernels")``, where
+    the only folder a build may add is ``$JUPYTER_PATH``. So the build folder's
+    ``jupyter`` is prepended to ``JUPYTER_PATH``, and nothing else is set.
+    """
+    root, build = _paths(app, app.config)
+    caches = build / ".jupyter_cache"
+    if caches.is_dir():  # caches of other keys can never match again: dead weight
+        for stale in caches.iterdir():
+            if stale.name != app.config.reglab_execution_key:
+                shutil.rmtree(stale, ignore_errors=True)
     profile = build / "ipython" / "profile_default"
     profile.mkdir(parents=True, exist_ok=True)
     (profile / "ipython_kernel_config.py").write_text(KERNEL_CONFIG)
-    os.environ["IPYTHONDIR"] = str(profile.parent)
-    os.environ["MATPLOTLIBRC"] = str(Path(app.confdir) / "matplotlibrc")
-    os.environ["PYTHONPATH"] = os.pathsep.join(
-        [str(root), *filter(None, [os.environ.get("PYTHONPATH")])]
-    )
-    os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
-    os.environ.setdefault("TQDM_DISABLE", "1")  # progress bars are for terminals, not pages
-
-
-def reread_chapters_on_a_new_key(app: Sphinx, env, added, changed, removed) -> list[str]:
-    """A new key re-reads every notebook: the cache folder of the new key is empty, so
-    MyST-NB executes them, and no page keeps outputs computed under the old key."""
-    previous = getattr(env, "reglab_execution_key", None)
-    env.reglab_execution_key = app.config.reglab_execution_key
-    if previous in (None, app.config.reglab_execution_key):
-        return []
-    chapters = [d for d in env.found_docs if "kernelspec" in env.metadata.get(d, {})]
-    logger.info(f"[reglab] execution key changed: re-reading {len(chapters)} notebook(s)")
-    return chapters
+    jupyter = build / "jupyter"
+    spec = {
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3 (reglab book)",
+        "language": "python",
+        "env": kernel_environment(root, Path(app.confdir), build),
+    }
+    (jupyter / "kernels" / KERNEL_NAME).mkdir(parents=True, exist_ok=True)
+    (jupyter / "kernels" / KERNEL_NAME / "kernel.json").write_text(json.dumps(spec, indent=1))
+    paths = [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p]
+    if str(jupyter) not in paths:
+        os.environ["JUPYTER_PATH"] = os.pathsep.join([str(jupyter), *paths])
 
 
 def install_mathjax(app: Sphinx) -> None:
@@ -211,12 +242,12 @@ def install_mathjax(app: Sphinx) -> None:
 def setup(app: Sphinx) -> dict:
     app.add_config_value("reglab_root", "", "env", str)  # default: conf.py's parent folder
     app.add_config_value("reglab_bundled_mathjax", False, "html", bool)
-    # set on builder-inited; never a reason to rebuild by themselves (the key is)
+    # set on config-inited; never a reason to rebuild by themselves (the cache path is)
     app.add_config_value("reglab_execution_key", "", "", str)
     app.add_config_value("reglab_execution_inputs", {}, "", dict)
-    app.connect("builder-inited", prepare_execution, priority=400)  # before MyST-NB
+    app.connect("config-inited", key_the_execution_cache)
+    app.connect("builder-inited", write_kernelspec)
     app.connect("builder-inited", install_mathjax)
-    app.connect("env-get-outdated", reread_chapters_on_a_new_key)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 

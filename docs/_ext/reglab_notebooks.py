@@ -7,7 +7,8 @@
   the notebook imports and the machine lacks (pinned torch and torchvision only where torch
   is missing). ``REGLAB_INSTALL_SPEC`` (read when the cell runs) replaces the reglab
   requirement, e.g. with a wheel of a checkout for offline testing. The ``.md`` sources
-  stay clean: the cell is added to the written notebooks after the build.
+  stay clean: the cell is added to the chapter notebooks as ``reglab_book`` writes them
+  (its ``reglab-notebook-download`` event), and to the gallery's by sphinx-gallery.
 - **Gallery.** sphinx-gallery runs ``examples/*.py`` in their quick setting
   (``REGLAB_QUICK=1``, unless set otherwise), writes their files under ``docs/_build``,
   and re-executes them when reglab's source changes, like the chapters' cache.
@@ -30,10 +31,10 @@ import tomllib
 from pathlib import Path
 
 from docutils import nodes
+from reglab_settings import BUILD
 from sphinx.application import Sphinx
+from sphinx.errors import ExtensionError
 from sphinx.util import logging
-
-from reglab import environment
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ def notebook_requirements(sources: list[str], pyproject: Path = ROOT / "pyprojec
 def install_ref() -> str:
     """The git commit the site is built from: ``$REGLAB_INSTALL_REF``, ``$GITHUB_SHA``,
     ``git rev-parse HEAD``, or (outside a git checkout) the tag ``v<version>``."""
-    ref = environment.get("REGLAB_INSTALL_REF") or os.environ.get("GITHUB_SHA")
+    ref = BUILD.get("REGLAB_INSTALL_REF") or os.environ.get("GITHUB_SHA")
     if ref:
         return ref
     try:
@@ -184,25 +185,13 @@ def add_setup_cell(notebook, requirements_source: str | None = None, *, spec: st
     return True
 
 
-def notebooks_get_their_setup_cell(app: Sphinx, exception: Exception | None) -> None:
-    """After ``reglab_book`` wrote ``_sources/<chapter>.ipynb``: add the setup cell."""
-    if exception is not None or app.builder.format != "html":
-        return
-    import nbformat
-
-    spec = reglab_spec(app)
-    for docname in sorted(app.env.found_docs):
-        path = Path(app.outdir) / "_sources" / f"{docname}.ipynb"
-        if not path.exists():
-            continue
-        notebook = nbformat.read(path, as_version=4)
-        try:
-            changed = add_setup_cell(notebook, spec=spec)
-        except ValueError as err:
-            logger.warning(f"{docname}: {err}", location=docname)
-            continue
-        if changed:
-            nbformat.write(notebook, path)
+def notebooks_get_their_setup_cell(app: Sphinx, docname: str, notebook) -> None:
+    """``reglab-notebook-download`` (emitted by ``reglab_book``, the one writer of
+    ``_sources/<chapter>.ipynb``): put the setup cell first in the notebook it writes."""
+    try:
+        add_setup_cell(notebook, spec=reglab_spec(app))
+    except ValueError as err:
+        logger.warning(f"{docname}: {err}", location=docname)
 
 
 # -- Gallery --------------------------------------------------------------------------------
@@ -214,7 +203,7 @@ def gallery_environment(gallery_conf, fname, when) -> None:
     runs them in full) and write their figures and results under ``docs/_build``, not into
     the sources. The environment is restored after each example."""
     settings = {
-        "REGLAB_QUICK": environment.get("REGLAB_GALLERY_QUICK", "1"),
+        "REGLAB_QUICK": BUILD.get("REGLAB_GALLERY_QUICK", "1"),
         "REGLAB_OUTPUT": str(ROOT / "docs" / "_build" / "gallery-output"),
     }
     if when == "before":
@@ -239,8 +228,8 @@ def configure_gallery(app: Sphinx, config) -> None:
 
 
 def key_gallery_cache(app: Sphinx) -> None:
-    """Re-execute the examples when the book's execution key changes (builder-inited, after
-    ``reglab_build`` computed the key and before sphinx-gallery generates the gallery)."""
+    """Re-execute the examples when the book's execution key changes (builder-inited, before
+    sphinx-gallery generates the gallery; ``reglab_build`` set the key on config-inited)."""
     gallery = getattr(app.config, "sphinx_gallery_conf", None)
     if not gallery:
         return
@@ -248,7 +237,7 @@ def key_gallery_cache(app: Sphinx) -> None:
     # sphinx-gallery re-executes an example when its .md5 file is missing: key its results
     # on the book's execution key (reglab_build) and the quick setting, like the
     # chapters' execution cache.
-    quick = environment.get("REGLAB_GALLERY_QUICK", "1")
+    quick = BUILD.get("REGLAB_GALLERY_QUICK", "1")
     key = f"{config.reglab_execution_key} quick={quick}"
     dirs = gallery["gallery_dirs"]
     for gallery_dir in [dirs] if isinstance(dirs, str) else dirs:
@@ -275,14 +264,32 @@ def badge_copyable_cells(app: Sphinx, doctree: nodes.document) -> None:
 def label_sidebar_toggles(app: Sphinx, pagename, templatename, context, doctree) -> None:
     """The gallery gives the sidebar its first nested section, and the theme's expand
     toggle (``<summary>`` holding only an icon) has no accessible name: name it after its
-    section ("Pages of Examples gallery")."""
+    section ("Pages of Examples gallery").
+
+    This wraps pydata-sphinx-theme's ``generate_toctree_html`` (which sphinx-book-theme
+    renders the sidebar with) and needs it to return BeautifulSoup: another theme, or a
+    theme that changed it, is an error naming what was expected, never a silent no-op.
+    """
     generate = context.get("generate_toctree_html")
-    if generate is None or getattr(generate, "labels_toggles", False):
+    if getattr(generate, "labels_toggles", False):
         return
+    if not callable(generate):
+        raise ExtensionError(
+            "reglab_notebooks.label_sidebar_toggles expects the theme (sphinx-book-theme, "
+            "on pydata-sphinx-theme) to put a callable generate_toctree_html in the page "
+            f"context of {pagename!r}; found {generate!r}. The sidebar's expand toggles "
+            "would go unnamed: update this wrapper for the theme."
+        )
 
     def generate_with_labels(*args, **kwargs):
         soup = generate(*args, **kwargs)
-        for summary in getattr(soup, "select", lambda _: [])("details > summary"):
+        if not callable(getattr(soup, "select", None)):
+            raise ExtensionError(
+                "reglab_notebooks.label_sidebar_toggles expects the theme's "
+                f"generate_toctree_html to return BeautifulSoup; got {type(soup).__name__}. "
+                "The sidebar's expand toggles would go unnamed: update this wrapper."
+            )
+        for summary in soup.select("details > summary"):
             if summary.get_text(strip=True) or summary.get("aria-label"):
                 continue
             link = summary.find_parent("details").find_previous_sibling("a")
@@ -295,12 +302,12 @@ def label_sidebar_toggles(app: Sphinx, pagename, templatename, context, doctree)
 
 
 def setup(app: Sphinx) -> dict:
+    app.setup_extension("reglab_book")  # the writer of the notebooks (and their event)
     app.add_config_value("reglab_install_ref", install_ref(), "html")
     app.connect("config-inited", configure_gallery, priority=900)
-    app.connect("builder-inited", key_gallery_cache, priority=450)  # key set at 400
+    app.connect("builder-inited", key_gallery_cache, priority=450)  # before sphinx-gallery's
     app.connect("doctree-read", badge_copyable_cells)
-    # after reglab_book (priority 500) has written the notebooks
-    app.connect("build-finished", notebooks_get_their_setup_cell, priority=700)
+    app.connect("reglab-notebook-download", notebooks_get_their_setup_cell)  # reglab_book's
     app.connect("html-page-context", label_sidebar_toggles, priority=600)  # after the theme
     app.add_css_file("reglab_notebooks.css", priority=800)  # after sphinx-gallery's
     return {"parallel_read_safe": True, "parallel_write_safe": True}

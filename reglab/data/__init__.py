@@ -1,7 +1,8 @@
 """Data: MNIST from a configurable root, validation splits, augmentation, mixing and
 input noise.
 
-Imports :mod:`reglab.environment` and :mod:`reglab._checks`; never the model side.
+May import: ``reglab._checks``, ``reglab.environment``.
+Imported by: ``reglab.train``, ``reglab.studies``.
 """
 
 from reglab.data.augment import affine, mnist_augmentation, random_affine, sample_affine_params

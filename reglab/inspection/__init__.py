@@ -1,7 +1,8 @@
 """Looking inside tensors and models: ``describe``, forward-hook statistics, loss
 landscapes and penultimate-layer features.
 
-Imports only :mod:`reglab._checks`; the chapters and studies use it.
+May import: ``reglab._checks``, ``reglab.stats``.
+Imported by: ``reglab.studies``, ``reglab.plotting``.
 """
 
 from reglab.inspection.instrumentation import ActivationStats, activation_stats

@@ -1,7 +1,10 @@
 """From-scratch layers with ``torch.nn``'s signatures: :mod:`reglab.nn.functional` (the one
-public path of the F-style functions), :mod:`reglab.nn.init`, and the tools around them.
+public path of the F-style functions), :mod:`reglab.nn.init`, and the tools around them
+(dropout masks, batch-norm running statistics, normalization axes, label smoothing, a
+synchronized batch norm).
 
-Imports only :mod:`reglab._checks`; every other package of reglab may import it.
+May import: ``reglab._checks``.
+Imported by: ``reglab.optim``, ``reglab.train``, ``reglab.studies``.
 """
 
 from reglab.nn import functional, init

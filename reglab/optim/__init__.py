@@ -1,7 +1,8 @@
 """Optimizer steps written out by hand, penalties and proximal steps, and weight
 averaging (SWA, EMA).
 
-Imports :mod:`reglab.nn` and :mod:`reglab._checks`; used by the training loop and the studies.
+May import: ``reglab._checks``, ``reglab.nn``.
+Imported by: ``reglab.train``, ``reglab.studies``.
 """
 
 from reglab.optim.averaging import WeightAverage, recompute_bn_stats

@@ -5,6 +5,9 @@ it. Captions belong to the chapters (``mystnb: figure:`` metadata), so nothing h
 title; axis labels are lowercase. The numbers come from the numerical modules, which never
 import matplotlib.
 
+May import: ``reglab._checks``, ``reglab.stats``, ``reglab.inspection``.
+Imported by: nothing of reglab.
+
 - :mod:`reglab.plotting.images`: digits and feature maps.
 - :mod:`reglab.plotting.activations`: signal and gradient statistics through depth.
 - :mod:`reglab.plotting.curves`: per-epoch curves of several runs.

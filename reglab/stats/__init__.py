@@ -1,7 +1,8 @@
-"""Statistics of results: paired comparisons across seeds, result tables and
-calibration.
+"""Statistics of results: paired comparisons across seeds (with Holm's adjustment),
+result tables and calibration.
 
-Imports only :mod:`reglab._checks`; every other package may import it.
+May import: ``reglab._checks``.
+Imported by: ``reglab.train``, ``reglab.inspection``, ``reglab.studies``, ``reglab.plotting``.
 """
 
 from reglab.stats.calibration import (

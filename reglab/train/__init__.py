@@ -1,7 +1,9 @@
 """Training: the seeded loop, the chapters' models, stopping criteria, ensembles and
 the device.
 
-Imports :mod:`reglab.nn`, :mod:`reglab.optim`, :mod:`reglab.data` and :mod:`reglab.stats`.
+May import: ``reglab._checks``, ``reglab.environment``, ``reglab.nn``, ``reglab.optim``,
+``reglab.data``, ``reglab.stats``.
+Imported by: ``reglab.studies``.
 """
 
 from reglab.train.device import default_device, resolve_device
