@@ -220,3 +220,22 @@ def test_memorization_study_reaches_full_training_accuracy(tiny):
         for r in results:
             assert r["epochs"] is not None and r["train_acc"][-1] == 1.0
             assert len(r["train_acc"]) == r["epochs"] < config.max_epochs
+
+
+def test_plots_draw_every_seed_and_the_mean(ax):
+    from reglab.plotting.double_descent import plot_seed_lines, plot_training_accuracy
+
+    curves = {"a": torch.rand(3, 4), "b": torch.rand(3, 4)}
+    plot_seed_lines([10, 20, 40, 80], curves, ax, threshold=30)
+    assert len(ax.lines) == 2 * (3 + 1) + 1 and ax.get_xscale() == "log"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b"]
+    torch.testing.assert_close(
+        torch.tensor(ax.lines[3].get_ydata()), 100 * curves["a"].mean(0).double()
+    )
+    with pytest.raises(ValueError, match=r"curves\['a'\] must be \(seeds, 3\)"):
+        plot_seed_lines([1, 2, 3], curves, ax)
+    ax.clear()
+    plot_training_accuracy({"true": [[0.5, 1.0]], "random": [[0.1, 0.4, 1.0]]}, ax)
+    assert [len(line.get_xdata()) for line in ax.lines] == [2, 3]
+    with pytest.raises(ValueError, match="curves is empty"):
+        plot_training_accuracy({}, ax)

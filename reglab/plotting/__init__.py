@@ -14,4 +14,5 @@ import matplotlib.
 - :mod:`reglab.plotting.targets`: reliability diagrams, mixed batches, templates.
 - :mod:`reglab.plotting.averaging`: ensembles, schedules and 1-D loss curves.
 - :mod:`reglab.plotting.normalization`: normalization axes and the batch-size study.
+- :mod:`reglab.plotting.double_descent`: memorization curves and double descent.
 """
