@@ -73,7 +73,7 @@ class Config:
     label_noise: float = 0.2
     penalties: tuple[float, ...] = (1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1)
     fixed_penalties: tuple[float, ...] = (1e-5, 1e-3, 1e-1)
-    sample_sizes: tuple[int, ...] = (10, 20, 30, 40, 45, 50, 55, 70, 100, 200)
+    sample_sizes: tuple[int, ...] = (10, 20, 30, 40, 45, 50, 55, 70, 100)
     sample_width: int = 500
 
     @property
