@@ -35,7 +35,7 @@ Data = tuple[torch.Tensor, torch.Tensor]
 
 @dataclass(frozen=True)
 class Config:
-    """Every setting of the chapter's experiments (one source of truth).
+    r"""Every setting of the chapter's experiments (one source of truth).
 
     Attributes:
         seeds (tuple[int]): the paired seeds.
@@ -49,11 +49,11 @@ class Config:
         weight_decay (float): ``AdamW``'s decoupled weight decay in the regularized run.
         dropout (float): dropout probability in the regularized run.
         dd_per_class (int): training digits per class of the random-features fits.
-        val_per_class (int): validation digits per class (for ridge's :math:`\\lambda`).
+        val_per_class (int): validation digits per class (for ridge's :math:`\lambda`).
         width_ratios (tuple[float]): numbers of features as multiples of :math:`n`.
         label_noise (float): fraction of redrawn labels in the noisy fits.
-        penalties (tuple[float]): ridge's candidate :math:`\\lambda` (chosen on validation).
-        fixed_penalties (tuple[float]): :math:`\\lambda` drawn as fixed-penalty curves.
+        penalties (tuple[float]): ridge's candidate :math:`\lambda` (chosen on validation).
+        fixed_penalties (tuple[float]): :math:`\lambda` drawn as fixed-penalty curves.
         sample_sizes (tuple[int]): training digits per class of the sample-wise fits.
         sample_width (int): number of features of the sample-wise fits.
     """
