@@ -6,6 +6,7 @@ Imported by: ``reglab.train``, ``reglab.studies``.
 """
 
 from reglab.data.augment import affine, mnist_augmentation, random_affine, sample_affine_params
+from reglab.data.labels import corrupt_labels
 from reglab.data.mixing import cutmix, cutmix_box, mixup, mixup_or_cutmix, sample_lambda
 from reglab.data.mnist import (
     MNIST_MEAN,
@@ -36,6 +37,7 @@ __all__ = [
     "affine",
     "axis_noise",
     "balanced_subset",
+    "corrupt_labels",
     "cutmix",
     "cutmix_box",
     "data_root",

@@ -12,6 +12,7 @@ from reglab.nn.batchnorm import RunningStats, trace_running_stats
 from reglab.nn.dropout import mask_of
 from reglab.nn.label_smoothing import logit_gap, optimal_logit_gap, smooth_targets
 from reglab.nn.normalization import KINDS, shared_stats_mask
+from reglab.nn.random_features import RandomReLUFeatures
 from reglab.nn.sync_batchnorm import (
     SyncBatchNormFunction,
     batch_norm_replica,
@@ -21,6 +22,7 @@ from reglab.nn.sync_batchnorm import (
 
 __all__ = [
     "KINDS",
+    "RandomReLUFeatures",
     "RunningStats",
     "SyncBatchNormFunction",
     "batch_norm_replica",

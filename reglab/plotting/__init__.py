@@ -17,4 +17,5 @@ Imported by: nothing of reglab.
 - :mod:`reglab.plotting.targets`: reliability diagrams, mixed batches, templates.
 - :mod:`reglab.plotting.averaging`: ensembles, schedules and 1-D loss curves.
 - :mod:`reglab.plotting.normalization`: normalization axes and the batch-size study.
+- :mod:`reglab.plotting.double_descent`: memorization curves and double descent.
 """
