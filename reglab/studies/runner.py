@@ -28,6 +28,7 @@ others' runs are then redone).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shlex
@@ -197,6 +198,7 @@ def run_grid(
     if len(keys) != len(points) * len(seeds):
         raise ValueError("points holds the same point twice (as JSON)")
     encode({"config": config})  # raises a TypeError for a config that is not JSON
+    config = json.loads(json.dumps(config))  # as a rerun reads it back: tuples are lists
 
     rank, world_size, local_rank = _environment()
     device = rank_device(device, local_rank)
