@@ -69,7 +69,7 @@ def shard(keys: Iterable[Hashable], rank: int, world_size: int) -> list:
 
 def rank_device(device: torch.device | str | None, local_rank: int = 0) -> torch.device:
     """The device a process runs on: ``device`` (default: the GPU when there is one, see
-    :func:`reglab.train.device.default_device`); a ``cuda`` device without an index becomes the
+    :func:`reglab.train.default_device`); a ``cuda`` device without an index becomes the
     ``local_rank``-th GPU of the node (modulo the number of GPUs)."""
     device = resolve_device(device)
     if device.type == "cuda" and device.index is None:
