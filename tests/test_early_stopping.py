@@ -107,8 +107,6 @@ def test_reset_forgets_everything():
     [
         (dict(patience=0), r"patience must be an integer >= 1, got 0"),
         (dict(patience=-2), r"patience must be an integer >= 1"),
-        (dict(patience=1.5), r"patience must be an integer >= 1"),
-        (dict(patience=True), r"patience must be an integer >= 1"),
         (dict(min_delta=-0.1), r"min_delta must be a finite number >= 0"),
         (dict(min_delta=math.nan), r"min_delta must be a finite number >= 0"),
         (dict(min_delta=math.inf), r"min_delta must be a finite number >= 0"),
@@ -119,6 +117,19 @@ def test_reset_forgets_everything():
 )
 def test_bad_arguments_raise_clear_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
+        EarlyStopping(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(patience=1.5), r"patience must be an integer >= 1, got float 1.5"),
+        (dict(patience=True), r"patience must be an integer >= 1, got bool True"),
+        (dict(min_delta="0.1"), r"min_delta must be a finite number >= 0, got str '0.1'"),
+    ],
+)
+def test_arguments_of_the_wrong_type_are_type_errors(kwargs, match):
+    with pytest.raises(TypeError, match=match):
         EarlyStopping(**kwargs)
 
 

@@ -46,7 +46,7 @@ def test_deep_mlp_has_depth_hidden_layers_of_one_width():
 
 
 def test_deep_mlp_rejects_bad_arguments():
-    with pytest.raises(ValueError, match="depth must be >= 1, got 0"):
+    with pytest.raises(ValueError, match="depth must be an integer >= 1, got 0"):
         deep_mlp(0, 8)
     with pytest.raises(ValueError, match="nonlinearity"):
         deep_mlp(2, 8, "gelu")

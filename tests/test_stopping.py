@@ -219,19 +219,24 @@ def test_training_progress_checks_its_strip():
     ("factory", "match"),
     [
         (lambda: Patience(0), "patience must be an integer >= 1"),
-        (lambda: Patience(2.5), "patience must be an integer >= 1"),
         (lambda: Patience(3, min_delta=-0.1), "min_delta must be"),
         (lambda: GeneralizationLoss(0.0), "alpha must be"),
         (lambda: GeneralizationLoss(-1.0), "alpha must be"),
         (lambda: ProgressQuotient(0.0), "alpha must be"),
         (lambda: ProgressQuotient(0.5, strip_length=0), "strip_length must be"),
-        (lambda: UpStrips(0), "s must be an int >= 1"),
-        (lambda: UpStrips(2, strip_length=1.5), "strip_length must be"),
+        (lambda: UpStrips(0), "s must be an integer >= 1, got 0"),
     ],
 )
 def test_bad_arguments_raise_clear_errors(factory, match):
     with pytest.raises(ValueError, match=match):
         factory()
+
+
+def test_counts_of_the_wrong_type_are_type_errors():
+    with pytest.raises(TypeError, match=r"patience must be an integer >= 1, got float 2\.5"):
+        Patience(2.5)
+    with pytest.raises(TypeError, match=r"strip_length must be an integer >= 1, got float 1\.5"):
+        UpStrips(2, strip_length=1.5)
 
 
 @pytest.mark.parametrize("bad", [0.0, -1.0, math.nan, math.inf])
@@ -245,7 +250,7 @@ def test_losses_must_be_positive_and_finite(bad):
 def test_replay_arguments_are_checked():
     with pytest.raises(ValueError, match="one value per epoch"):
         stopping_epoch(Patience(), [1.0, 1.0], [1.0])
-    with pytest.raises(ValueError, match=r"until must be an int in \[1, 3\]"):
+    with pytest.raises(ValueError, match=r"until must be an integer in \[1, 3\]"):
         best_epoch([1.0, 0.5, 0.7], until=4)
     with pytest.raises(ValueError, match=r"^val_loss must hold at least one epoch"):
         best_epoch([])

@@ -18,6 +18,7 @@ from torchvision import datasets
 from torchvision.transforms.v2 import functional as TF
 
 from reglab import environment
+from reglab._checks import check_positive_int
 
 __all__ = [
     "MNIST_MEAN",
@@ -210,8 +211,7 @@ def balanced_subset(
         >>> idx = balanced_subset(y, 100, generator=torch.Generator().manual_seed(0))
         >>> X_small, y_small = X[idx], y[idx]          # 1,000 digits, 100 of each
     """
-    if n_per_class < 1:
-        raise ValueError(f"n_per_class must be >= 1, got {n_per_class}")
+    check_positive_int(n_per_class, "n_per_class")
     if y.dim() != 1:
         raise ValueError(f"y must be a 1-D tensor of labels, got shape {tuple(y.shape)}")
     if y.dtype.is_floating_point or y.dtype.is_complex:

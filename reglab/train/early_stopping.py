@@ -22,6 +22,8 @@ import math
 import torch
 from torch import nn
 
+from reglab._checks import check_nonnegative, check_positive_int
+
 __all__ = ["MONITORS", "EarlyStopping"]
 
 #: The :class:`~reglab.train.History` fields an early-stopping rule may watch. The test
@@ -71,10 +73,8 @@ class EarlyStopping:
         mode: str = "min",
         restore_best: bool = True,
     ):
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
-            raise ValueError(f"patience must be an integer >= 1, got {patience!r}")
-        if not (isinstance(min_delta, int | float) and min_delta >= 0 and math.isfinite(min_delta)):
-            raise ValueError(f"min_delta must be a finite number >= 0, got {min_delta!r}")
+        check_positive_int(patience, "patience")
+        check_nonnegative(min_delta, "min_delta")
         if monitor not in MONITORS:
             raise ValueError(f"monitor must be one of {MONITORS}, got {monitor!r}")
         if mode not in ("min", "max"):

@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from reglab._checks import check_positive, check_positive_int
 from reglab.train.device import resolve_device
 from reglab.train.early_stopping import EarlyStopping
 
@@ -143,8 +144,7 @@ def evaluate(
         raise ValueError(f"X and y differ in length: {len(X)} != {len(y)}")
     if len(X) == 0:
         raise ValueError("X is empty: evaluate needs at least one sample")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    check_positive_int(batch_size, "batch_size")
     if device is None:
         device = _model_device(model)
     device = X.device if device is None else resolve_device(device)
@@ -333,12 +333,10 @@ def train(
         ...                  loss=nn.CrossEntropyLoss(label_smoothing=0.1),
         ...                  mix=v2.MixUp(alpha=0.2, num_classes=10))
     """
-    if isinstance(num_epochs, bool) or not isinstance(num_epochs, int) or num_epochs < 1:
-        raise ValueError(f"num_epochs must be an integer >= 1, got {num_epochs!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
-    if optimizer is None and not lr > 0:
-        raise ValueError(f"lr must be > 0, got {lr}")
+    check_positive_int(num_epochs, "num_epochs")
+    check_positive_int(batch_size, "batch_size")
+    if optimizer is None:
+        check_positive(lr, "lr")
     if generator is not None and not isinstance(generator, torch.Generator):
         raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
     for name, hook, signature in (("loss", loss, "(logits, targets) -> scalar"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from reglab._checks import check_probability
+from reglab._checks import check_positive_int, check_probability
 
 __all__ = ["deep_mlp", "mlp", "small_cnn"]
 
@@ -119,8 +119,7 @@ def deep_mlp(
 ) -> nn.Sequential:
     """``Flatten -> [Linear -> activation] x depth -> Linear``: the chapter's deep network,
     :func:`mlp` with ``depth`` hidden layers of the same ``width``."""
-    if depth < 1:
-        raise ValueError(f"depth must be >= 1, got {depth}")
+    check_positive_int(depth, "depth")
     return mlp(
         (width,) * depth, nonlinearity=nonlinearity, in_features=in_features, classes=classes
     )

@@ -36,6 +36,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from reglab._checks import check_positive, check_positive_int
 from reglab.train.early_stopping import EarlyStopping
 
 __all__ = [
@@ -55,14 +56,12 @@ __all__ = [
 
 def _check_loss(name: str, value: float) -> float:
     value = float(value)
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    check_positive(value, name)
     return value
 
 
 def _check_strip_length(strip_length: int) -> None:
-    if not (isinstance(strip_length, int) and strip_length >= 1):
-        raise ValueError(f"strip_length must be an int >= 1, got {strip_length!r}")
+    check_positive_int(strip_length, "strip_length")
 
 
 def generalization_loss(val_loss: float, best_val_loss: float) -> float:
@@ -139,8 +138,7 @@ class GeneralizationLoss(StoppingCriterion):
     """
 
     def __init__(self, alpha: float = 5.0) -> None:
-        if not (math.isfinite(alpha) and alpha > 0):
-            raise ValueError(f"alpha must be a finite number > 0 (percent), got {alpha!r}")
+        check_positive(alpha, "alpha")  # in percent
         self.alpha = alpha
         self.name = f"GL_{alpha:g}"
         super().__init__()
@@ -164,8 +162,7 @@ class ProgressQuotient(StoppingCriterion):
     """
 
     def __init__(self, alpha: float = 0.5, *, strip_length: int = 5) -> None:
-        if not (math.isfinite(alpha) and alpha > 0):
-            raise ValueError(f"alpha must be a finite number > 0, got {alpha!r}")
+        check_positive(alpha, "alpha")
         _check_strip_length(strip_length)
         self.alpha, self.strip_length = alpha, strip_length
         self.name = f"PQ_{alpha:g}"
@@ -197,8 +194,7 @@ class UpStrips(StoppingCriterion):
     """
 
     def __init__(self, s: int = 3, *, strip_length: int = 5) -> None:
-        if not (isinstance(s, int) and s >= 1):
-            raise ValueError(f"s must be an int >= 1, got {s!r}")
+        check_positive_int(s, "s")
         _check_strip_length(strip_length)
         self.s, self.strip_length = s, strip_length
         self.name = f"UP_{s}"
@@ -290,8 +286,9 @@ def best_epoch(val_loss: Sequence[float], until: int | None = None) -> int:
     if not len(val_loss):
         raise ValueError("val_loss must hold at least one epoch")
     until = len(val_loss) if until is None else until
-    if not (isinstance(until, int) and 1 <= until <= len(val_loss)):
-        raise ValueError(f"until must be an int in [1, {len(val_loss)}], got {until!r}")
+    check_positive_int(until, "until")
+    if until > len(val_loss):
+        raise ValueError(f"until must be an integer in [1, {len(val_loss)}], got {until!r}")
     values = list(val_loss[:until])
     return values.index(min(values)) + 1
 
