@@ -19,19 +19,14 @@ import pytest
 import torch
 
 from reglab import environment
-from reglab.data import data_root
-
-MNIST_FILES = {
-    True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-    False: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
-}
+from reglab.data import MNIST_FILES, data_root
 
 
 def write_idx_mnist(root: Path, images: torch.Tensor, labels: torch.Tensor, train: bool) -> None:
     """Write uint8 ``images`` (N, 28, 28) and ``labels`` (N,) as torchvision's raw MNIST files."""
     raw = root / "MNIST" / "raw"
     raw.mkdir(parents=True, exist_ok=True)
-    image_file, label_file = MNIST_FILES[train]
+    (image_file, _), (label_file, _) = MNIST_FILES[train]
     n = images.shape[0]
     # IDX header: magic number (0x0803 for 3-D uint8, 0x0801 for 1-D), then big-endian sizes
     (raw / image_file).write_bytes(
@@ -75,7 +70,7 @@ def mnist_root() -> Path:
     missing = [
         name
         for names in MNIST_FILES.values()
-        for name in names
+        for name, _ in names
         if not (root / "MNIST" / "raw" / name).is_file()
     ]
     if missing:
