@@ -10,7 +10,7 @@ from reglab.stats.calibration import (
     reliability_curve,
 )
 from reglab.stats.paired import PairedDifference, holm, paired_difference
-from reglab.stats.tables import Table, paired_table
+from reglab.stats.tables import Table, paired_table, seeds_text, verdict
 
 __all__ = [
     "PairedDifference",
@@ -21,4 +21,6 @@ __all__ = [
     "paired_table",
     "probabilistic_scores",
     "reliability_curve",
+    "seeds_text",
+    "verdict",
 ]
