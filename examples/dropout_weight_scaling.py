@@ -1,18 +1,21 @@
 """
-=================================================
-Dropout masks: element-wise and channel-wise
-=================================================
+=====================================================
+Dropout at test time: one scaled pass or many masks?
+=====================================================
 
-The masks of PyTorch's own ``nn.Dropout`` and ``nn.Dropout2d``, recovered from their
-outputs with ``reglab.nn.mask_of``: element-wise dropout on an MNIST digit for several
-drop probabilities, and channel dropout on a convolutional feature map. The panels of a
-figure share one grey scale, so the survivors, scaled by ``1/(1-p)``, look brighter.
+A network trained with dropout is, in effect, an ensemble of the thinned networks its
+masks pick. At test time PyTorch runs one pass with every unit kept (the *weight-scaling*
+rule; inverted dropout already scaled the survivors by ``1/(1-p)`` in training). That pass
+is the ensemble's mean only for a linear network. This script trains a small dropout MLP
+on MNIST and measures how far the single scaled pass is from the average of ``K`` masked
+passes (``reglab.train.mc_dropout_logits``) as ``K`` grows: the predicted probabilities
+approach a limit that is *not* the scaled pass, while the predicted classes mostly agree.
 
-Run it with ``python examples/dropout_masks.py``; figures are written to
-``examples/output/`` (or ``$REGLAB_OUTPUT``). ``REGLAB_QUICK=1`` is accepted for symmetry
-with the other examples (this one is already fast).
+Run it with ``python examples/dropout_weight_scaling.py``. ``REGLAB_QUICK=1`` shrinks the
+data, the number of epochs and the number of masks.
 
-The chapter :doc:`/chapters/dropout` derives and discusses what this script shows.
+The chapter :doc:`/chapters/dropout` derives the weight-scaling rule (exercise
+"weight scaling") and uses Monte-Carlo dropout to estimate uncertainty.
 """
 
 # Authors: The reglab developers
@@ -23,60 +26,61 @@ The chapter :doc:`/chapters/dropout` derives and discusses what this script show
 # --------
 from reglab import environment
 
-OUT = environment.path("REGLAB_OUTPUT", "examples/output")
-ps = [0.1, 0.3, 0.5, 0.8]
+QUICK = environment.flag("REGLAB_QUICK")
+n_per_class = 10 if QUICK else 100
+num_epochs = 3 if QUICK else 30
+Ks = [1, 2, 4, 8] if QUICK else [1, 2, 4, 8, 16, 32, 64, 128]
+p = 0.5
 
 # %%
-# Element-wise masks of nn.Dropout
-# --------------------------------
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+# A dropout MLP on a small MNIST subset
+# -------------------------------------
 import torch
-from torch import nn
 
-from reglab.data import mnist_tensors
-from reglab.nn import mask_of
-from reglab.plotting.images import set_color_limits, show_image, show_images
+from reglab.data import balanced_subset, mnist_tensors
+from reglab.train import forked_rng, mc_dropout_logits, mlp, train
 
-X, _ = mnist_tensors(train=True)
-digit = X[0, 0] + 0.05  # (H, W), no exact zeros so that the mask can be read off
-
-fig, axes = plt.subplots(2, len(ps), figsize=(2.2 * len(ps), 4.4))
-brightest = 0.0
-for j, p in enumerate(ps):
-    torch.manual_seed(j)
-    mask, y = mask_of(nn.Dropout(p), digit)
-    show_image(y, axes[0, j], label=f"p = {p}")
-    show_image(mask.float(), axes[1, j], label=f"kept {mask.float().mean():.0%}")
-    brightest = max(brightest, y.max().item())
-    kept = mask.float().mean().item()
-    print(f"nn.Dropout(p={p}): kept {kept:.1%} of the pixels (expected {1 - p:.0%}), "
-          f"each multiplied by {1 / (1 - p):.2f}")  # fmt: skip
-set_color_limits(axes[0], 0, brightest)  # one grey scale: brighter survivors at larger p
-set_color_limits(axes[1], 0, 1)
-axes[0, 0].set_ylabel("output")
-axes[1, 0].set_ylabel("mask")
-OUT.mkdir(parents=True, exist_ok=True)
-fig.savefig(OUT / "dropout_masks.png", dpi=150, bbox_inches="tight")
+g = torch.Generator().manual_seed(0)
+X, y = mnist_tensors(train=True)
+X_test, y_test = mnist_tensors(train=False)
+idx = balanced_subset(y, n_per_class, generator=g)
+X_eval = X_test[balanced_subset(y_test, 20 if QUICK else 100, generator=g)]  # (N, 1, 28, 28)
+with forked_rng(0):
+    model = mlp((256, 256), p=p)
+train(model, (X[idx], y[idx]), lr=0.1, num_epochs=num_epochs, batch_size=50, seed=0)
+print(f"trained on {len(idx):,} digits with p = {p}; comparing on {len(X_eval):,} test digits")
 
 # %%
-# Channel masks of nn.Dropout2d
-# -----------------------------
-torch.manual_seed(0)
-conv = nn.Conv2d(1, 8, kernel_size=5, padding=2)
+# The scaled pass against the average of K masked passes
+# ------------------------------------------------------
+# The masks of the largest K contain those of every smaller K (the first k passes), so
+# each curve is one growing average.
 with torch.no_grad():
-    features = conv(X[:1]).abs() + 1e-3  # (N=1, C=8, H, W)
-mask, dropped = mask_of(nn.Dropout2d(p=0.5), features)
-kept = mask.flatten(2).all(-1)[0]  # (C,)
-print(f"nn.Dropout2d(p=0.5): kept channels {kept.nonzero().flatten().tolist()} of 8")
+    scaled = model.eval()(X_eval).softmax(1)  # (N, C): the weight-scaling rule
+passes = mc_dropout_logits(model, X_eval, max(Ks), generator=g).softmax(2)  # (K, N, C)
+distance, agreement = [], []
+for K in Ks:
+    average = passes[:K].mean(0)  # (N, C): the ensemble of K thinned networks
+    distance.append(0.5 * (average - scaled).abs().sum(1).mean().item())  # total variation
+    agreement.append((average.argmax(1) == scaled.argmax(1)).float().mean().item())
+    print(f"K = {K:3d}: mean total-variation distance {distance[-1]:.3f}, "
+          f"same predicted class {agreement[-1]:.1%}")  # fmt: skip
 
-fig, axes = plt.subplots(2, 8, figsize=(10, 3.1))
-show_images(features[0], axes[0])
-show_images(dropped[0], axes[1], labels=["kept" if k else "dropped" for k in kept])
-set_color_limits(axes, 0, dropped.max().item())  # both rows on one grey scale
-axes[0, 0].set_ylabel("input")
-axes[1, 0].set_ylabel("Dropout2d")
-fig.savefig(OUT / "dropout2d_channels.png", dpi=150, bbox_inches="tight")
-print(f"figures written to {OUT}/")
+# %%
+# Figure
+# ------
+import matplotlib.pyplot as plt
+
+fig, (ax_tv, ax_agree) = plt.subplots(1, 2, figsize=(9, 3.2))
+ax_tv.plot(Ks, distance, marker="o")
+ax_tv.set_xscale("log", base=2)
+ax_tv.set_xlabel("masked passes K")
+ax_tv.set_ylabel("mean total-variation distance\nto the scaled pass")
+ax_tv.set_ylim(bottom=0)
+ax_agree.plot(Ks, agreement, marker="o")
+ax_agree.set_xscale("log", base=2)
+ax_agree.set_xlabel("masked passes K")
+ax_agree.set_ylabel("same predicted class")
+ax_agree.set_ylim(0, 1.02)
+fig.tight_layout()
+plt.show()
