@@ -23,7 +23,7 @@ from reglab.data.augment import random_affine
 from reglab.optim.penalties import l1_penalty, param_groups
 from reglab.train.device import resolve_device
 from reglab.train.early_stopping import EarlyStopping
-from reglab.train.loop import History, evaluate, forked_rng, spawn_seeds, train
+from reglab.train.loop import History, evaluate, train
 from reglab.train.models import small_cnn
 
 __all__ = [
@@ -85,18 +85,24 @@ SETTINGS: dict[str, Setting] = {
 
 
 def build(
-    setting: Setting, *, lr: float = 2e-3, channels: tuple[int, int] = (8, 16)
+    setting: Setting,
+    *,
+    lr: float = 2e-3,
+    channels: tuple[int, int] = (8, 16),
+    generator: torch.Generator | None = None,
 ) -> tuple[nn.Module, torch.optim.Optimizer, Callable | None, Callable | None]:
     """Model, optimizer, penalty and batch augmentation for a setting.
 
     Every setting trains with AdamW at learning rate ``lr``; only the decay-group's
-    ``weight_decay`` differs. The initial weights come from the global RNG: :func:`run`
-    draws them under :func:`reglab.train.forked_rng` for a reproducible init.
+    ``weight_decay`` differs. The initial weights are seeded by ``generator``
+    (:func:`reglab.train.small_cnn`), or drawn from the global RNG without one.
 
     Returns:
         (model, optimizer, penalty, augment): ``penalty`` and ``augment`` may be ``None``.
     """
-    model = small_cnn(channels, batch_norm=setting.batch_norm, p=setting.p, p2d=setting.p2d)
+    model = small_cnn(
+        channels, batch_norm=setting.batch_norm, p=setting.p, p2d=setting.p2d, generator=generator
+    )
     optimizer = torch.optim.AdamW(param_groups(model, setting.weight_decay), lr=lr)
     penalty = None
     if setting.l1 > 0:
@@ -124,7 +130,7 @@ def run(
     """Train one seed of one setting; return its result as plain data (JSON-ready).
 
     ``seed`` is the source of three streams (:func:`reglab.train.spawn_seeds`): the
-    initialization, drawn under :func:`reglab.train.forked_rng`, then the batch order
+    initialization (``small_cnn(..., generator=...)``), then the batch order
     and the dropout masks/augmentations inside :func:`reglab.train.train`. The caller's
     global RNG is left untouched.
 
@@ -135,10 +141,8 @@ def run(
     :func:`reglab.train.small_cnn`.
     """
     device = resolve_device(device)
-    source = torch.Generator().manual_seed(seed)
-    (init_seed,) = spawn_seeds(source, 1)
-    with forked_rng(init_seed):  # the initial weights: their own stream
-        model, optimizer, penalty, augment = build(setting, lr=lr, channels=channels)
+    source = torch.Generator().manual_seed(seed)  # the init, then the batch order and masks
+    model, optimizer, penalty, augment = build(setting, lr=lr, channels=channels, generator=source)
     history = train(
         model, train_data, val_data=val_data, optimizer=optimizer,
         test_data=test_data if test_every_epoch else None,
