@@ -24,7 +24,8 @@ def test_there_are_examples():
 RUN_AND_COUNT_FIGURES = """
 import json, runpy, sys
 import matplotlib.pyplot as plt
-runpy.run_path(sys.argv[1], run_name="__main__")
+sys.argv = sys.argv[1:]  # the script sees its own command line, with no arguments
+runpy.run_path(sys.argv[0], run_name="__main__")
 def shows_data(ax):
     return bool(ax.lines or ax.images or ax.patches or ax.collections or ax.texts)
 figures = [plt.figure(n) for n in plt.get_fignums()]
