@@ -21,7 +21,7 @@ time. In train mode, batch norm would normalize each image with statistics of th
 (perturbed) batch, so the perturbation of one image would depend on the others, and it
 would update its running statistics with adversarial inputs; dropout would draw a new
 mask at each step, so the attack would chase a moving target. Running the attack changes
-no parameter, buffer or ``.grad`` of the model.
+no parameter, buffer or ``.grad`` of the model, and works inside ``torch.no_grad()``.
 
 :func:`linear_adversarial_loss` is the closed form of the worst case for a linear model:
 the margin falls by exactly :math:`\epsilon\lVert w\rVert_1`.
@@ -96,9 +96,10 @@ def _eval_mode(model: nn.Module) -> Iterator[None]:
 
 
 def _input_gradient(model, x, target, loss_fn) -> torch.Tensor:
-    x = x.detach().requires_grad_(True)
-    loss = loss_fn(model(x), target)  # l(f(x), y), reduced to a scalar
-    (grad,) = torch.autograd.grad(loss, x)  # grad_x l; the model's .grad is untouched
+    with torch.enable_grad():  # also inside a caller's torch.no_grad()
+        x = x.detach().requires_grad_(True)
+        loss = loss_fn(model(x), target)  # l(f(x), y), reduced to a scalar
+        (grad,) = torch.autograd.grad(loss, x)  # grad_x l; the model's .grad is untouched
     return grad
 
 
@@ -335,7 +336,8 @@ def linear_adversarial_loss(
         raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     sign = 2 * target.to(input.dtype) - 1  # s in {-1, +1}
     margin = sign * (input @ weight + bias)  # s (w^T x + b)
-    loss = F.softplus(-margin + eps * weight.abs().sum())  # softplus(-m + eps ||w||_1)
+    # softplus(-m + eps ||w||_1), as -logsigmoid: F.softplus is linear above 20 (2e-9 off)
+    loss = -F.logsigmoid(margin - eps * weight.abs().sum())
     if reduction == "none":
         return loss
     return loss.mean() if reduction == "mean" else loss.sum()
