@@ -156,6 +156,7 @@ def run_seed(
             "train_acc": evaluate(model, *train_data)[1],
             "val_acc": history.val_acc[history.best_epoch - 1],
             "test_acc": evaluate(model, *test_data)[1],
+            "robust_clean_acc": evaluate(model, X_rob, y_rob)[1],
             "attacks": {
                 eps_: _attack_all(model, X_rob, y_rob, eps_, config, seed)
                 for eps_ in (*config.eval_eps, config.large_eps)
