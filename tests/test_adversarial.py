@@ -98,7 +98,7 @@ def test_restarts_keep_the_worst_example_for_each_input():
 # -- the ball and the box, on every output --------------------------------------------------
 
 
-@settings(max_examples=40, deadline=None, derandomize=True)
+@settings(max_examples=25, deadline=None, derandomize=True)
 @given(
     eps=st.floats(0.0, 0.6),
     alpha=st.floats(0.001, 0.5),
