@@ -137,11 +137,15 @@ def fgsm(
     Raises:
         ValueError: ``eps < 0`` or ``input`` outside ``bounds``.
 
+    Shape:
+        - input: :math:`(N, *)`, any shape the model accepts
+        - target: :math:`(N,)` class indices for ``F.cross_entropy``
+        - output: the same shape as ``input``
+
     Example::
 
-        >>> X_adv = fgsm(model, X, y, eps=0.1)
-        >>> (X_adv - X).abs().max() <= 0.1
-        tensor(True)
+        >>> X_adv = fgsm(model, X, y, eps=0.1)   # (N, C, H, W), like X
+        >>> (X_adv - X).abs().max()               # 0.1, up to float rounding
 
     Reference: I. Goodfellow, J. Shlens, C. Szegedy, "Explaining and harnessing
     adversarial examples", ICLR 2015.
@@ -210,6 +214,11 @@ def pgd(
             ``input`` outside ``bounds``.
         TypeError: ``steps`` or ``restarts`` is not an integer, ``generator`` is not a
             ``torch.Generator``.
+
+    Shape:
+        - input: :math:`(N, *)`, any shape the model accepts
+        - target: :math:`(N,)` class indices for ``F.cross_entropy``
+        - output: the same shape as ``input``
 
     Example::
 
