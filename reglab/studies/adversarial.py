@@ -24,9 +24,9 @@ from torch import nn
 from reglab.data.mnist import balanced_subset
 from reglab.data.splits import train_val_split
 from reglab.train.adversarial import adversarial_mix, fgsm, linear_adversarial_loss, pgd
-from reglab.train.early_stopping import EarlyStopping
 from reglab.train.loop import evaluate, forked_rng, spawn_seeds, train
 from reglab.train.models import mlp
+from reglab.train.stopping import Patience
 
 __all__ = [
     "CONFIG",
@@ -138,8 +138,7 @@ def run_seed(
             model, train_data, val_data=val_data, optimizer=optimizer,
             num_epochs=config.num_epochs, batch_size=config.batch_size,
             mix=adversarial_mix(model, eps) if eps > 0 else None,
-            early_stopping=EarlyStopping(patience=config.patience),
-            generator=torch.Generator().manual_seed(order_seed), progress=False,
+            stopping=Patience(config.patience), seed=order_seed, progress=False,
             evaluate_train=False,
         )  # fmt: skip
         result = {
