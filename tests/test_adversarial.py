@@ -312,3 +312,39 @@ def test_run_seed_on_synthetic_digits():
         assert r["best_epoch"] <= r["epochs_trained"] <= QUICK_CONFIG.num_epochs
         for attacks in r["attacks"].values():
             assert 0 <= attacks["pgd_acc"] <= 1 and attacks["pgd_loss"] >= 0
+
+
+# -- figures --------------------------------------------------------------------------------
+
+
+def test_plot_linear_check_draws_every_example_and_rejects_a_mismatch(ax):
+    from reglab.plotting.adversarial import plot_linear_check
+
+    values = torch.tensor([0.1, 1.0, 3.0], dtype=torch.float64)
+    assert plot_linear_check(values, values, ax) is ax
+    assert ax.collections[0].get_offsets().shape == (3, 2)
+    with pytest.raises(ValueError, match="same non-empty shape"):
+        plot_linear_check(values, values[:2], ax)
+
+
+def test_show_weights_uses_a_symmetric_scale(ax):
+    from reglab.plotting.adversarial import show_weights
+
+    w = torch.linspace(-1, 2, 784)
+    show_weights(w, ax, vmax=3.0)
+    assert ax.images[0].get_clim() == (-3.0, 3.0)
+    with pytest.raises(ValueError, match="784"):
+        show_weights(torch.zeros(10), ax)
+
+
+def test_plot_robustness_draws_seeds_and_means(ax):
+    from reglab.plotting.adversarial import plot_robustness
+
+    accuracies = {("plain", "PGD"): torch.rand(5, 3), ("plain", "FGSM"): torch.rand(5, 3)}
+    plot_robustness([0.0, 0.1, 0.2], accuracies, ax)
+    assert len(ax.lines) == 2 * (5 + 1)  # every seed and each mean
+    assert [line.get_linestyle() for line in ax.lines[5::6]] == ["-", "--"]
+    with pytest.raises(ValueError, match="shape"):
+        plot_robustness([0.0, 0.1], accuracies, ax)
+    with pytest.raises(ValueError, match="empty"):
+        plot_robustness([0.0], {}, ax)
