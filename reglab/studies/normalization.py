@@ -24,6 +24,7 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import update_bn
 
+from reglab._checks import check_positive_int
 from reglab.data.mnist import balanced_subset
 from reglab.train.loop import evaluate, train
 from reglab.train.models import small_cnn
@@ -76,8 +77,7 @@ class BatchSizeConfig:
             if not values or len(set(values)) != len(values):
                 raise ValueError(f"{name} must be distinct and at least one, got {values}")
         for name in ("hidden", "num_groups", "per_class", "n_test"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+            check_positive_int(getattr(self, name), name)
         if min(self.batch_sizes) < 2:
             raise ValueError(f"batch_sizes must be >= 2 (batch norm), got {self.batch_sizes}")
         if self.lr_32 <= 0:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from reglab._checks import check_positive, check_positive_int
 from reglab.data.mnist import balanced_subset, mnist_tensors
 from reglab.data.splits import train_val_split
 from reglab.studies.regularizers import Setting, build
@@ -96,10 +97,8 @@ class StudyConfig:
         positive = ["per_class", "val_per_class", "num_epochs", "patience", "batch_size",
                     "size_steps"]  # fmt: skip
         for name in positive + ["n_test"] * (self.n_test is not None):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.lr <= 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
+            check_positive_int(getattr(self, name), name)
+        check_positive(self.lr, "lr")
         if not self.candidates or any(not c for c in self.candidates.values()):
             raise ValueError("candidates must give every family at least one setting")
 
