@@ -18,6 +18,7 @@ from torchvision import datasets
 from torchvision.transforms.v2 import functional as TF
 
 from reglab import environment
+from reglab._checks import check_positive_int
 
 __all__ = [
     "MNIST_MEAN",
@@ -117,6 +118,8 @@ def load_mnist(
     """
     root = Path(root).expanduser() if root is not None else data_root()
     raw = root / "MNIST" / "raw"
+    if not isinstance(train, bool):
+        raise TypeError(f"train must be a bool (True: training split), got {train!r}")
     split = "train" if train else "test"
     fix = (
         f"To fix it, either\n"
@@ -168,7 +171,11 @@ def mnist_tensors(
     Args:
         train (bool): training split (default) or test split.
         root, download: as in :func:`load_mnist`.
-        dtype (torch.dtype): dtype of ``X``. Default: ``torch.float32``.
+        dtype (torch.dtype): dtype of ``X``, a floating-point one. Default: ``torch.float32``.
+
+    Raises:
+        TypeError: ``dtype`` is not floating point (an integer dtype would hold the values
+            scaled to its own range, up to 9.2e18 for ``int64``, not [0, 1]).
 
     Shape:
         - X: :math:`(N, 1, 28, 28)`, values in [0, 1]
@@ -180,6 +187,10 @@ def mnist_tensors(
         >>> X.shape
         torch.Size([10000, 1, 28, 28])
     """
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(
+            f"dtype must be a floating-point torch.dtype (pixels are scaled to [0, 1]), got {dtype}"
+        )
     dataset = load_mnist(train, root=root, download=download)
     # The same function v2.ToDtype(dtype, scale=True) calls, on the whole uint8 batch at once.
     X = TF.to_dtype(dataset.data.unsqueeze(1), dtype, scale=True)  # (N, 1, 28, 28)
@@ -210,8 +221,7 @@ def balanced_subset(
         >>> idx = balanced_subset(y, 100, generator=torch.Generator().manual_seed(0))
         >>> X_small, y_small = X[idx], y[idx]          # 1,000 digits, 100 of each
     """
-    if n_per_class < 1:
-        raise ValueError(f"n_per_class must be >= 1, got {n_per_class}")
+    check_positive_int(n_per_class, "n_per_class")
     if y.dim() != 1:
         raise ValueError(f"y must be a 1-D tensor of labels, got shape {tuple(y.shape)}")
     if y.dtype.is_floating_point or y.dtype.is_complex:
