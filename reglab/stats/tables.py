@@ -24,6 +24,13 @@ class Table:
     """
 
     def __init__(self, headers: Sequence[str], rows: Sequence[Sequence], floatfmt: str = ".4g"):
+        if isinstance(headers, str | bytes) or not isinstance(headers, Sequence):
+            raise TypeError(
+                f"headers must be a sequence of strings (a list), got {type(headers).__name__} "
+                f"{headers!r} (a string would be split into letters)"
+            )
+        if isinstance(rows, str | bytes) or not isinstance(rows, Sequence):
+            raise TypeError(f"rows must be a sequence of rows, got {type(rows).__name__}")
         self.headers = list(headers)
         self.rows = [list(r) for r in rows]
         bad = [i for i, r in enumerate(self.rows) if len(r) != len(self.headers)]
@@ -82,6 +89,16 @@ def paired_table(
         ----------  ---------------  --------------  ----------  ---------------------
          A minus B             +7.5  [-24.3, +39.3]  +5.0 +10.0  higher for every seed
     """
+    if not isinstance(comparisons, Mapping):
+        raise TypeError(
+            f"comparisons must be a mapping of row label -> PairedDifference, "
+            f"got {type(comparisons).__name__}"
+        )
+    for label, d in comparisons.items():
+        if not isinstance(d, PairedDifference):
+            raise TypeError(
+                f"comparisons[{label!r}] must be a PairedDifference, got {type(d).__name__}"
+            )
 
     def num(v: float) -> str:
         return format(scale * v, fmt)

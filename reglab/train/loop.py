@@ -82,6 +82,12 @@ class History:
 
 def spawn_seeds(generator: torch.Generator, n: int) -> list[int]:
     """Draw ``n`` seeds for independent streams from ``generator`` (advancing it)."""
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(
+            f"generator must be a torch.Generator (the seeds are drawn from it, never from the "
+            f"global RNG), got {type(generator).__name__}"
+        )
+    check_positive_int(n, "n")
     return torch.randint(0, 2**62, (n,), generator=generator).tolist()
 
 
@@ -97,6 +103,8 @@ def forked_rng(seed: int, device: torch.device | str | None = None) -> Iterator[
         >>> with forked_rng(0):
         ...     mask = torch.rand(3) > 0.5   # the same mask every time; global RNG untouched
     """
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__} {seed!r}")
     device = torch.device("cpu" if device is None else device)
     cuda = []
     if device.type == "cuda":

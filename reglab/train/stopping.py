@@ -76,13 +76,15 @@ def _check_loss(name: str, value: float) -> float:
 def generalization_loss(val_loss: float, best_val_loss: float) -> float:
     r""":math:`GL(t) = 100\,(E_{va}(t) / E_{opt}(t) - 1)`, the relative excess of the current
     validation loss over the best so far, in percent."""
+    val_loss = _check_loss("val_loss", val_loss)
+    best_val_loss = _check_loss("best_val_loss", best_val_loss)
     return 100 * (val_loss / best_val_loss - 1)  # GL(t) = 100 (E_va / E_opt - 1)
 
 
 def training_progress(strip: Sequence[float]) -> float:
     r""":math:`P_k(t) = 1000\,(\mathrm{mean} / \min - 1)` over a strip of training losses, in
     per mille: large while the training loss still falls fast, near 0 once it flattens."""
-    strip = [_check_loss("train_loss", v) for v in strip]
+    strip = [_check_loss(f"strip[{i}] (a train_loss)", v) for i, v in enumerate(strip)]
     if not strip:
         raise ValueError("strip must hold at least one training loss")
     return 1000 * (math.fsum(strip) / (len(strip) * min(strip)) - 1)  # P_k(t)
