@@ -426,7 +426,7 @@ CASES: dict[str, list[Case]] = {
         c(lambda: D.ridge_solution(X(), X(7, 1)[:, 0], 1.0), V, r"\by\b"),
     ],
     "reglab.data.sample_affine_params": [
-        c(lambda: D.sample_affine_params(0, (8, 8)), V, r"\bN\b"),
+        c(lambda: D.sample_affine_params(-1, (8, 8)), V, r"\bN\b"),
         c(lambda: D.sample_affine_params(2, (8, 8), degrees=-5.0), V, "degrees"),
     ],
     "reglab.data.sample_lambda": [

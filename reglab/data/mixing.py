@@ -16,15 +16,20 @@ generator=torch.Generator().manual_seed(s))`` return identical tensors.
 from __future__ import annotations
 
 import math
+from numbers import Real
 
 import torch
 import torch.nn.functional as F
+
+from reglab._checks import check_positive_int, check_probability
 
 __all__ = ["cutmix", "cutmix_box", "mixup", "mixup_or_cutmix", "sample_lambda"]
 
 
 def _check_alpha(alpha: float, name: str = "alpha") -> None:
-    if not alpha > 0:  # also rejects NaN
+    if isinstance(alpha, bool) or not isinstance(alpha, Real):
+        raise TypeError(f"{name} must be a finite number > 0, got {type(alpha).__name__}")
+    if not (alpha > 0 and math.isfinite(alpha)):  # also rejects NaN and inf
         raise ValueError(f"{name} must be > 0 (a Beta(alpha, alpha) parameter), got {alpha}")
 
 
@@ -145,6 +150,9 @@ def cutmix_box(
         ((x1, y1, x2, y2), lam_adjusted): the box covers rows ``y1:y2``, columns ``x1:x2``.
     """
     r_x = int(torch.randint(width, size=(1,), generator=generator))  # centre column
+    check_positive_int(height, "height")
+    check_positive_int(width, "width")
+    check_probability(lam, "lam")
     r_y = int(torch.randint(height, size=(1,), generator=generator))  # centre row
     r = 0.5 * math.sqrt(1.0 - lam)
     r_w_half, r_h_half = int(r * width), int(r * height)

@@ -57,6 +57,8 @@ class WeightAverage(nn.Module):
         self, model: nn.Module, *, decay: float | None = None, use_buffers: bool = False
     ) -> None:
         super().__init__()
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
         if decay is not None:
             if isinstance(decay, bool) or not isinstance(decay, (int, float)):
                 raise TypeError(f"decay must be a float in [0, 1] or None, got {decay!r}")
@@ -123,6 +125,8 @@ def recompute_bn_stats(batches: Iterable, model: nn.Module) -> None:
         batches (iterable): tensors, or tuples whose first element is the input.
         model (nn.Module): changed in place.
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     layers = [m for m in model.modules() if isinstance(m, _BatchNorm)]
     if not layers:
         return

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from torch import nn
 
-from reglab._checks import check_probability
+from reglab._checks import check_positive_int, check_probability
+
+
+def _check_widths(widths, name: str) -> None:
+    if isinstance(widths, str | bytes) or not isinstance(widths, tuple | list):
+        raise TypeError(f"{name} must be a tuple of widths, got {type(widths).__name__}")
+    for width in widths:
+        if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+            raise ValueError(f"{name} must hold integers >= 1, got {tuple(widths)}")
 
 __all__ = ["deep_mlp", "mlp", "small_cnn"]
 
@@ -40,6 +48,9 @@ def mlp(
     check_probability(p)
     if nonlinearity not in _ACTIVATIONS:
         raise ValueError(f"nonlinearity must be 'relu' or 'tanh'; got {nonlinearity!r}")
+    _check_widths(hidden, "hidden")
+    check_positive_int(in_features, "in_features")
+    check_positive_int(classes, "classes")
     layers: list[nn.Module] = [nn.Flatten()]
     width = in_features
     for h in hidden:
@@ -95,6 +106,9 @@ def small_cnn(
         raise ValueError(f"norm must be one of {list(_NORMS)}; got {norm!r}")
     if batch_norm and norm not in (None, "batch"):
         raise ValueError(f"batch_norm=True contradicts norm={norm!r}")
+    _check_widths(channels, "channels")
+    check_positive_int(hidden, "hidden")
+    check_positive_int(classes, "classes")
     norm = "batch" if batch_norm else norm
     bias = norm is None  # a normalized layer needs no bias: the norm's shift replaces it
     layers: list[nn.Module] = []
