@@ -20,6 +20,7 @@ import torch
 
 from reglab.data.mnist import balanced_subset
 from reglab.data.splits import train_val_split
+from reglab.studies._arguments import check_counts, check_instance
 from reglab.studies.regularizers import Setting, build
 from reglab.studies.results import RunResult
 from reglab.studies.selection import choose, combine
@@ -90,10 +91,8 @@ class StudyConfig:
             raise ValueError(f"seeds must be distinct and at least one, got {self.seeds}")
         positive = ["per_class", "val_per_class", "num_epochs", "patience", "batch_size",
                     "size_steps"]  # fmt: skip
-        for name in positive + ["n_test"] * (self.n_test is not None):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.lr <= 0:
+        check_counts(self, positive + ["n_test"] * (self.n_test is not None))
+        if isinstance(self.lr, bool) or not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
         if not self.candidates or any(not c for c in self.candidates.values()):
             raise ValueError("candidates must give every family at least one setting")
@@ -109,6 +108,7 @@ def draw_data(config: StudyConfig, train_pool: Data, test: Data) -> tuple[Data, 
     Returns:
         (train_data, val_data, test_data), each ``(X, y)``.
     """
+    check_instance(config, StudyConfig, "config")
     (X, y), (X_test, y_test) = train_pool, test
     g = torch.Generator().manual_seed(config.data_seed)
     pool = balanced_subset(y, config.per_class + config.val_per_class, generator=g)
@@ -146,6 +146,7 @@ def run_setting(
     test set is evaluated once, after training, and the history holds no test metrics.
     ``channels`` are those of the two conv blocks of :func:`reglab.train.small_cnn`.
     """
+    check_instance(setting, Setting, "setting")
     device = resolve_device(device)
     source = torch.Generator().manual_seed(seed)
     (init_seed,) = spawn_seeds(source, 1)
@@ -190,6 +191,12 @@ def run_study(
 
     Every setting sees the same seeds, data and budget, so results pair up by seed.
     """
+    settings, seeds = list(settings), list(seeds)
+    if not settings or not seeds:
+        raise ValueError(
+            f"settings and seeds must each hold at least one, got {len(settings)} settings "
+            f"and {len(seeds)} seeds"
+        )
     jobs = [(s, seed) for s in settings for seed in seeds]
     if progress is not None:
         jobs = progress(jobs)
@@ -225,6 +232,7 @@ def run(
     Returns:
         list[RunResult]: the candidates' runs, then those of "all".
     """
+    check_instance(config, StudyConfig, "config")
     train_data, val_data, test_data = data
 
     def study(settings):
