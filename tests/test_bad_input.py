@@ -17,16 +17,16 @@ from dataclasses import dataclass
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from torch import nn  # noqa: E402
+import matplotlib.pyplot as plt
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
 
-import reglab  # noqa: E402, F401
-import reglab.plotting  # noqa: E402
-import reglab.studies  # noqa: E402
+import reglab
+import reglab.plotting
+import reglab.studies
 
 PACKAGES = [
     "reglab.nn",
@@ -176,9 +176,16 @@ CASES: dict[str, list[Case]] = {
     "reglab.nn.functional.batch_norm": [
         c(lambda: F.batch_norm(X(), None, None, training=True, eps=-1.0), V, "eps"),
         c(lambda: F.batch_norm(X(), None, None, training=True, momentum=1.5), V, "momentum"),
-        c(lambda: F.batch_norm(X(), None, None, torch.ones(4, dtype=f64), training=True), T,
-          "weight"),
-        c(lambda: F.batch_norm(X(), None, None, torch.ones(5), training=True), (V, RuntimeError), "weight"),
+        c(
+            lambda: F.batch_norm(X(), None, None, torch.ones(4, dtype=f64), training=True),
+            T,
+            "weight",
+        ),
+        c(
+            lambda: F.batch_norm(X(), None, None, torch.ones(5), training=True),
+            (V, RuntimeError),
+            "weight",
+        ),
     ],
     "reglab.nn.functional.layer_norm": [
         c(lambda: F.layer_norm(X(), (4,), eps=-1.0), V, "eps"),
@@ -245,8 +252,13 @@ CASES: dict[str, list[Case]] = {
     ],
     "reglab.nn.RunningStats": [],
     "reglab.nn.SyncBatchNormFunction": [
-        c(lambda: RN.SyncBatchNormFunction.apply(
-            X(), torch.ones(4), torch.zeros(4), 1e-5, None, 0), T, "group|process"),
+        c(
+            lambda: RN.SyncBatchNormFunction.apply(
+                X(), torch.ones(4), torch.zeros(4), 1e-5, None, 0
+            ),
+            T,
+            "group|process",
+        ),
     ],
     "reglab.nn.batch_norm_replica": [
         c(lambda: RN.batch_norm_replica(0, 0, [X()]), V, "world_size"),
@@ -254,8 +266,7 @@ CASES: dict[str, list[Case]] = {
     ],
     "reglab.nn.sync_batch_norm": [
         c(lambda: RN.sync_batch_norm(X(), None, None, training=True, eps=-1.0), V, "eps"),
-        c(lambda: RN.sync_batch_norm(X(), None, None, training=True, momentum=2.0), V,
-          "momentum"),
+        c(lambda: RN.sync_batch_norm(X(), None, None, training=True, momentum=2.0), V, "momentum"),
     ],
     "reglab.nn.launch": [
         c(lambda: RN.launch(print, world_size=0), V, "world_size"),
@@ -303,21 +314,55 @@ CASES: dict[str, list[Case]] = {
         c(lambda: O.WeightAverage("model"), T, "model"),
     ],
     "reglab.optim.adam_step": [
-        c(lambda: O.adam_step(torch.zeros(2), torch.zeros(2),
-                              O.AdamState(0, torch.zeros(2), torch.zeros(2)), lr=-1.0), V, "lr"),
-        c(lambda: O.adam_step(torch.zeros(2), torch.zeros(2),
-                              O.AdamState(0, torch.zeros(2), torch.zeros(2)), betas=(1.0, 0.9)),
-          V, "beta"),
-        c(lambda: O.adam_step(torch.zeros(2), torch.zeros(3),
-                              O.AdamState(0, torch.zeros(2), torch.zeros(2))), V, "grad"),
+        c(
+            lambda: O.adam_step(
+                torch.zeros(2),
+                torch.zeros(2),
+                O.AdamState(0, torch.zeros(2), torch.zeros(2)),
+                lr=-1.0,
+            ),
+            V,
+            "lr",
+        ),
+        c(
+            lambda: O.adam_step(
+                torch.zeros(2),
+                torch.zeros(2),
+                O.AdamState(0, torch.zeros(2), torch.zeros(2)),
+                betas=(1.0, 0.9),
+            ),
+            V,
+            "beta",
+        ),
+        c(
+            lambda: O.adam_step(
+                torch.zeros(2), torch.zeros(3), O.AdamState(0, torch.zeros(2), torch.zeros(2))
+            ),
+            V,
+            "grad",
+        ),
     ],
     "reglab.optim.adamw_step": [
-        c(lambda: O.adamw_step(torch.zeros(2), torch.zeros(2),
-                               O.AdamState(0, torch.zeros(2), torch.zeros(2)), eps=-1.0),
-          V, "eps"),
-        c(lambda: O.adamw_step(torch.zeros(2), torch.zeros(2),
-                               O.AdamState(0, torch.zeros(2), torch.zeros(2)),
-                               weight_decay=-1.0), V, "weight_decay"),
+        c(
+            lambda: O.adamw_step(
+                torch.zeros(2),
+                torch.zeros(2),
+                O.AdamState(0, torch.zeros(2), torch.zeros(2)),
+                eps=-1.0,
+            ),
+            V,
+            "eps",
+        ),
+        c(
+            lambda: O.adamw_step(
+                torch.zeros(2),
+                torch.zeros(2),
+                O.AdamState(0, torch.zeros(2), torch.zeros(2)),
+                weight_decay=-1.0,
+            ),
+            V,
+            "weight_decay",
+        ),
     ],
     "reglab.optim.l1_penalty": [c(lambda: O.l1_penalty(3.0), T, "params")],
     "reglab.optim.l2_penalty": [c(lambda: O.l2_penalty("w"), T, "params")],
@@ -337,8 +382,7 @@ CASES: dict[str, list[Case]] = {
     ],
     "reglab.optim.sgd_step": [
         c(lambda: O.sgd_step(torch.zeros(2), torch.zeros(2), lr=-0.1), V, "lr"),
-        c(lambda: O.sgd_step(torch.zeros(2), torch.zeros(2), lr=0.1, momentum=-1.0), V,
-          "momentum"),
+        c(lambda: O.sgd_step(torch.zeros(2), torch.zeros(2), lr=0.1, momentum=-1.0), V, "momentum"),
         c(lambda: O.sgd_step(torch.zeros(2), torch.zeros(3), lr=0.1), V, "grad"),
     ],
     "reglab.optim.soft_threshold": [
@@ -353,10 +397,8 @@ CASES: dict[str, list[Case]] = {
         c(lambda: D.add_input_noise(X(), INF), V, "std"),
     ],
     "reglab.data.affine": [
-        c(lambda: D.affine(img(), torch.zeros(3), torch.zeros(4, 2), torch.ones(4)), V,
-          "angle"),
-        c(lambda: D.affine(img(), torch.zeros(4), torch.zeros(4, 2), -torch.ones(4)), V,
-          "scale"),
+        c(lambda: D.affine(img(), torch.zeros(3), torch.zeros(4, 2), torch.ones(4)), V, "angle"),
+        c(lambda: D.affine(img(), torch.zeros(4), torch.zeros(4, 2), -torch.ones(4)), V, "scale"),
     ],
     "reglab.data.axis_noise": [
         c(lambda: D.axis_noise(0, 1.0), V, "num_features"),
@@ -398,25 +440,37 @@ CASES: dict[str, list[Case]] = {
         c(lambda: D.mnist_tensors(dtype=torch.int64), T, "dtype", wrong=True),
     ],
     "reglab.data.noise_penalty_monte_carlo": [
-        c(lambda: D.noise_penalty_monte_carlo(lin(4, 1), X(), X(6, 1)[:, 0], 0.1, num_draws=0),
-          V, "num_draws", wrong=True),
-        c(lambda: D.noise_penalty_monte_carlo(lin(4, 1), X(), X(6, 1)[:, 0], 0.1, num_draws=-3),
-          V, "num_draws", wrong=True),
-        c(lambda: D.noise_penalty_monte_carlo(lin(4, 1), X(), X(6, 1), 0.1, num_draws=2),
-          V, r"\by\b", wrong=True),
+        c(
+            lambda: D.noise_penalty_monte_carlo(lin(4, 1), X(), X(6, 1)[:, 0], 0.1, num_draws=0),
+            V,
+            "num_draws",
+            wrong=True,
+        ),
+        c(
+            lambda: D.noise_penalty_monte_carlo(lin(4, 1), X(), X(6, 1)[:, 0], 0.1, num_draws=-3),
+            V,
+            "num_draws",
+            wrong=True,
+        ),
+        c(
+            lambda: D.noise_penalty_monte_carlo(lin(4, 1), X(), X(6, 1), 0.1, num_draws=2),
+            V,
+            r"\by\b",
+            wrong=True,
+        ),
     ],
     "reglab.data.noise_penalty_taylor": [
-        c(lambda: D.noise_penalty_taylor(lin(4, 1), X(), X(6, 1), 0.1), V, r"\by\b",
-          wrong=True),
+        c(lambda: D.noise_penalty_taylor(lin(4, 1), X(), X(6, 1), 0.1), V, r"\by\b", wrong=True),
         c(lambda: D.noise_penalty_taylor(lin(4, 1), X(), X(6, 1)[:, 0], -0.1), V, "std"),
     ],
     "reglab.data.noisy_least_squares_sgd": [
-        c(lambda: D.noisy_least_squares_sgd(X(), X(6, 1)[:, 0], 0.1, num_steps=0), V,
-          "num_steps"),
-        c(lambda: D.noisy_least_squares_sgd(X(), X(7, 1)[:, 0], 0.1, num_steps=2), V,
-          r"\by\b"),
-        c(lambda: D.noisy_least_squares_sgd(X(), X(6, 1)[:, 0], 0.1, num_steps=2,
-                                            batch_size=0), V, "batch_size"),
+        c(lambda: D.noisy_least_squares_sgd(X(), X(6, 1)[:, 0], 0.1, num_steps=0), V, "num_steps"),
+        c(lambda: D.noisy_least_squares_sgd(X(), X(7, 1)[:, 0], 0.1, num_steps=2), V, r"\by\b"),
+        c(
+            lambda: D.noisy_least_squares_sgd(X(), X(6, 1)[:, 0], 0.1, num_steps=2, batch_size=0),
+            V,
+            "batch_size",
+        ),
     ],
     "reglab.data.random_affine": [
         c(lambda: D.random_affine(img(), degrees=-5.0), V, "degrees"),
@@ -445,7 +499,9 @@ CASES: dict[str, list[Case]] = {
     "reglab.environment.Variables": [
         c(lambda: E.Variables({"HOME": "not ours"}), V, "REGLAB_"),
     ],
-    "reglab.environment.flag": [c(lambda: E.flag("REGLAB_NOT_A_VARIABLE"), KeyError, "name|REGLAB")],
+    "reglab.environment.flag": [
+        c(lambda: E.flag("REGLAB_NOT_A_VARIABLE"), KeyError, "name|REGLAB")
+    ],
     "reglab.environment.get": [c(lambda: E.get("REGLAB_NOT_A_VARIABLE"), KeyError, "name|REGLAB")],
     "reglab.environment.path": [
         c(lambda: E.path("REGLAB_NOT_A_VARIABLE", "."), KeyError, "name|REGLAB"),
@@ -462,8 +518,13 @@ CASES: dict[str, list[Case]] = {
     ],
     "reglab.inspection.describe": [c(lambda: I.describe(3, X()), T, "name")],
     "reglab.inspection.features_and_logits": [
-        c(lambda: I.features_and_logits(nn.Sequential(lin(), nn.ReLU(), lin(3, 2)), X(),
-                                        batch_size=0), V, "batch_size"),
+        c(
+            lambda: I.features_and_logits(
+                nn.Sequential(lin(), nn.ReLU(), lin(3, 2)), X(), batch_size=0
+            ),
+            V,
+            "batch_size",
+        ),
     ],
     "reglab.inspection.filter_normalized_direction": [
         c(lambda: I.filter_normalized_direction("model"), T, "model"),
@@ -475,10 +536,14 @@ CASES: dict[str, list[Case]] = {
     ],
     "reglab.inspection.format_device": [c(lambda: I.format_device(3.5), T, "device")],
     "reglab.inspection.loss_along": [
-        c(lambda: I.loss_along(lin(), [torch.zeros(1)], torch.zeros(3), X(), Y()), V,
-          "direction"),
-        c(lambda: I.loss_along(lin(), [torch.zeros(3, 4), torch.zeros(3)], torch.zeros(3), X(),
-                               Y(5)), V, r"\by\b"),
+        c(lambda: I.loss_along(lin(), [torch.zeros(1)], torch.zeros(3), X(), Y()), V, "direction"),
+        c(
+            lambda: I.loss_along(
+                lin(), [torch.zeros(3, 4), torch.zeros(3)], torch.zeros(3), X(), Y(5)
+            ),
+            V,
+            r"\by\b",
+        ),
     ],
     "reglab.inspection.loss_on_line": [
         c(lambda: I.loss_on_line(lin(), lin(4, 2), torch.zeros(3), X(), Y()), V, "end"),
@@ -496,8 +561,11 @@ CASES: dict[str, list[Case]] = {
     ],
     "reglab.stats.by_seed": [c(lambda: S.by_seed([{"seed": 0}], 3), (V, T), "field")],
     "reglab.stats.expected_calibration_error": [
-        c(lambda: S.expected_calibration_error(torch.full((6, 3), 1 / 3), Y(), n_bins=0), V,
-          "n_bins"),
+        c(
+            lambda: S.expected_calibration_error(torch.full((6, 3), 1 / 3), Y(), n_bins=0),
+            V,
+            "n_bins",
+        ),
         c(lambda: S.expected_calibration_error(torch.full((6, 3), 1 / 3), Y(5)), V, r"\by\b"),
         c(lambda: S.expected_calibration_error(torch.full((6, 3), 2.0), Y()), V, "probs"),
     ],
@@ -506,11 +574,14 @@ CASES: dict[str, list[Case]] = {
         c(lambda: S.holm([0.3]), T, "differences"),
     ],
     "reglab.stats.paired_difference": [
-        c(lambda: S.paired_difference({"a": 1.0, "b": 2.0}, {"a": 0.0, "b": 1.0}), T, r"\ba\b",
-          wrong=True),
+        c(
+            lambda: S.paired_difference({"a": 1.0, "b": 2.0}, {"a": 0.0, "b": 1.0}),
+            T,
+            r"\ba\b",
+            wrong=True,
+        ),
         c(lambda: S.paired_difference([1.0, 2.0], [1.0, 2.0, 3.0]), V, r"\bb\b|length"),
-        c(lambda: S.paired_difference([1.0, 2.0], [1.0, 3.0], confidence=1.5), V,
-          "confidence"),
+        c(lambda: S.paired_difference([1.0, 2.0], [1.0, 3.0], confidence=1.5), V, "confidence"),
         c(lambda: S.paired_difference([1.0, NAN], [1.0, 3.0]), V, r"\ba\b"),
     ],
     "reglab.stats.paired_table": [
@@ -522,8 +593,11 @@ CASES: dict[str, list[Case]] = {
         c(lambda: S.probabilistic_scores(X(6, 3), Y(), n_bins=0), V, "n_bins"),
     ],
     "reglab.stats.reliability_curve": [
-        c(lambda: S.reliability_curve(torch.full((6, 3), 1 / 3), Y(), n_bins=True), T,
-          "n_bins"),
+        c(
+            lambda: S.reliability_curve(torch.full((6, 3), 1 / 3), Y(), n_bins=True),
+            (V, T),
+            "n_bins",
+        ),
         c(lambda: S.reliability_curve(torch.full((6, 3), 1 / 3), Y(7)), V, r"\by\b"),
     ],
     # -- reglab.train ------------------------------------------------------------------------
@@ -569,8 +643,7 @@ CASES: dict[str, list[Case]] = {
         c(lambda: TR.mc_dropout_logits(lin(), X(), True, generator=gen()), (V, T), "num_samples"),
     ],
     "reglab.train.member_logits": [
-        c(lambda: TR.member_logits(nn.Sequential(lin(), nn.ReLU()), X()), T, "models",
-          wrong=True),
+        c(lambda: TR.member_logits(nn.Sequential(lin(), nn.ReLU()), X()), T, "models", wrong=True),
         c(lambda: TR.member_logits([], X()), V, "models|K"),
     ],
     "reglab.train.mlp": [
@@ -578,8 +651,12 @@ CASES: dict[str, list[Case]] = {
         c(lambda: TR.mlp(p=1.5), V, r"\bp\b"),
     ],
     "reglab.train.replay": [
-        c(lambda: TR.replay(TR.Patience(1), TR.History(val_loss=[NAN, 0.5, 0.3])), V,
-          "val_loss", wrong=True),
+        c(
+            lambda: TR.replay(TR.Patience(1), TR.History(val_loss=[NAN, 0.5, 0.3])),
+            V,
+            "val_loss",
+            wrong=True,
+        ),
         c(lambda: TR.replay("GL_5", TR.History(val_loss=[1.0])), T, "criterion"),
     ],
     "reglab.train.resolve_device": [c(lambda: TR.resolve_device(3.5), (V, T), "device")],
@@ -616,8 +693,7 @@ CASES: dict[str, list[Case]] = {
     ],
     # -- reglab.studies ----------------------------------------------------------------------
     "reglab.studies.averaging.sgd_least_squares": [
-        c(lambda: SA.sgd_least_squares(X(), X(6, 1)[:, 0], lr=0.1, num_steps=0), V,
-          "num_steps"),
+        c(lambda: SA.sgd_least_squares(X(), X(6, 1)[:, 0], lr=0.1, num_steps=0), V, "num_steps"),
         c(lambda: SA.sgd_least_squares(X(), X(7, 1)[:, 0], lr=0.1, num_steps=2), V, r"\by\b"),
         c(lambda: SA.sgd_least_squares(X(), X(6, 1)[:, 0], lr=-0.1, num_steps=2), V, r"\blr\b"),
     ],
@@ -653,10 +729,12 @@ CASES: dict[str, list[Case]] = {
     ],
     "reglab.studies.normalization.BatchSizeRun": [],
     "reglab.studies.normalization.accuracy_with_batch_statistics": [
-        c(lambda: SN.accuracy_with_batch_statistics(lin(), X(), Y(), batch_size=0), V,
-          "batch_size"),
-        c(lambda: SN.accuracy_with_batch_statistics(lin(), X(), Y(5), batch_size=2), V,
-          r"\by\b"),
+        c(
+            lambda: SN.accuracy_with_batch_statistics(lin(), X(), Y(), batch_size=0),
+            V,
+            "batch_size",
+        ),
+        c(lambda: SN.accuracy_with_batch_statistics(lin(), X(), Y(5), batch_size=2), V, r"\by\b"),
     ],
     "reglab.studies.normalization.draw_data": [
         c(lambda: SN.draw_data("config", (X(), Y()), (X(), Y())), T, "config"),
@@ -726,13 +804,15 @@ CASES: dict[str, list[Case]] = {
         c(lambda: STG.run("config", None), T, "config"),
     ],
     "reglab.studies.together.run_setting": [
-        c(lambda: STG.run_setting(SRG.Setting("x"), (img(6), Y()), (img(6), Y()),
-                                  num_epochs=0), V, "num_epochs"),
+        c(
+            lambda: STG.run_setting(SRG.Setting("x"), (img(6), Y()), (img(6), Y()), num_epochs=0),
+            V,
+            "num_epochs",
+        ),
         c(lambda: STG.run_setting("x", (img(6), Y()), (img(6), Y())), T, "setting"),
     ],
     "reglab.studies.together.run_study": [
-        c(lambda: STG.run_study([SRG.Setting("x")], [], (img(6), Y()), (img(6), Y())), V,
-          "seeds"),
+        c(lambda: STG.run_study([SRG.Setting("x")], [], (img(6), Y()), (img(6), Y())), V, "seeds"),
     ],
     "reglab.studies.why_regularize.Config": [
         c(lambda: SWR.Config(mem_per_class=0), V, "mem_per_class"),
@@ -755,8 +835,11 @@ CASES: dict[str, list[Case]] = {
         c(lambda: PA.plot_std_by_depth({}, ax()), V, "stats"),
     ],
     "reglab.plotting.averaging.plot_curves_1d": [
-        c(lambda: PAV.plot_curves_1d(torch.zeros(3), {"a": torch.zeros(4)}, ax(), xlabel="t"),
-          V, "curves"),
+        c(
+            lambda: PAV.plot_curves_1d(torch.zeros(3), {"a": torch.zeros(4)}, ax(), xlabel="t"),
+            V,
+            "curves",
+        ),
     ],
     "reglab.plotting.averaging.plot_lr_schedule": [
         c(lambda: PAV.plot_lr_schedule([], ax()), V, "lrs"),
@@ -781,15 +864,17 @@ CASES: dict[str, list[Case]] = {
         c(lambda: PDD.plot_training_accuracy({}, ax()), V, "curves"),
     ],
     "reglab.plotting.early_stopping.plot_filter_factors": [
-        c(lambda: PES.plot_filter_factors(torch.ones(3), {1: torch.ones(4)}, {}, ax()), V,
-          "gd"),
+        c(lambda: PES.plot_filter_factors(torch.ones(3), {1: torch.ones(4)}, {}, ax()), V, "gd"),
     ],
     "reglab.plotting.early_stopping.plot_stopping": [
         c(lambda: PES.plot_stopping(TR.History(), ax()), V, "history"),
     ],
     "reglab.plotting.early_stopping.plot_weight_paths": [
-        c(lambda: PES.plot_weight_paths(torch.zeros(3, 3), torch.zeros(3, 2), ax()), V,
-          "trajectory"),
+        c(
+            lambda: PES.plot_weight_paths(torch.zeros(3, 3), torch.zeros(3, 2), ax()),
+            V,
+            "trajectory",
+        ),
     ],
     "reglab.plotting.images.set_color_limits": [
         c(lambda: PI.set_color_limits([ax()], 1.0, 0.0), V, "vmin|vmax"),
@@ -810,7 +895,11 @@ CASES: dict[str, list[Case]] = {
         c(lambda: PS.plot_paired_differences({"a": 0.3}, ax(), xlabel="x"), T, "differences"),
     ],
     "reglab.plotting.seeds.plot_paired_seeds": [
-        c(lambda: PS.plot_paired_seeds({"a": [1.0]}, ax(), ylabel="y"), V, "values"),
+        c(
+            lambda: PS.plot_paired_seeds({"a": [1.0, 2.0], "b": [1.0]}, ax(), ylabel="y"),
+            V,
+            "values",
+        ),
     ],
     "reglab.plotting.seeds.plot_seed_dots": [
         c(lambda: PS.plot_seed_dots({}, ax()), V, "groups"),
@@ -822,8 +911,11 @@ CASES: dict[str, list[Case]] = {
         c(lambda: PS.plot_sweep([1.0, 2.0], {"a": [[0.1, 0.2, 0.3]]}, ax()), V, "values"),
     ],
     "reglab.plotting.targets.plot_reliability": [
-        c(lambda: PT.plot_reliability(torch.zeros(3), torch.zeros(4), torch.zeros(3), ax()), V,
-          "bin_accuracy"),
+        c(
+            lambda: PT.plot_reliability(torch.zeros(3), torch.zeros(4), torch.zeros(3), ax()),
+            V,
+            "bin_accuracy",
+        ),
     ],
     "reglab.plotting.targets.plot_template_projection": [
         c(lambda: PT.plot_template_projection(torch.zeros(5, 2), Y(4), ax()), V, r"\by\b"),
@@ -879,7 +971,7 @@ def outcome(case: Case) -> str:
         import re
 
         return "clear" if re.search(case.match, str(error)) else "unclear"
-    except Exception:  # noqa: BLE001
+    except Exception:
         return "unclear"
     finally:
         plt.close("all")
@@ -902,33 +994,52 @@ MIRRORS = [
     (lambda: F.dropout(X(), -0.1), lambda: torch.nn.functional.dropout(X(), -0.1)),
     (lambda: F.dropout2d(img(), 1.5), lambda: torch.nn.functional.dropout2d(img(), 1.5)),
     (lambda: F.layer_norm(X(), (4,), 1.0), lambda: torch.nn.functional.layer_norm(X(), (4,), 1.0)),
-    (lambda: F.layer_norm(X(), (4,), torch.ones(4, dtype=f64)),
-     lambda: torch.nn.functional.layer_norm(X(), (4,), torch.ones(4, dtype=f64))),
-    (lambda: F.group_norm(img(), 1, torch.ones(1, dtype=f64)),
-     lambda: torch.nn.functional.group_norm(img(), 1, torch.ones(1, dtype=f64))),
-    (lambda: F.batch_norm(X(), None, None, torch.ones(4, dtype=f64), training=True),
-     lambda: torch.nn.functional.batch_norm(X(), None, None, torch.ones(4, dtype=f64),
-                                            training=True)),
-    (lambda: F.cross_entropy(X(6, 3), Y(), label_smoothing=1.5),
-     lambda: torch.nn.functional.cross_entropy(X(6, 3), Y(), label_smoothing=1.5)),
-    (lambda: F.cross_entropy(X(6, 3), Y(), weight=[1.0, 1.0, 1.0]),
-     lambda: torch.nn.functional.cross_entropy(X(6, 3), Y(), weight=[1.0, 1.0, 1.0])),
-    (lambda: F.cross_entropy(X(6, 3), Y(), reduction="avg"),
-     lambda: torch.nn.functional.cross_entropy(X(6, 3), Y(), reduction="avg")),
+    (
+        lambda: F.layer_norm(X(), (4,), torch.ones(4, dtype=f64)),
+        lambda: torch.nn.functional.layer_norm(X(), (4,), torch.ones(4, dtype=f64)),
+    ),
+    (
+        lambda: F.group_norm(img(), 1, torch.ones(1, dtype=f64)),
+        lambda: torch.nn.functional.group_norm(img(), 1, torch.ones(1, dtype=f64)),
+    ),
+    (
+        lambda: F.batch_norm(X(), None, None, torch.ones(4, dtype=f64), training=True),
+        lambda: torch.nn.functional.batch_norm(
+            X(), None, None, torch.ones(4, dtype=f64), training=True
+        ),
+    ),
+    (
+        lambda: F.cross_entropy(X(6, 3), Y(), label_smoothing=1.5),
+        lambda: torch.nn.functional.cross_entropy(X(6, 3), Y(), label_smoothing=1.5),
+    ),
+    (
+        lambda: F.cross_entropy(X(6, 3), Y(), weight=[1.0, 1.0, 1.0]),
+        lambda: torch.nn.functional.cross_entropy(X(6, 3), Y(), weight=[1.0, 1.0, 1.0]),
+    ),
+    (
+        lambda: F.cross_entropy(X(6, 3), Y(), reduction="avg"),
+        lambda: torch.nn.functional.cross_entropy(X(6, 3), Y(), reduction="avg"),
+    ),
     (lambda: INIT.gain("swish"), lambda: torch.nn.init.calculate_gain("swish")),
-    (lambda: INIT.fan_in_and_fan_out((3,)),
-     lambda: torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(3))),
-    (lambda: INIT.xavier_std(3, 4, gain=-1.0),
-     lambda: torch.nn.init.xavier_normal_(torch.empty(4, 3), gain=-1.0)),
-    (lambda: RN.smooth_targets(Y(), -1, eps=0.1),
-     lambda: torch.nn.functional.cross_entropy(X(6, 3), Y(), label_smoothing=-0.1)),
+    (
+        lambda: INIT.fan_in_and_fan_out((3,)),
+        lambda: torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(3)),
+    ),
+    (
+        lambda: INIT.xavier_std(3, 4, gain=-1.0),
+        lambda: torch.nn.init.xavier_normal_(torch.empty(4, 3), gain=-1.0),
+    ),
+    (
+        lambda: RN.smooth_targets(Y(), -1, eps=0.1),
+        lambda: torch.nn.functional.cross_entropy(X(6, 3), Y(), label_smoothing=-0.1),
+    ),
 ]
 
 
 def _raised(call):
     try:
         call()
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         return error
     return None
 
@@ -1022,9 +1133,11 @@ RNG_CALLS = {
     "reglab.train.train_one_epoch": lambda: _one_epoch(),
     "reglab.train.train": lambda: _train(),
     "reglab.inspection.filter_normalized_direction": lambda: I.filter_normalized_direction(
-        lin(), generator=gen()),
+        lin(), generator=gen()
+    ),
     "reglab.inspection.activation_stats": lambda: I.activation_stats(
-        nn.Sequential(lin(), nn.ReLU(), nn.Dropout(0.5)).train(), X()),
+        nn.Sequential(lin(), nn.ReLU(), nn.Dropout(0.5)).train(), X()
+    ),
     "reglab.data.mixup": lambda: D.mixup(img(), Y(4), num_classes=3, generator=gen()),
     "reglab.data.cutmix": lambda: D.cutmix(img(), Y(4), num_classes=3, generator=gen()),
     "reglab.data.add_input_noise": lambda: D.add_input_noise(X(), 0.1, generator=gen()),
@@ -1032,7 +1145,8 @@ RNG_CALLS = {
     "reglab.data.balanced_subset": lambda: D.balanced_subset(Y(), 1, generator=gen()),
     "reglab.data.random_affine": lambda: D.random_affine(img(), generator=gen()),
     "reglab.train.mc_dropout_logits": lambda: TR.mc_dropout_logits(
-        nn.Sequential(lin(), nn.Dropout(0.5)), X(), 2, generator=gen()),
+        nn.Sequential(lin(), nn.Dropout(0.5)), X(), 2, generator=gen()
+    ),
     "reglab.nn.functional.dropout": lambda: F.dropout(X(), 0.5, generator=gen()),
     "reglab.nn.mask_of": lambda: RN.mask_of(nn.Dropout(0.5), X()),
 }

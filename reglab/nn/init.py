@@ -27,6 +27,7 @@ def _check_real_at_least(value, minimum: float, name: str) -> None:
     if value < minimum:
         raise ValueError(f"{name} must be a finite number >= {minimum}, got {value}")
 
+
 __all__ = [
     "INITIALIZERS",
     "expected_std",

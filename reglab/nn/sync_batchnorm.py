@@ -76,7 +76,9 @@ def launch(fn: Callable, *args, world_size: int = 2, backend: str = "gloo") -> l
         >>> results = launch(batch_norm_replica, [X], world_size=2)
     """
     if not callable(fn):
-        raise TypeError(f"fn must be a callable fn(rank, world_size, *args), got {type(fn).__name__}")
+        raise TypeError(
+            f"fn must be a callable fn(rank, world_size, *args), got {type(fn).__name__}"
+        )
     if isinstance(world_size, bool) or not isinstance(world_size, int) or world_size < 1:
         raise ValueError(f"world_size must be an integer >= 1, got {world_size!r}")
     with tempfile.TemporaryDirectory(prefix="reglab-dist-") as folder:

@@ -11,9 +11,9 @@ difference at this scale.
 from __future__ import annotations
 
 import math
-from numbers import Real
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from numbers import Real
 
 import torch
 from scipy import stats as _scipy_stats

@@ -31,7 +31,7 @@ def family_of(name: str, candidates: Mapping[str, Sequence[Setting]]) -> str:
     for family, settings in candidates.items():
         if any(s.name == name for s in settings):
             return family
-    raise KeyError(f"{name!r} is not a candidate of any family in {list(candidates)}")
+    raise KeyError(f"name {name!r} is not a candidate of any family in {list(candidates)}")
 
 
 def choose(

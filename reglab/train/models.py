@@ -15,6 +15,7 @@ def _check_widths(widths, name: str) -> None:
         if isinstance(width, bool) or not isinstance(width, int) or width < 1:
             raise ValueError(f"{name} must hold integers >= 1, got {tuple(widths)}")
 
+
 __all__ = ["deep_mlp", "mlp", "small_cnn"]
 
 _ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}
