@@ -143,12 +143,17 @@ def mask_of(module: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
     no zeros. Not for ``nn.AlphaDropout``/``nn.FeatureAlphaDropout``, which set a dropped
     element to a non-zero value.
 
+    The module draws its mask from the global RNG, as it does in training (seed it, or run
+    under :func:`reglab.train.forked_rng`, for a reproducible mask). ``x`` itself is never
+    changed: an ``inplace=True`` module works on a copy.
+
     Returns:
         (mask, output): a boolean tensor shaped like ``x`` (``True`` = kept) and the output.
 
     Raises:
         ValueError: ``x`` contains zeros, so dropped and kept zeros could not be told apart;
             or ``module`` is an alpha dropout.
+        TypeError: ``module`` is not an ``nn.Module`` holding a dropout layer.
     """
     if not isinstance(module, nn.Module):
         raise TypeError(f"module must be an nn.Module, got {type(module).__name__}")
