@@ -38,6 +38,7 @@ def install(session: nox.Session, *groups: str) -> None:
 def tests(session: nox.Session) -> None:
     """Run the test suite, including a strict build of the whole book (docs/_build/html)."""
     install(session, "test", "docs")
+    session.install("--no-deps", *nox.project.dependency_groups(PYPROJECT, "oracles"))
     session.run("pytest", *session.posargs)
 
 

@@ -32,6 +32,7 @@ EXPECTED = {
     "batchnorm",
     "inputs_targets",
     "early_stopping",
+    "adversarial",
 }
 
 

@@ -248,3 +248,26 @@ def test_describe_states_the_effect_with_its_interval():
         f"+{d.mean * 100:.1f} points (95% interval {d.low * 100:+.1f} to {d.high * 100:+.1f})"
     ).replace("-", "\u2212")
     assert d.n == 5
+
+
+def test_seeds_text_formats_each_seed_in_order():
+    from reglab.stats import seeds_text
+
+    assert seeds_text([0.9712, 0.5, 1.0], ".1%") == "97.1% 50.0% 100.0%"
+    assert seeds_text([], ".3f") == ""
+
+
+@pytest.mark.parametrize("lower_is_better", [False, True])
+def test_verdict_reads_a_clear_difference_by_the_metric_direction(lower_is_better):
+    from reglab.stats import verdict
+
+    up = paired_difference([0.5, 0.6, 0.7, 0.8, 0.9], [0.3, 0.41, 0.5, 0.62, 0.7])  # A > B
+    assert up.excludes_zero
+    expected = "worse" if lower_is_better else "better"
+    assert verdict(up, lower_is_better=lower_is_better).startswith(expected)
+    down = paired_difference([0.3, 0.41, 0.5, 0.62, 0.7], [0.5, 0.6, 0.7, 0.8, 0.9])
+    expected = "better" if lower_is_better else "worse"
+    assert verdict(down, lower_is_better=lower_is_better).startswith(expected)
+    flat = paired_difference([0.1, 0.2, 0.3], [0.2, 0.1, 0.3])
+    assert verdict(flat, unclear="not clearly different") == "not clearly different"
+    assert verdict(up, better="ahead", worse="behind").startswith("ahead")

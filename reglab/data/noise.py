@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from reglab._checks import check_nonnegative, check_positive_int
+from reglab._checks import check_nonnegative, check_positive, check_positive_int
 
 __all__ = [
     "add_input_noise",
@@ -123,8 +123,8 @@ def noisy_least_squares_sgd(
         :math:`(\text{num\_steps} + 1, d)`.
     """
     check_nonnegative(std, "std")
-    if not lr > 0 or num_steps < 2:
-        raise ValueError(f"lr must be > 0 and num_steps >= 2, got {lr} and {num_steps}")
+    check_positive(lr, "lr")
+    check_positive_int(num_steps - 1, "num_steps - 1")  # two iterates at least: the average
     if X.dim() != 2 or y.shape != X.shape[:1]:
         raise ValueError(
             f"X must be (N, d) and y (N,) with the same N, got {tuple(X.shape)} and "
@@ -132,7 +132,8 @@ def noisy_least_squares_sgd(
         )
     N, d = X.shape
     batch_size = N if batch_size is None else batch_size
-    if not 1 <= batch_size <= N:
+    check_positive_int(batch_size, "batch_size")
+    if batch_size > N:
         raise ValueError(f"batch_size must be in [1, {N}], got {batch_size}")
     w = torch.zeros(d, dtype=X.dtype, device=X.device)
     trajectory = [w]

@@ -18,4 +18,5 @@ Imported by: nothing of reglab.
 - :mod:`reglab.plotting.averaging`: ensembles, schedules and 1-D loss curves.
 - :mod:`reglab.plotting.normalization`: normalization axes and the batch-size study.
 - :mod:`reglab.plotting.double_descent`: memorization curves and double descent.
+- :mod:`reglab.plotting.adversarial`: the linear-model check, weight images, robustness.
 """

@@ -1,4 +1,5 @@
-"""Result tables that render as Markdown in the book and as plain text in a terminal."""
+"""Result tables that render as Markdown in the book and as plain text in a terminal, and the
+short texts that the tables and the prose are made of (per-seed values, verdicts)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 from reglab.stats.paired import PairedDifference
 
-__all__ = ["Table", "paired_table"]
+__all__ = ["Table", "paired_table", "seeds_text", "verdict"]
 
 
 class Table:
@@ -123,3 +124,44 @@ def _confidence(comparisons: Mapping[str, PairedDifference]) -> float:
     if len(levels) > 1:
         raise ValueError(f"comparisons mix confidence levels {sorted(levels)}")
     return levels.pop() if levels else 0.95
+
+
+def seeds_text(values: Sequence, fmt: str) -> str:
+    """One value per seed, formatted with ``fmt`` and separated by spaces: a table cell.
+
+    Example::
+
+        >>> seeds_text([0.9712, 0.9655, 0.9701], ".1%")
+        '97.1% 96.6% 97.0%'
+    """
+    return " ".join(format(v, fmt) for v in values)
+
+
+def verdict(
+    d: PairedDifference,
+    *,
+    lower_is_better: bool = False,
+    better: str = "better",
+    worse: str = "worse",
+    unclear: str = "no clear difference at this scale",
+) -> str:
+    """:meth:`PairedDifference.verdict` in better/worse words, for a sentence "A is <verdict>
+    than B" about ``d = A - B``.
+
+    Args:
+        d (PairedDifference): the paired difference A - B.
+        lower_is_better (bool): a metric where less is better (a loss, an error, a
+            calibration error); a negative difference then reads ``better``. Default:
+            ``False`` (accuracy).
+        better, worse (str): the words for a clear difference either way. Default:
+            ``"better"``, ``"worse"``.
+        unclear (str): the words for no clear difference. Default: ``"no clear difference
+            at this scale"``.
+
+    Example::
+
+        >>> verdict(paired_difference([0.3, 0.2, 0.4], [0.5, 0.4, 0.6]), lower_is_better=True)
+        'better for every seed'
+    """
+    higher, lower = (worse, better) if lower_is_better else (better, worse)
+    return d.verdict(higher, lower, unclear)

@@ -6,6 +6,7 @@ May import: ``reglab._checks``, ``reglab.environment``, ``reglab.nn``, ``reglab.
 Imported by: ``reglab.studies``.
 """
 
+from reglab.train.adversarial import adversarial_mix, fgsm, linear_adversarial_loss, pgd
 from reglab.train.device import default_device, resolve_device
 from reglab.train.ensembles import (
     average_log_probs,
@@ -36,15 +37,19 @@ __all__ = [
     "Replay",
     "StoppingCriterion",
     "UpStrips",
+    "adversarial_mix",
     "average_log_probs",
     "deep_mlp",
     "default_device",
     "evaluate",
+    "fgsm",
     "forked_rng",
     "generalization_loss",
+    "linear_adversarial_loss",
     "mc_dropout_logits",
     "member_logits",
     "mlp",
+    "pgd",
     "replay",
     "resolve_device",
     "scores_by_size",

@@ -37,7 +37,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from reglab._checks import check_nonnegative
+from reglab._checks import check_nonnegative, check_positive_int
 
 __all__ = [
     "MONITORS",
@@ -53,11 +53,6 @@ __all__ = [
 #: The :class:`~reglab.train.History` fields a criterion may watch. The test metrics are
 #: not among them: choosing on the test set would leak it into the model.
 MONITORS = ("val_loss", "val_acc", "train_loss", "train_acc")
-
-
-def _check_int(value, name: str, minimum: int = 1) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
 
 
 def _check_finite(value, name: str, bound: str) -> None:
@@ -187,7 +182,7 @@ class Patience(StoppingCriterion):
         monitor: str = "val_loss",
         mode: str = "min",
     ) -> None:
-        _check_int(patience, "patience")
+        check_positive_int(patience, "patience")
         _check_finite(min_delta, "min_delta", ">= 0")
         check_nonnegative(min_delta, "min_delta")
         if monitor not in MONITORS:
@@ -269,7 +264,7 @@ class ProgressQuotient(StoppingCriterion):
 
     def __init__(self, alpha: float = 0.5, *, strip_length: int = 5) -> None:
         _check_finite(alpha, "alpha", "> 0")
-        _check_int(strip_length, "strip_length")
+        check_positive_int(strip_length, "strip_length")
         self.alpha, self.strip_length = alpha, strip_length
         self.name = f"PQ_{alpha:g}"
         super().__init__()
@@ -300,8 +295,8 @@ class UpStrips(StoppingCriterion):
     """
 
     def __init__(self, s: int = 3, *, strip_length: int = 5) -> None:
-        _check_int(s, "s")
-        _check_int(strip_length, "strip_length")
+        check_positive_int(s, "s")
+        check_positive_int(strip_length, "strip_length")
         self.s, self.strip_length = s, strip_length
         self.name = f"UP_{s}"
         super().__init__()
