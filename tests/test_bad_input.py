@@ -125,6 +125,7 @@ from reglab import train as TR  # noqa: E402
 from reglab.nn import functional as F  # noqa: E402
 from reglab.nn import init as INIT  # noqa: E402
 from reglab.plotting import activations as PA  # noqa: E402
+from reglab.plotting import adversarial as PADV  # noqa: E402
 from reglab.plotting import averaging as PAV  # noqa: E402
 from reglab.plotting import batchnorm as PB  # noqa: E402
 from reglab.plotting import curves as PC  # noqa: E402
@@ -135,6 +136,7 @@ from reglab.plotting import normalization as PN  # noqa: E402
 from reglab.plotting import seeds as PS  # noqa: E402
 from reglab.plotting import targets as PT  # noqa: E402
 from reglab.plotting import viewer as PV  # noqa: E402
+from reglab.studies import adversarial as SADV  # noqa: E402
 from reglab.studies import averaging as SA  # noqa: E402
 from reglab.studies import early_stopping as SES  # noqa: E402
 from reglab.studies import normalization as SN  # noqa: E402
@@ -926,6 +928,63 @@ CASES: dict[str, list[Case]] = {
     "reglab.plotting.viewer.SampleViewer": [
         c(lambda: PV.SampleViewer(img(3), img(2), Y(3)), V, "augmented"),
         c(lambda: PV.SampleViewer(img(3), img(3), Y(3), zoom=0), V, "zoom"),
+    ],
+    # -- added on main after the first table: adversarial training, stats helpers ------------
+    "reglab.data.read_idx_header": [
+        c(lambda: D.read_idx_header(_tmp() / "missing", 3), (V, FileNotFoundError), "missing"),
+    ],
+    "reglab.plotting.adversarial.plot_linear_check": [
+        c(
+            lambda: PADV.plot_linear_check(torch.zeros(3), torch.zeros(4), ax()),
+            V,
+            "attacked|closed_form",
+        ),
+    ],
+    "reglab.plotting.adversarial.plot_robustness": [
+        c(
+            lambda: PADV.plot_robustness([0.1, 0.2], {("a", "PGD"): [[0.5, 0.5, 0.5]]}, ax()),
+            V,
+            "accuracies|eps",
+        ),
+    ],
+    "reglab.plotting.adversarial.show_weights": [
+        c(lambda: PADV.show_weights(torch.zeros(3, 5), ax()), V, "weight"),
+    ],
+    "reglab.stats.seeds_text": [c(lambda: S.seeds_text([0.5], 3), T, "fmt")],
+    "reglab.stats.verdict": [c(lambda: S.verdict(0.3), T, r"\bd\b")],
+    "reglab.studies.adversarial.AdversarialConfig": [
+        c(lambda: SADV.AdversarialConfig(seeds=()), V, "seeds"),
+    ],
+    "reglab.studies.adversarial.logistic_model": [
+        c(lambda: SADV.logistic_model(0, generator=gen()), V, "in_features"),
+    ],
+    "reglab.studies.adversarial.run_linear": [
+        c(lambda: SADV.run_linear(X(), Y(6).double(), -0.1), V, "eps"),
+    ],
+    "reglab.studies.adversarial.run_seed": [
+        c(lambda: SADV.run_seed(0, (X(), Y()), (X(), Y()), "config"), T, "config"),
+    ],
+    "reglab.studies.together.main": [c(lambda: STG.main(["--seeds", "0"]), SystemExit, "")],
+    "reglab.studies.together.run_grid_study": [
+        c(lambda: STG.run_grid_study("config", None, output=_tmp() / "x.jsonl"), T, "config"),
+    ],
+    "reglab.train.adversarial_mix": [
+        c(lambda: TR.adversarial_mix(lin(), -0.1), V, "eps"),
+    ],
+    "reglab.train.fgsm": [
+        c(lambda: TR.fgsm(lin(), X(), Y(), -0.1), V, "eps"),
+        c(lambda: TR.fgsm(lin(), X().sigmoid(), Y(5), 0.1), V, r"target|\by\b"),
+    ],
+    "reglab.train.linear_adversarial_loss": [
+        c(
+            lambda: TR.linear_adversarial_loss(torch.zeros(4), 0.0, X(), Y(6).float(), -0.1),
+            V,
+            "eps",
+        ),
+    ],
+    "reglab.train.pgd": [
+        c(lambda: TR.pgd(lin(), X(), Y(), 0.1, 0.01, 0), V, "steps"),
+        c(lambda: TR.pgd(lin(), X(), Y(), -0.1, 0.01, 2), V, "eps"),
     ],
 }
 

@@ -134,6 +134,8 @@ def seeds_text(values: Sequence, fmt: str) -> str:
         >>> seeds_text([0.9712, 0.9655, 0.9701], ".1%")
         '97.1% 96.6% 97.0%'
     """
+    if not isinstance(fmt, str):
+        raise TypeError(f"fmt must be a format spec string such as '.1%', got {type(fmt).__name__}")
     return " ".join(format(v, fmt) for v in values)
 
 
@@ -163,5 +165,7 @@ def verdict(
         >>> verdict(paired_difference([0.3, 0.2, 0.4], [0.5, 0.4, 0.6]), lower_is_better=True)
         'better for every seed'
     """
+    if not isinstance(d, PairedDifference):
+        raise TypeError(f"d must be a PairedDifference, got {type(d).__name__}")
     higher, lower = (worse, better) if lower_is_better else (better, worse)
     return d.verdict(higher, lower, unclear)

@@ -295,6 +295,7 @@ def run_grid_study(
     Returns:
         list[RunResult]: the candidates' runs, then those of "all", on every process.
     """
+    check_instance(config, StudyConfig, "config")
     fixed = {k: v for k, v in asdict(config).items() if k not in ("seeds", "candidates")}
     fixed["n_train"], fixed["n_val"] = len(data[0][0]), len(data[1][0])
     grid = partial(
