@@ -72,11 +72,13 @@ def check_int_sequence(fn: str, name: str, value) -> list[int]:
 def check_like_input(fn: str, input: torch.Tensor, **tensors) -> None:
     """Raise ``TypeError`` unless every keyword tensor (``weight``, ``bias``) has the dtype and
     device of ``input``: torch's kernels refuse mixed dtypes, where a from-scratch function
-    would silently promote its output (a float64 ``weight`` on a float32 input)."""
+    would silently promote its output (a float64 ``weight`` on a float32 input). As in torch,
+    a float16/bfloat16 input may have float32 parameters."""
     for name, value in tensors.items():
         if value is None:
             continue
-        if value.dtype != input.dtype or value.device != input.device:
+        mixed = input.dtype in (torch.float16, torch.bfloat16) and value.dtype == torch.float32
+        if (value.dtype != input.dtype and not mixed) or value.device != input.device:
             raise TypeError(
                 f"{fn}(): argument '{name}' must have the dtype and device of input "
                 f"({input.dtype}, {input.device}), got {value.dtype}, {value.device}"

@@ -28,6 +28,8 @@ def check_counts(config, names: Iterable[str]) -> None:
     for name in names:
         value = getattr(config, name)
         if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"{name} must be an integer >= 1, got {type(value).__name__} {value!r}")
+            raise TypeError(
+                f"{name} must be >= 1, an integer; got {type(value).__name__} {value!r}"
+            )
         if value < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+            raise ValueError(f"{name} must be >= 1, an integer; got {value!r}")

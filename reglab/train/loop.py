@@ -142,7 +142,7 @@ def _check_hooks(**hooks) -> None:
     for name, hook in hooks.items():
         if hook is not None and not callable(hook):
             raise TypeError(
-                f"{name} must be None or a callable {_HOOKS[name]}, got {type(hook).__name__}"
+                f"{name} must be a callable {_HOOKS[name]} or None, got {type(hook).__name__}"
             )
 
 

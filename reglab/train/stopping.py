@@ -79,7 +79,7 @@ def generalization_loss(val_loss: float, best_val_loss: float) -> float:
 def training_progress(strip: Sequence[float]) -> float:
     r""":math:`P_k(t) = 1000\,(\mathrm{mean} / \min - 1)` over a strip of training losses, in
     per mille: large while the training loss still falls fast, near 0 once it flattens."""
-    strip = [_check_loss(f"strip[{i}] (a train_loss)", v) for i, v in enumerate(strip)]
+    strip = [_check_loss("train_loss", v) for v in strip]
     if not strip:
         raise ValueError("strip must hold at least one training loss")
     return 1000 * (math.fsum(strip) / (len(strip) * min(strip)) - 1)  # P_k(t)
