@@ -90,7 +90,7 @@ from reglab.train import evaluate
 
 with forked_rng(0):
     model = mlp((64,))
-opt = torch.optim.SGD(model.parameters(), lr=0.1)
+opt = torch.optim.SGD(model.parameters(), lr=budget["lr"])
 sched = SWALR(opt, swa_lr=0.05, anneal_epochs=2)
 swa, torch_swa = WeightAverage(model), AveragedModel(model)
 swa_start = int(0.6 * num_epochs)
@@ -103,7 +103,9 @@ def on_epoch_end(epoch, m):
         sched.step()
 
 
-train(model, train_data, optimizer=opt, seed=0, on_epoch_end=on_epoch_end, **budget)
+train(
+    model, train_data, optimizer=opt, seed=0, on_epoch_end=on_epoch_end, **{**budget, "lr": None}
+)  # the optimizer has the learning rate
 same = all(
     torch.equal(a, b)
     for a, b in zip(

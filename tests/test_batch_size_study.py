@@ -134,7 +134,7 @@ def test_the_study_trains_with_the_configs_learning_rate():
         (dict(seeds=()), "seeds must be distinct"),
         (dict(batch_sizes=(2, 2)), "batch_sizes must be distinct"),
         (dict(batch_sizes=(1, 2)), "batch_sizes must be >= 2"),
-        (dict(per_class=0), "per_class must be >= 1"),
+        (dict(per_class=0), "per_class must be an integer >= 1"),
         (dict(lr_32=0.0), "lr_32 must be > 0"),
     ],
 )

@@ -371,10 +371,10 @@ def test_draw_data_draws_balanced_disjoint_sets_of_the_configured_sizes():
     [
         (dict(seeds=()), "seeds must be distinct"),
         (dict(seeds=(0, 0)), "seeds must be distinct"),
-        (dict(num_epochs=0), "num_epochs must be >= 1"),
-        (dict(patience=0), "patience must be >= 1"),
-        (dict(n_test=0), "n_test must be >= 1"),
-        (dict(lr=0.0), "lr must be > 0"),
+        (dict(num_epochs=0), "num_epochs must be an integer >= 1"),
+        (dict(patience=0), "patience must be an integer >= 1"),
+        (dict(n_test=0), "n_test must be an integer >= 1"),
+        (dict(lr=0.0), "lr must be a finite number > 0"),
         (dict(candidates={"none": ()}), "candidates must give every family"),
     ],
 )

@@ -283,7 +283,9 @@ def test_every_run_goes_to_exactly_one_rank(world_size):
 
 @pytest.mark.parametrize(("rank", "world_size"), [(2, 2), (-1, 2), (0, 0), (0.0, 1), (0, True)])
 def test_shard_rejects_a_rank_outside_the_world(rank, world_size):
-    with pytest.raises(ValueError, match=r"rank|world_size"):
+    # a bool is no world size: a TypeError, like every count in reglab._checks
+    error = TypeError if world_size is True else ValueError
+    with pytest.raises(error, match=r"rank|world_size"):
         shard([1, 2], rank, world_size)
 
 

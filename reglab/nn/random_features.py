@@ -13,6 +13,8 @@ import math
 import torch
 from torch import nn
 
+from reglab._checks import check_positive_int
+
 __all__ = ["RandomReLUFeatures"]
 
 
@@ -55,10 +57,7 @@ class RandomReLUFeatures(nn.Module):
     ) -> None:
         super().__init__()
         for name, value in (("in_features", in_features), ("num_features", num_features)):
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-            if value < 1:
-                raise ValueError(f"{name} must be >= 1, got {value}")
+            check_positive_int(value, name)
         if generator is not None and not isinstance(generator, torch.Generator):
             raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
         weight = torch.randn(num_features, in_features, generator=generator, dtype=dtype)

@@ -24,8 +24,9 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import update_bn
 
+from reglab._checks import check_positive_int
 from reglab.data.mnist import balanced_subset
-from reglab.studies._arguments import check_counts, check_instance
+from reglab.studies._arguments import check_instance
 from reglab.train.loop import evaluate, train
 from reglab.train.models import small_cnn
 
@@ -76,7 +77,8 @@ class BatchSizeConfig:
             values = getattr(self, name)
             if not values or len(set(values)) != len(values):
                 raise ValueError(f"{name} must be distinct and at least one, got {values}")
-        check_counts(self, ("hidden", "num_groups", "per_class", "n_test"))
+        for name in ("hidden", "num_groups", "per_class", "n_test"):
+            check_positive_int(getattr(self, name), name)
         if any(n not in ("batch", "group", "layer") for n in self.norms):
             raise ValueError(f"norms must hold 'batch', 'group' or 'layer', got {self.norms}")
         for b in self.batch_sizes:

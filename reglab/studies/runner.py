@@ -43,6 +43,7 @@ import torch
 import torch.distributed as dist
 
 import reglab
+from reglab._checks import check_positive_int
 from reglab.studies.records import append_record, encode, read_records, run_key, write_records
 from reglab.train.device import resolve_device
 
@@ -60,8 +61,7 @@ def shard(keys: Iterable[Hashable], rank: int, world_size: int) -> list:
         >>> shard(["c", "a", "b", "d"], rank=1, world_size=2)
         ['b', 'd']
     """
-    if not (type(world_size) is int and world_size >= 1):
-        raise ValueError(f"world_size must be an integer >= 1, got {world_size!r}")
+    check_positive_int(world_size, "world_size")
     if not (type(rank) is int and 0 <= rank < world_size):
         raise ValueError(f"rank must be an integer in [0, {world_size - 1}], got {rank!r}")
     return sorted(keys)[rank::world_size]

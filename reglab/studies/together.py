@@ -22,9 +22,10 @@ from pathlib import Path
 
 import torch
 
+from reglab._checks import check_positive, check_positive_int
 from reglab.data.mnist import balanced_subset, mnist_tensors
 from reglab.data.splits import train_val_split
-from reglab.studies._arguments import check_counts, check_instance
+from reglab.studies._arguments import check_instance
 from reglab.studies.regularizers import Setting, build
 from reglab.studies.results import RunResult, summarize
 from reglab.studies.runner import run_grid, study_parser
@@ -96,9 +97,9 @@ class StudyConfig:
             raise ValueError(f"seeds must be distinct and at least one, got {self.seeds}")
         positive = ["per_class", "val_per_class", "num_epochs", "patience", "batch_size",
                     "size_steps"]  # fmt: skip
-        check_counts(self, positive + ["n_test"] * (self.n_test is not None))
-        if isinstance(self.lr, bool) or not self.lr > 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
+        for name in positive + ["n_test"] * (self.n_test is not None):
+            check_positive_int(getattr(self, name), name)
+        check_positive(self.lr, "lr")
         if not self.candidates or any(not c for c in self.candidates.values()):
             raise ValueError("candidates must give every family at least one setting")
 

@@ -37,6 +37,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from reglab._checks import check_positive_int
+
 __all__ = ["adversarial_mix", "fgsm", "linear_adversarial_loss", "pgd"]
 
 Bounds = tuple[float, float] | None
@@ -51,10 +53,7 @@ def _check_eps(eps, name: str = "eps") -> float:
 
 
 def _check_count(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an integer >= 1, got {type(value).__name__} {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value}")
+    check_positive_int(value, name)
     return value
 
 
