@@ -31,6 +31,15 @@ class Variables:
     """
 
     def __init__(self, table: dict[str, str]) -> None:
+        if not isinstance(table, dict):
+            raise TypeError(
+                f"table must be a dict of name -> description, got {type(table).__name__}"
+            )
+        for name, description in table.items():
+            if not (isinstance(name, str) and name.startswith("REGLAB_")):
+                raise ValueError(f"table's names must start with REGLAB_, got {name!r}")
+            if not isinstance(description, str):
+                raise TypeError(f"table[{name!r}] must be a description (str)")
         self.table = dict(table)
 
     def get(self, name: str, default: str | None = None) -> str | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from reglab._checks import check_probability
+from reglab._checks import check_positive_int, check_probability
 
 __all__ = ["corrupt_labels"]
 
@@ -44,6 +44,7 @@ def corrupt_labels(
     if not isinstance(y, torch.Tensor) or y.dim() != 1 or y.is_floating_point():
         raise TypeError("y must be a 1-D tensor of integer labels")
     check_probability(fraction, "fraction")
+    check_positive_int(num_classes, "num_classes")
     if len(y) and (y.min() < 0 or y.max() >= num_classes):
         raise ValueError(f"y must hold labels in [0, {num_classes}), got {y.min()}..{y.max()}")
     redrawn = torch.rand(len(y), generator=generator) < fraction  # with probability q

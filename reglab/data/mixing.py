@@ -20,7 +20,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from reglab._checks import check_positive, check_probability
+from reglab._checks import check_positive, check_positive_int, check_probability
 
 __all__ = ["cutmix", "cutmix_box", "mixup", "mixup_or_cutmix", "sample_lambda"]
 
@@ -146,6 +146,9 @@ def cutmix_box(
         ((x1, y1, x2, y2), lam_adjusted): the box covers rows ``y1:y2``, columns ``x1:x2``.
     """
     r_x = int(torch.randint(width, size=(1,), generator=generator))  # centre column
+    check_positive_int(height, "height")
+    check_positive_int(width, "width")
+    check_probability(lam, "lam")
     r_y = int(torch.randint(height, size=(1,), generator=generator))  # centre row
     r = 0.5 * math.sqrt(1.0 - lam)
     r_w_half, r_h_half = int(r * width), int(r * height)

@@ -143,6 +143,8 @@ def load_mnist(
     """
     root = Path(root).expanduser() if root is not None else data_root()
     raw = root / "MNIST" / "raw"
+    if not isinstance(train, bool):
+        raise TypeError(f"train must be a bool (True: training split), got {train!r}")
     split = "train" if train else "test"
     fix = (
         f"To fix it, either\n"
@@ -195,7 +197,11 @@ def mnist_tensors(
     Args:
         train (bool): training split (default) or test split.
         root, download: as in :func:`load_mnist`.
-        dtype (torch.dtype): dtype of ``X``. Default: ``torch.float32``.
+        dtype (torch.dtype): dtype of ``X``, a floating-point one. Default: ``torch.float32``.
+
+    Raises:
+        TypeError: ``dtype`` is not floating point (an integer dtype would hold the values
+            scaled to its own range, up to 9.2e18 for ``int64``, not [0, 1]).
 
     Shape:
         - X: :math:`(N, 1, 28, 28)`, values in [0, 1]
@@ -207,6 +213,10 @@ def mnist_tensors(
         >>> X.shape
         torch.Size([10000, 1, 28, 28])
     """
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(
+            f"dtype must be a floating-point torch.dtype (pixels are scaled to [0, 1]), got {dtype}"
+        )
     dataset = load_mnist(train, root=root, download=download)
     # The same function v2.ToDtype(dtype, scale=True) calls, on the whole uint8 batch at once.
     X = TF.to_dtype(dataset.data.unsqueeze(1), dtype, scale=True)  # (N, 1, 28, 28)

@@ -86,6 +86,7 @@ def axis_noise(num_features: int, std: float, *, dtype: torch.dtype = torch.floa
         Tensor: :math:`(2d, d)`, one noise vector per row.
     """
     check_nonnegative(std, "std")
+    check_positive_int(num_features, "num_features")
     eye = torch.eye(num_features, dtype=dtype) * std * num_features**0.5
     return torch.cat([eye, -eye])  # +- sigma sqrt(d) e_j
 
@@ -124,6 +125,11 @@ def noisy_least_squares_sgd(
     check_nonnegative(std, "std")
     check_positive(lr, "lr")
     check_positive_int(num_steps - 1, "num_steps - 1")  # two iterates at least: the average
+    if X.dim() != 2 or y.shape != X.shape[:1]:
+        raise ValueError(
+            f"X must be (N, d) and y (N,) with the same N, got {tuple(X.shape)} and "
+            f"{tuple(y.shape)}"
+        )
     N, d = X.shape
     batch_size = N if batch_size is None else batch_size
     check_positive_int(batch_size, "batch_size")
@@ -143,6 +149,15 @@ def noisy_least_squares_sgd(
         trajectory.append(w)
     trajectory = torch.stack(trajectory)
     return trajectory[num_steps // 2 :].mean(0), trajectory
+
+
+def _check_regression(model, X, y) -> None:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor):
+        raise TypeError(f"X and y must be tensors, got {type(X).__name__}, {type(y).__name__}")
+    if y.shape != X.shape[:1]:  # a y of (N, 1) would broadcast against (N,) to (N, N)
+        raise ValueError(f"y must be (N,) for X of {tuple(X.shape)}, got {tuple(y.shape)}")
 
 
 def _scalar_output(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
@@ -174,6 +189,7 @@ def noise_penalty_monte_carlo(
     """
     check_nonnegative(std, "std")
     check_positive_int(num_draws, "num_draws")
+    _check_regression(model, X, y)
     clean = (_scalar_output(model, X) - y) ** 2
     total = torch.zeros_like(clean)
     for _ in range(num_draws):
@@ -201,6 +217,7 @@ def noise_penalty_taylor(
         (jacobian_term, curvature_term), each :math:`(N,)`.
     """
     check_nonnegative(std, "std")
+    _check_regression(model, X, y)
 
     def f(x):  # one input (d,) -> a scalar
         return _scalar_output(model, x.unsqueeze(0))[0]

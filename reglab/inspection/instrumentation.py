@@ -70,12 +70,19 @@ def activation_stats(
             nonlinearity is its pre-activation. A recorded input is handed to the layer as
             a copy, so an in-place layer (``nn.ReLU(inplace=True)``) cannot overwrite it.
         generator (torch.Generator, optional): source of the sample draw. Default: ``None``,
-            a generator seeded with 0 (the global RNG is never touched).
+            a generator seeded with 0. A model in training mode with dropout draws its masks
+            from a fork of the global RNG, which is restored afterwards: the global RNG is
+            left as it was.
 
     Raises:
         ValueError: the model has no layer of ``layer_types``, ``record`` is unknown, or
             ``max_samples < 1``.
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    if y is not None and (not isinstance(y, torch.Tensor) or y.shape != X.shape[:1]):
+        got = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
+        raise ValueError(f"y must be None or (N,) labels for X of {tuple(X.shape)}, got {got}")
     if record not in ("output", "input"):
         raise ValueError(f"record must be 'output' or 'input'; got {record!r}")
     check_positive_int(max_samples, "max_samples")
@@ -110,7 +117,8 @@ def activation_stats(
     else:
         handles = [m.register_forward_pre_hook(input_hook(n)) for n, m in recorded]
     try:
-        with torch.set_grad_enabled(y is not None):
+        cuda = [X.device.index or 0] if X.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=cuda), torch.set_grad_enabled(y is not None):
             logits = model(X)
             grads = None
             if y is not None:  # dL/dh for each recorded h; parameters' .grad untouched

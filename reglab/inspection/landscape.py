@@ -42,11 +42,19 @@ def filter_normalized_direction(
     convolution). One-dimensional parameters (biases, norm scales) get a zero direction, as
     in Li et al.'s default.
 
+    Args:
+        model (nn.Module): the network whose parameters set the filter norms.
+        generator (torch.Generator, optional): source of the Gaussian draws. Default:
+            ``None``, which draws from (and advances) the global RNG.
+
     Returns:
         list[Tensor]: one tensor per parameter, in ``model.parameters()`` order.
 
     Reference: Li et al., "Visualizing the Loss Landscape of Neural Nets", NeurIPS 2018.
     """
+    _check_model(model, "model")
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
     out = []
     for p in model.parameters():
         if p.dim() <= 1:
@@ -59,6 +67,16 @@ def filter_normalized_direction(
     return out
 
 
+def _check_model(model, name: str) -> None:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"{name} must be an nn.Module, got {type(model).__name__}")
+
+
+def _check_pair(X, y) -> None:
+    if len(X) != len(y):
+        raise ValueError(f"y must hold one label per row of X: {len(y)} labels for {len(X)} rows")
+
+
 @torch.no_grad()
 def loss_along(
     model: nn.Module,
@@ -68,6 +86,14 @@ def loss_along(
     y: torch.Tensor,
 ) -> torch.Tensor:
     r"""Cross-entropy at :math:`\theta + \alpha d` for each ``alpha`` (model unchanged)."""
+    _check_model(model, "model")
+    _check_pair(X, y)
+    shapes = [tuple(p.shape) for p in model.parameters()]
+    if [tuple(t.shape) for t in direction] != shapes:
+        raise ValueError(
+            f"direction must hold one tensor per parameter of the model, shaped {shapes}, "
+            f"got {[tuple(t.shape) for t in direction]}"
+        )
     probe = copy.deepcopy(model).eval()
     start = parameters_to_vector(model.parameters())
     d = torch.cat([t.flatten() for t in direction])
@@ -89,6 +115,15 @@ def loss_on_line(
     ``t = 0`` is ``start``, ``t = 1`` is ``end``; values outside [0, 1] extend the line.
     Buffers are taken from ``end``.
     """
+    _check_model(start, "start")
+    _check_model(end, "end")
+    start_shapes = [tuple(p.shape) for p in start.parameters()]
+    end_shapes = [tuple(p.shape) for p in end.parameters()]
+    if start_shapes != end_shapes:
+        raise ValueError(
+            f"end must have the parameter shapes of start, {start_shapes}, got {end_shapes}"
+        )
+    _check_pair(X, y)
     a = parameters_to_vector(start.parameters())
     b = parameters_to_vector(end.parameters())
     direction = []

@@ -33,6 +33,8 @@ def features_and_logits(
     """
     if not (isinstance(model, nn.Sequential) and isinstance(model[-1], nn.Linear)):
         raise ValueError("model must be an nn.Sequential ending in an nn.Linear (the classifier)")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
     body, head = model[:-1], model[-1]
     device = head.weight.device
     was_training = model.training
@@ -66,6 +68,8 @@ def template_projection(
     """
     if len(set(classes)) != 3:
         raise ValueError(f"classes must be three distinct class indices, got {classes}")
+    if not all(0 <= k < len(weight) for k in classes):
+        raise ValueError(f"classes must be class indices in [0, {len(weight)}), got {classes}")
     if features.dim() != 2 or weight.dim() != 2 or features.shape[1] != weight.shape[1]:
         raise ValueError(
             f"features (N, D) and weight (K, D) must share D, got {tuple(features.shape)} "

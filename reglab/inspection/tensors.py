@@ -103,6 +103,8 @@ def describe(name: str, obj, *, values: bool = False) -> Description:
         >>> print(describe("lr", 0.1))
         lr: not a tensor (float) = 0.1
     """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, got {type(name).__name__} {name!r}")
     if isinstance(obj, nn.Module):
         children = tuple(
             _tensor_description(f"{n}", p, "parameter", values)

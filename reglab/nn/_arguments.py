@@ -8,8 +8,9 @@ boolean tensors. Without the checks a from-scratch function fails later with an
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from numbers import Integral
+from numbers import Integral, Real
 
 import torch
 
@@ -66,3 +67,30 @@ def check_int_sequence(fn: str, name: str, value) -> list[int]:
                 f"type {type(element).__name__} ({element!r})"
             )
     return [int(s) for s in value]
+
+
+def check_like_input(fn: str, input: torch.Tensor, **tensors) -> None:
+    """Raise ``TypeError`` unless every keyword tensor (``weight``, ``bias``) has the dtype and
+    device of ``input``: torch's kernels refuse mixed dtypes, where a from-scratch function
+    would silently promote its output (a float64 ``weight`` on a float32 input). As in torch,
+    a float16/bfloat16 input may have float32 parameters."""
+    for name, value in tensors.items():
+        if value is None:
+            continue
+        mixed = input.dtype in (torch.float16, torch.bfloat16) and value.dtype == torch.float32
+        if (value.dtype != input.dtype and not mixed) or value.device != input.device:
+            raise TypeError(
+                f"{fn}(): argument '{name}' must have the dtype and device of input "
+                f"({input.dtype}, {input.device}), got {value.dtype}, {value.device}"
+            )
+
+
+def check_eps(fn: str, eps, *, positive: bool = False) -> None:
+    """Raise unless ``eps`` is a finite real number ``>= 0`` (``> 0`` with ``positive``):
+    ``TypeError`` for a non-number, ``ValueError`` out of range (a negative ``eps`` would
+    take the square root of a negative variance)."""
+    if isinstance(eps, bool) or not isinstance(eps, Real):
+        raise TypeError(f"{fn}(): argument 'eps' must be a float, not {type(eps).__name__}")
+    bound = "> 0" if positive else ">= 0"
+    if not (eps > 0 if positive else eps >= 0) or not math.isfinite(eps):
+        raise ValueError(f"{fn}(): eps must be a finite number {bound}, got {eps}")

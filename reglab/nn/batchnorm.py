@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from reglab._checks import check_probability
-from reglab.nn._arguments import check_tensors
+from reglab.nn._arguments import check_like_input, check_tensors
 
 # batch_norm is public as reglab.nn.functional.batch_norm (one path)
 __all__ = ["RunningStats", "trace_running_stats"]
@@ -84,6 +84,7 @@ def batch_norm(
     """
     check_tensors("batch_norm", input, running_mean=running_mean, running_var=running_var,
                   weight=weight, bias=bias)  # fmt: skip
+    check_like_input("batch_norm", input, weight=weight, bias=bias)
     if input.dim() < 2:
         raise ValueError(
             f"batch_norm expects an input of shape (N, C, *) with at least 2 dimensions; "

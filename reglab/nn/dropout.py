@@ -20,6 +20,16 @@ from reglab._checks import check_probability
 __all__ = ["mask_of"]
 
 
+def _check_input(fn: str, input, generator) -> None:
+    if not isinstance(input, torch.Tensor):
+        raise TypeError(f"{fn}(): argument 'input' must be a Tensor, not {type(input).__name__}")
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(
+            f"{fn}(): argument 'generator' must be a torch.Generator or None, "
+            f"not {type(generator).__name__}"
+        )
+
+
 def _apply_mask(input: torch.Tensor, mask_shape, p: float, inplace: bool, generator):
     # m ~ Bernoulli(1 - p): 1 keeps an entry, 0 drops it
     keep = torch.empty(mask_shape, dtype=input.dtype, device=input.device)
@@ -67,6 +77,7 @@ def dropout(
     Reference: Srivastava et al., *Dropout: A Simple Way to Prevent Neural Networks from
     Overfitting*, JMLR 2014.
     """
+    _check_input("dropout", input, generator)
     check_probability(p)
     if not training or p == 0.0:
         return input
@@ -101,6 +112,7 @@ def dropout2d(
         - Input: :math:`(N, C, H, W)` or :math:`(N, C, L)`
         - Output: same shape as the input
     """
+    _check_input("dropout2d", input, generator)
     check_probability(p)
     if input.dim() not in (3, 4):
         raise ValueError(
@@ -131,13 +143,22 @@ def mask_of(module: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
     no zeros. Not for ``nn.AlphaDropout``/``nn.FeatureAlphaDropout``, which set a dropped
     element to a non-zero value.
 
+    The module draws its mask from the global RNG, as it does in training (seed it, or run
+    under :func:`reglab.train.forked_rng`, for a reproducible mask). ``x`` itself is never
+    changed: an ``inplace=True`` module works on a copy.
+
     Returns:
         (mask, output): a boolean tensor shaped like ``x`` (``True`` = kept) and the output.
 
     Raises:
         ValueError: ``x`` contains zeros, so dropped and kept zeros could not be told apart;
             or ``module`` is an alpha dropout.
+        TypeError: ``module`` is not an ``nn.Module`` holding a dropout layer.
     """
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"module must be an nn.Module, got {type(module).__name__}")
+    if not any(isinstance(m, nn.modules.dropout._DropoutNd) for m in module.modules()):
+        raise TypeError(f"module must be a dropout module, got {type(module).__name__}")
     if isinstance(module, nn.AlphaDropout | nn.FeatureAlphaDropout):
         raise ValueError(
             f"mask_of cannot recover the mask of {type(module).__name__}: it sets a dropped "
@@ -146,5 +167,5 @@ def mask_of(module: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
     if (x == 0).any():
         raise ValueError("x must not contain zeros: a zero output would be ambiguous")
     with torch.no_grad():
-        output = module(x)
+        output = module(x.clone())  # an inplace dropout must not overwrite the caller's x
     return output != 0, output

@@ -14,7 +14,19 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from reglab._checks import check_positive_int
+from reglab._checks import (
+    check_nonnegative,
+    check_nonnegative_int,
+    check_positive,
+    check_positive_int,
+)
+
+
+def _check_real_at_least(value, minimum: float, name: str) -> None:
+    check_nonnegative(value, name)  # a finite real number (TypeError otherwise)
+    if value < minimum:
+        raise ValueError(f"{name} must be a finite number >= {minimum}, got {value}")
+
 
 __all__ = [
     "INITIALIZERS",
@@ -49,7 +61,11 @@ def fan_in_and_fan_out(shape: Sequence[int] | torch.Tensor) -> tuple[int, int]:
     Raises:
         ValueError: fewer than 2 dimensions (a bias or a 1-D vector has no fan-in).
     """
+    if isinstance(shape, str | bytes) or not isinstance(shape, torch.Tensor | Sequence):
+        raise TypeError(f"shape must be a sequence of ints or a tensor, got {type(shape).__name__}")
     shape = tuple(shape.shape if isinstance(shape, torch.Tensor) else shape)
+    for size in shape:
+        check_nonnegative_int(size, "shape's sizes")
     if len(shape) < 2:
         raise ValueError(
             f"fan in and fan out need a weight with at least 2 dimensions "
@@ -82,10 +98,13 @@ def xavier_std(fan_in: int, fan_out: int, gain: float = 1.0) -> float:
     .. math:: \sigma = g \sqrt{\frac{2}{\text{fan\_in} + \text{fan\_out}}}
 
     Raises:
-        ValueError: a fan below 1 (a weight with no inputs or no outputs has no scale).
+        ValueError: a fan below 1 (a weight with no inputs or no outputs has no scale), or a
+            negative ``gain`` (``nn.init`` refuses the negative standard deviation).
+        TypeError: a fan that is not an integer.
     """
     check_positive_int(fan_in, "fan_in")
     check_positive_int(fan_out, "fan_out")
+    check_nonnegative(gain, "gain")  # nn.init refuses a negative std
     return gain * math.sqrt(2.0 / (fan_in + fan_out))
 
 
@@ -95,9 +114,11 @@ def kaiming_std(fan: int, gain: float = math.sqrt(2.0)) -> float:
     .. math:: \sigma = \frac{g}{\sqrt{\text{fan}}}
 
     Raises:
-        ValueError: ``fan`` below 1.
+        ValueError: ``fan`` below 1, or a negative ``gain``.
+        TypeError: ``fan`` is not an integer.
     """
     check_positive_int(fan, "fan")
+    check_nonnegative(gain, "gain")  # nn.init refuses a negative std
     return gain / math.sqrt(fan)
 
 
@@ -146,6 +167,9 @@ def sampling_tolerance(numel: int, kurtosis: float = 3.0, z: float = 5.0) -> flo
     sample standard deviation has relative standard error :math:`\sqrt{(\kappa-1)/(4n)}`.
     Returns ``z`` of those.
     """
+    check_positive_int(numel, "numel")
+    _check_real_at_least(kurtosis, 1.0, "kurtosis")  # every distribution has kurtosis >= 1
+    check_positive(z, "z")
     return z * math.sqrt((kurtosis - 1.0) / (4.0 * numel))
 
 
@@ -164,6 +188,8 @@ def init_weights_(model: nn.Module, name: str, nonlinearity: str) -> nn.Module:
     and set the biases to zero; returns the model."""
     if name not in INITIALIZERS:
         raise ValueError(f"name must be one of {', '.join(map(repr, INITIALIZERS))}; got {name!r}")
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     with torch.no_grad():
         for module in model.modules():
             if isinstance(module, nn.Linear | nn.Conv1d | nn.Conv2d | nn.Conv3d):

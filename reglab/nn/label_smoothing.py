@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import torch
 
-from reglab._checks import check_probability
+from reglab._checks import check_positive_int, check_probability
 
 __all__ = ["logit_gap", "optimal_logit_gap", "smooth_targets"]
 
@@ -45,6 +45,15 @@ def smooth_targets(
         tensor([[0.0500, 0.0500, 0.8500, 0.0500]])
     """
     check_probability(eps, "eps")
+    check_positive_int(num_classes, "num_classes")  # -1 would be one_hot's "infer"
+    if not isinstance(target, torch.Tensor) or target.dtype != torch.int64:
+        got = target.dtype if isinstance(target, torch.Tensor) else type(target).__name__
+        raise TypeError(f"target must be an int64 tensor of class indices, got {got}")
+    if target.numel() and not (0 <= int(target.min()) and int(target.max()) < num_classes):
+        raise ValueError(
+            f"target must hold class indices in [0, {num_classes}), "
+            f"got {int(target.min())}..{int(target.max())}"
+        )
     dtype = torch.get_default_dtype() if dtype is None else dtype
     one_hot = torch.nn.functional.one_hot(target, num_classes).to(dtype)
     return (1 - eps) * one_hot + eps / num_classes  # q_c = (1-eps)[c=y] + eps/K
@@ -67,6 +76,7 @@ def optimal_logit_gap(eps: float, num_classes: int) -> float:
         4.5109
     """
     check_probability(eps, "eps")
+    check_positive_int(num_classes, "num_classes")
     if num_classes < 2:
         raise ValueError(f"num_classes must be >= 2, got {num_classes}")
     if eps == 0:
@@ -87,6 +97,8 @@ def logit_gap(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         raise ValueError(
             f"logits must be (N, K) and y (N,), got {tuple(logits.shape)} and {tuple(y.shape)}"
         )
+    if y.is_floating_point() or y.is_complex():
+        raise TypeError(f"y must hold integer class indices, got {y.dtype}")
     K = logits.shape[1]
     true = logits.gather(1, y.long().unsqueeze(1)).squeeze(1)  # z_y
     others = (logits.sum(1) - true) / (K - 1)  # mean of z_c, c != y

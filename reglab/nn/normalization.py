@@ -26,7 +26,14 @@ from collections.abc import Sequence
 
 import torch
 
-from reglab.nn._arguments import check_int, check_int_sequence, check_tensors
+from reglab._checks import check_probability
+from reglab.nn._arguments import (
+    check_eps,
+    check_int,
+    check_int_sequence,
+    check_like_input,
+    check_tensors,
+)
 from reglab.nn.batchnorm import batch_norm
 
 __all__ = ["KINDS", "shared_stats_mask"]
@@ -56,6 +63,7 @@ def _affine(x_hat, weight, bias, shape):
 
 def _check_normalized_shape(fn, input, normalized_shape, weight, bias) -> list[int]:
     check_tensors(fn, input, weight=weight, bias=bias)
+    check_like_input(fn, input, weight=weight, bias=bias)
     shape = check_int_sequence(fn, "normalized_shape", normalized_shape)  # 4.7 is no 4
     if not shape:
         raise RuntimeError(
@@ -111,6 +119,7 @@ def layer_norm(
     Reference: Ba, Kiros & Hinton, *Layer Normalization*, arXiv:1607.06450, 2016.
     """
     shape = _check_normalized_shape("layer_norm", input, normalized_shape, weight, bias)
+    check_eps("layer_norm", eps)
     dims = tuple(range(-len(shape), 0))  # the trailing len(normalized_shape) dimensions
     x_hat = _standardize(_opmath(input), dims, eps)
     return _affine(x_hat, weight, bias, shape).to(input.dtype)
@@ -147,6 +156,8 @@ def rms_norm(
     Reference: Zhang & Sennrich, *Root Mean Square Layer Normalization*, NeurIPS 2019.
     """
     shape = _check_normalized_shape("rms_norm", input, normalized_shape, weight, None)
+    if eps is not None:
+        check_eps("rms_norm", eps)
     x = _opmath(input)
     if eps is None:
         eps = torch.finfo(x.dtype).eps
@@ -157,6 +168,7 @@ def rms_norm(
 
 def _check_channels(fn: str, input: torch.Tensor, weight, bias) -> None:
     check_tensors(fn, input, weight=weight, bias=bias)
+    check_like_input(fn, input, weight=weight, bias=bias)
     if input.dim() < 2:
         raise RuntimeError(
             f"Expected at least 2 dimensions for input tensor but received {input.dim()}"
@@ -208,6 +220,7 @@ def group_norm(
     """
     _check_channels("group_norm", input, weight, bias)
     num_groups = check_int("group_norm", "num_groups", num_groups)
+    check_eps("group_norm", eps)
     N, C = input.shape[:2]
     if num_groups <= 0:
         raise RuntimeError(f"Expected num_groups to be greater than 0, got {num_groups}")
@@ -273,6 +286,8 @@ def instance_norm(
     """
     check_tensors("instance_norm", input, running_mean=running_mean, running_var=running_var)
     _check_channels("instance_norm", input, weight, bias)
+    check_eps("instance_norm", eps)
+    check_probability(momentum, "momentum")
     C = input.shape[1]
     for name, t in [("running_mean", running_mean), ("running_var", running_var)]:
         if t is not None and t.numel() != C:

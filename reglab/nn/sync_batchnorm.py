@@ -76,6 +76,10 @@ def launch(fn: Callable, *args, world_size: int = 2, backend: str = "gloo") -> l
 
         >>> results = launch(batch_norm_replica, [X], world_size=2)
     """
+    if not callable(fn):
+        raise TypeError(
+            f"fn must be a callable fn(rank, world_size, *args), got {type(fn).__name__}"
+        )
     check_positive_int(world_size, "world_size")
     with tempfile.TemporaryDirectory(prefix="reglab-dist-") as folder:
         mp.start_processes(
@@ -264,6 +268,12 @@ def batch_norm_replica(
         replica's share), ``running_mean`` and ``running_var``; and ``"module_error"``, the
         message ``nn.SyncBatchNorm`` raised (``None`` if it raised nothing).
     """
+    if isinstance(world_size, bool) or not isinstance(world_size, int) or world_size < 1:
+        raise ValueError(f"world_size must be an integer >= 1, got {world_size!r}")
+    if isinstance(rank, bool) or not isinstance(rank, int) or not 0 <= rank < world_size:
+        raise ValueError(f"rank must be an integer in [0, {world_size}), got {rank!r}")
+    if not batches:
+        raise ValueError("batches must hold at least one batch")
     C = batches[0].shape[1]
     kw = dict(dtype=batches[0].dtype, device=device)
     affine = weight is not None

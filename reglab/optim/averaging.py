@@ -59,6 +59,8 @@ class WeightAverage(nn.Module):
         self, model: nn.Module, *, decay: float | None = None, use_buffers: bool = False
     ) -> None:
         super().__init__()
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
         if decay is not None:
             check_probability(decay, "decay")
         self.module = copy.deepcopy(model)
@@ -122,6 +124,8 @@ def recompute_bn_stats(batches: Iterable, model: nn.Module) -> None:
         batches (iterable): tensors, or tuples whose first element is the input.
         model (nn.Module): changed in place.
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     layers = [m for m in model.modules() if isinstance(m, _BatchNorm)]
     if not layers:
         return

@@ -23,6 +23,10 @@ __all__ = [
 
 
 def _tensors(params: Iterable[torch.Tensor] | torch.Tensor) -> list[torch.Tensor]:
+    if not isinstance(params, torch.Tensor | Iterable):
+        raise TypeError(
+            f"params must be a tensor or an iterable of tensors, got {type(params).__name__}"
+        )
     params = [params] if isinstance(params, torch.Tensor) else list(params)
     for i, p in enumerate(params):
         if not isinstance(p, torch.Tensor):

@@ -10,6 +10,8 @@ from __future__ import annotations
 import torch
 from matplotlib.axes import Axes
 
+from reglab.plotting._checks import _check_ax, _check_runs, _check_same_length
+
 __all__ = ["plot_curves_1d", "plot_lr_schedule", "plot_scores_by_size"]
 
 
@@ -40,6 +42,8 @@ def plot_scores_by_size(runs: dict, ax: Axes, *, field: str = "nll") -> Axes:
 
 def plot_lr_schedule(lrs: list[float], ax: Axes, *, swa_start: int | None = None) -> Axes:
     """Learning rate per epoch; a dashed line where averaging starts."""
+    _check_ax(ax)
+    _check_runs(lrs, "lrs")
     ax.plot(range(len(lrs)), lrs, "-o", ms=3)
     if swa_start is not None:
         ax.axvline(swa_start, color="k", ls="--", lw=0.8)
@@ -55,6 +59,8 @@ def plot_curves_1d(
     """Several 1-D curves over the same ``xs`` (label -> values), e.g. loss along a line."""
     if not curves:
         raise ValueError("curves is empty: nothing to plot")
+    for label, values in curves.items():
+        _check_same_length(xs, values, "curves", label)
     for label, values in curves.items():
         ax.plot(xs.tolist(), torch.as_tensor(values).tolist(), label=label)
     ax.set_xlabel(xlabel)

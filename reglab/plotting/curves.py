@@ -95,6 +95,7 @@ def plot_run_curves(
     Raises:
         ValueError: a run's history has no values for ``field``.
     """
+    _check_runs(runs, "runs")
     for run in runs:
         history = run.history
         values = getattr(history, field, None)

@@ -7,6 +7,8 @@ import math
 import torch
 from matplotlib.axes import Axes
 
+from reglab.plotting._checks import _check_same_length
+
 __all__ = ["plot_filter_factors", "plot_stopping", "plot_weight_paths"]
 
 
@@ -20,6 +22,11 @@ def plot_filter_factors(eigenvalues: torch.Tensor, gd: dict, ridge: dict, ax: Ax
         ridge (dict): label -> :math:`(d,)` ridge factors, paired with ``gd`` in order.
     """
     x = eigenvalues.detach().cpu().numpy()
+    if len(gd) != len(ridge):
+        raise ValueError(f"gd and ridge must hold as many curves, got {len(gd)} and {len(ridge)}")
+    for name, curves in (("gd", gd), ("ridge", ridge)):
+        for label, f in curves.items():
+            _check_same_length(x, f, name, label)
     for (gd_label, f_gd), (ridge_label, f_ridge) in zip(gd.items(), ridge.items(), strict=True):
         (line,) = ax.plot(x, f_gd.detach().cpu().numpy(), label=gd_label)
         ax.plot(
@@ -99,6 +106,11 @@ def plot_stopping(
         train (bool): draw the training loss too. Default: ``True``.
         log (bool): logarithmic loss axis. Default: ``True``.
     """
+    if not len(history.epoch) or len(history.val_loss) != len(history.epoch):
+        raise ValueError(
+            f"history must hold val_loss for at least one epoch, got {len(history.epoch)} "
+            f"epochs and {len(history.val_loss)} val_loss values"
+        )
     if train:
         ax.plot(history.epoch, history.train_loss, color="C0", label="training loss")
     ax.plot(history.epoch, history.val_loss, color="C1", label="validation loss")

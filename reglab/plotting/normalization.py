@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from matplotlib.axes import Axes
 
+from reglab.plotting._checks import _check_runs
+
 __all__ = ["plot_batch_size_study", "plot_stats_cube"]
 
 
@@ -25,6 +27,10 @@ def plot_stats_cube(mask: torch.Tensor, ax: Axes, *, color: str = "C0") -> Axes:
         ax (Axes): a 3-D axes (``projection="3d"``).
         color (str): colour of the shaded cells. Default: ``"C0"``.
     """
+    if mask.dim() < 3:
+        raise ValueError(
+            f"mask must be (N, C, *) with at least 3 dimensions, got {tuple(mask.shape)}"
+        )
     cells = mask.reshape(mask.shape[0], mask.shape[1], -1).transpose(0, 1).numpy()  # (C, N, HW)
     colors = np.where(cells, color, "white").astype(object)
     ax.voxels(np.ones_like(cells), facecolors=colors, edgecolors="0.35", linewidth=0.4)
@@ -55,6 +61,7 @@ def plot_batch_size_study(
             Default: ``"test_acc"``.
         ylabel (str): the y axis label. Default: ``"test accuracy"``.
     """
+    _check_runs(rows, "rows")
     rows = [r for r in rows if getattr(r, field) is not None]
     norms = list(dict.fromkeys(r.norm for r in rows))
     for k, norm in enumerate(norms):

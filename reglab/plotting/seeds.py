@@ -34,7 +34,9 @@ def plot_paired_seeds(values: dict, ax: Axes, *, ylabel: str) -> Axes:
     _check_runs(values, "values")
     counts = {label: len(v) for label, v in values.items()}
     if len(set(counts.values())) != 1 or 0 in counts.values():
-        raise ValueError(f"every setting needs the same, non-zero number of seeds; got {counts}")
+        raise ValueError(
+            f"values: every setting needs the same, non-zero number of seeds; got {counts}"
+        )
     labels = list(values)
     table = torch.tensor([[float(v) for v in values[k]] for k in labels], dtype=torch.float64)
     x = torch.arange(len(labels), dtype=torch.float64)
@@ -63,6 +65,7 @@ def plot_seed_dots(
         ylabel (str, optional): the y-axis label. Default: ``None``.
         colors (list, optional): one colour per group. Default: all ``"C0"``.
     """
+    _check_runs(groups, "groups")
     colors = colors if colors is not None else ["C0"] * len(groups)
     if len(colors) != len(groups):
         raise ValueError(f"got {len(colors)} colors for {len(groups)} groups")
@@ -88,6 +91,9 @@ def plot_seed_sweep(
         label (str, optional): legend entry of the line. Default: ``None``.
         color (str, optional): colour of dots and line. Default: the next in the cycle.
     """
+    _check_runs(values, "values")
+    if any(not len(v) for v in values.values()):
+        raise ValueError("values must hold at least one seed's value for every x")
     xs = list(values)
     means = [sum(v) / len(v) for v in values.values()]
     (line,) = ax.plot(xs, means, marker="_", markersize=12, label=label, color=color)
@@ -165,6 +171,11 @@ def plot_paired_differences(differences: dict, ax: Axes, *, xlabel: str) -> Axes
     """
     if not differences:
         raise ValueError("differences is empty: nothing to plot")
+    for label, d in differences.items():
+        if not all(hasattr(d, a) for a in ("mean", "low", "high")):
+            raise TypeError(
+                f"differences[{label!r}] must be a PairedDifference, got {type(d).__name__}"
+            )
     for row, d in enumerate(differences.values()):
         ax.plot([d.low, d.high], [row, row], color="0.5", lw=2, solid_capstyle="butt")
         ax.plot(list(d.differences), [row] * len(d.differences), "o", color="C0", ms=5)

@@ -11,8 +11,9 @@ difference at this scale.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from numbers import Real
 
 import torch
 from scipy import stats as _scipy_stats
@@ -129,6 +130,25 @@ class PairedDifference:
         return iter((self.mean, self.low, self.high, self.all_same_sign))
 
 
+def _as_floats(values, name: str) -> list[float]:
+    if isinstance(values, torch.Tensor):
+        if values.dim() != 1:
+            raise ValueError(f"{name} must be 1-D (one value per seed), got {tuple(values.shape)}")
+        return [float(v) for v in values.tolist()]
+    if isinstance(values, Mapping | str | bytes) or not isinstance(values, Iterable):
+        raise TypeError(
+            f"{name} must be a sequence of numbers, one per seed, got {type(values).__name__} "
+            "(a dict would contribute its keys)"
+        )
+    values = list(values)
+    for v in values:
+        if isinstance(v, torch.Tensor) and v.numel() == 1:
+            continue
+        if isinstance(v, bool) or not isinstance(v, Real):
+            raise TypeError(f"{name} must hold numbers, got {type(v).__name__} {v!r}")
+    return [float(v) for v in values]
+
+
 def paired_difference(
     a: Sequence[float] | torch.Tensor,
     b: Sequence[float] | torch.Tensor,
@@ -163,8 +183,7 @@ def paired_difference(
         >>> d.all_same_sign, f"{d.mean:.4f}"
         (True, '0.0117')
     """
-    a = [float(v) for v in (a.tolist() if isinstance(a, torch.Tensor) else a)]
-    b = [float(v) for v in (b.tolist() if isinstance(b, torch.Tensor) else b)]
+    a, b = _as_floats(a, "a"), _as_floats(b, "b")
     if len(a) != len(b):
         raise ValueError(f"a and b must pair seed by seed, got {len(a)} and {len(b)} values")
     if len(a) < 2:

@@ -25,6 +25,13 @@ class Table:
     """
 
     def __init__(self, headers: Sequence[str], rows: Sequence[Sequence], floatfmt: str = ".4g"):
+        if isinstance(headers, str | bytes) or not isinstance(headers, Sequence):
+            raise TypeError(
+                f"headers must be a sequence of strings (a list), got {type(headers).__name__} "
+                f"{headers!r} (a string would be split into letters)"
+            )
+        if isinstance(rows, str | bytes) or not isinstance(rows, Sequence):
+            raise TypeError(f"rows must be a sequence of rows, got {type(rows).__name__}")
         self.headers = list(headers)
         self.rows = [list(r) for r in rows]
         bad = [i for i, r in enumerate(self.rows) if len(r) != len(self.headers)]
@@ -83,6 +90,16 @@ def paired_table(
         ----------  ---------------  --------------  ----------  ---------------------
          A minus B             +7.5  [-24.3, +39.3]  +5.0 +10.0  higher for every seed
     """
+    if not isinstance(comparisons, Mapping):
+        raise TypeError(
+            f"comparisons must be a mapping of row label -> PairedDifference, "
+            f"got {type(comparisons).__name__}"
+        )
+    for label, d in comparisons.items():
+        if not isinstance(d, PairedDifference):
+            raise TypeError(
+                f"comparisons[{label!r}] must be a PairedDifference, got {type(d).__name__}"
+            )
 
     def num(v: float) -> str:
         return format(scale * v, fmt)
@@ -117,6 +134,8 @@ def seeds_text(values: Sequence, fmt: str) -> str:
         >>> seeds_text([0.9712, 0.9655, 0.9701], ".1%")
         '97.1% 96.6% 97.0%'
     """
+    if not isinstance(fmt, str):
+        raise TypeError(f"fmt must be a format spec string such as '.1%', got {type(fmt).__name__}")
     return " ".join(format(v, fmt) for v in values)
 
 
@@ -146,5 +165,7 @@ def verdict(
         >>> verdict(paired_difference([0.3, 0.2, 0.4], [0.5, 0.4, 0.6]), lower_is_better=True)
         'better for every seed'
     """
+    if not isinstance(d, PairedDifference):
+        raise TypeError(f"d must be a PairedDifference, got {type(d).__name__}")
     higher, lower = (worse, better) if lower_is_better else (better, worse)
     return d.verdict(higher, lower, unclear)

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from reglab._checks import check_positive_int
 from reglab.data.mnist import balanced_subset
 from reglab.data.splits import train_val_split
 from reglab.train.adversarial import adversarial_mix, fgsm, linear_adversarial_loss, pgd
@@ -76,6 +77,13 @@ class AdversarialConfig:
     pgd_restarts: int = 2
     robust_per_class: int = 50
 
+    def __post_init__(self):
+        if not self.seeds or len(set(self.seeds)) != len(self.seeds):
+            raise ValueError(f"seeds must be distinct and at least one, got {self.seeds}")
+        for name in ("train_per_class", "val_per_class", "batch_size", "num_epochs",
+                     "patience", "pgd_steps", "pgd_restarts", "robust_per_class"):  # fmt: skip
+            check_positive_int(getattr(self, name), name)
+
     @property
     def settings(self) -> dict[str, float]:
         """Setting name -> training radius (0 for plain training)."""
@@ -117,6 +125,8 @@ def run_seed(
     Returns:
         list[dict]: one plain-data result per setting (JSON-ready).
     """
+    if not isinstance(config, AdversarialConfig):
+        raise TypeError(f"config must be an AdversarialConfig, got {type(config).__name__}")
     source = torch.Generator().manual_seed(seed)
     data_seed, init_seed, order_seed = spawn_seeds(source, 3)
     g = torch.Generator().manual_seed(data_seed)
@@ -168,6 +178,7 @@ def run_seed(
 def logistic_model(in_features: int, *, generator: torch.Generator, dtype=torch.float64):
     """``Linear(in_features, 1)`` with its output flattened to :math:`(N,)` logits; the
     weights drawn from ``generator`` (:math:`N(0, 0.01^2)`), the bias 0."""
+    check_positive_int(in_features, "in_features")
     model = nn.Sequential(nn.Linear(in_features, 1, dtype=dtype), nn.Flatten(0))
     with torch.no_grad():
         model[0].weight.copy_(0.01 * torch.randn(1, in_features, generator=generator, dtype=dtype))

@@ -40,6 +40,11 @@ def sgd_least_squares(
     """
     check_positive(lr, "lr")
     check_positive_int(num_steps, "num_steps")
+    if X.dim() != 2 or y.shape != X.shape[:1]:
+        raise ValueError(
+            f"X must be (N, D) and y (N,) with the same N, got {tuple(X.shape)} and "
+            f"{tuple(y.shape)}"
+        )
     idx = torch.randint(0, len(X), (num_steps,), generator=generator)
     w = torch.zeros(X.shape[1], dtype=X.dtype)
     out = [w]

@@ -26,6 +26,7 @@ from torch.optim.swa_utils import update_bn
 
 from reglab._checks import check_positive_int
 from reglab.data.mnist import balanced_subset
+from reglab.studies._arguments import check_instance
 from reglab.train.loop import evaluate, train
 from reglab.train.models import small_cnn
 
@@ -78,6 +79,11 @@ class BatchSizeConfig:
                 raise ValueError(f"{name} must be distinct and at least one, got {values}")
         for name in ("hidden", "num_groups", "per_class", "n_test"):
             check_positive_int(getattr(self, name), name)
+        if any(n not in ("batch", "group", "layer") for n in self.norms):
+            raise ValueError(f"norms must hold 'batch', 'group' or 'layer', got {self.norms}")
+        for b in self.batch_sizes:
+            if isinstance(b, bool) or not isinstance(b, int):
+                raise TypeError(f"batch_sizes must hold integers, got {self.batch_sizes}")
         if min(self.batch_sizes) < 2:
             raise ValueError(f"batch_sizes must be >= 2 (batch norm), got {self.batch_sizes}")
         if self.lr_32 <= 0:
@@ -116,6 +122,7 @@ class BatchSizeRun:
 def draw_data(config: BatchSizeConfig, train_pool: Data, test: Data) -> tuple[Data, Data]:
     """The study's training set (``per_class`` images of each class of ``train_pool``,
     drawn with ``data_seed``) and test set (the first ``n_test`` images of ``test``)."""
+    check_instance(config, BatchSizeConfig, "config")
     (X, y), (X_test, y_test) = train_pool, test
     idx = balanced_subset(
         y, config.per_class, generator=torch.Generator().manual_seed(config.data_seed)
@@ -138,6 +145,8 @@ def accuracy_with_batch_statistics(
         ValueError: if ``batch_size < 2`` or the last batch would hold one sample (batch
             norm needs more than one value per channel).
     """
+    if len(X) != len(y):
+        raise ValueError(f"y must hold one label per row of X: {len(y)} labels, {len(X)} rows")
     if batch_size < 2 or len(X) % batch_size == 1:
         raise ValueError(
             f"batch_size must be >= 2 and leave no last batch of one sample; "
@@ -172,6 +181,7 @@ def run_batch_size_study(
     Raises:
         ValueError: a batch size would leave a last batch of one sample.
     """
+    check_instance(config, BatchSizeConfig, "config")
     rows = []
     n_train = len(train_data[0])
     for norm in config.norms:

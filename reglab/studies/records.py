@@ -35,6 +35,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from reglab.studies._arguments import check_instance, check_path
+
 __all__ = [
     "PROVENANCE_FIELDS",
     "RESULT_FIELDS",
@@ -63,11 +65,14 @@ def run_key(point: Any, seed: int) -> tuple[str, int]:
         >>> run_key({"lr": 0.1, "p": 0.5}, 3)
         ('{"lr":0.1,"p":0.5}', 3)
     """
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__} {seed!r}")
     return json.dumps(point, sort_keys=True, separators=(",", ":")), seed
 
 
 def encode(record: Mapping) -> str:
     """One record as one line of JSON (keys sorted, so equal records give equal bytes)."""
+    check_instance(record, Mapping, "record")
     return json.dumps(record, sort_keys=True) + "\n"
 
 
@@ -77,6 +82,8 @@ def append_record(file: IO[str], record: Mapping) -> None:
     The line is written with one ``write`` call; a process killed during it leaves at most
     a last line without its newline, which :func:`read_records` recognises.
     """
+    if not hasattr(file, "write") or not hasattr(file, "fileno"):
+        raise TypeError(f"file must be an open text file, got {type(file).__name__}")
     file.write(encode(record))
     file.flush()
     os.fsync(file.fileno())
@@ -85,6 +92,7 @@ def append_record(file: IO[str], record: Mapping) -> None:
 def write_records(path: str | Path, records: Iterable[Mapping]) -> Path:
     """Write ``records`` to ``path`` atomically: a temporary file beside it, fsync, then
     ``os.replace``. A reader sees the old file or the new one, never a part of it."""
+    check_path(path)
     path = Path(path)
     temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
@@ -133,6 +141,7 @@ def read_records(
         ValueError: a line is not JSON, not a record, or of another config; the message
             names the file and the line number (counted from 1).
     """
+    check_path(path)
     path = Path(path)
     *lines, tail = path.read_bytes().split(b"\n")  # tail is b"" when the file ends in \n
     if tail:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from reglab._checks import check_nonnegative, check_probability
+from reglab._checks import check_nonnegative, check_positive, check_probability
 from reglab.data.augment import random_affine
 from reglab.optim.penalties import l1_penalty, param_groups
 from reglab.train.models import small_cnn
@@ -82,6 +82,9 @@ def build(
     Returns:
         (model, optimizer, penalty, augment): ``penalty`` and ``augment`` may be ``None``.
     """
+    if not isinstance(setting, Setting):
+        raise TypeError(f"setting must be a Setting, got {type(setting).__name__}")
+    check_positive(lr, "lr")
     model = small_cnn(channels, batch_norm=setting.batch_norm, p=setting.p, p2d=setting.p2d)
     optimizer = torch.optim.AdamW(param_groups(model, setting.weight_decay), lr=lr)
     penalty = None

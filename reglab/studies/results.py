@@ -13,6 +13,7 @@ import statistics
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from reglab.studies._arguments import check_instance, check_path
 from reglab.studies.regularizers import Setting
 from reglab.train.loop import History
 
@@ -93,12 +94,22 @@ class RunResult:
         )
 
 
+def _check_results(results, *, allow_empty: bool = True) -> None:
+    if isinstance(results, RunResult) or not isinstance(results, list | tuple):
+        raise TypeError(f"results must be a list of RunResult, got {type(results).__name__}")
+    for i, r in enumerate(results):
+        check_instance(r, RunResult, f"results[{i}]")
+    if not results and not allow_empty:
+        raise ValueError("results must hold at least one RunResult")
+
+
 def summarize(results: list[RunResult]) -> list[dict]:
     """Mean and standard deviation over seeds of each setting's final metrics, in order:
     one row (a dict, ready for CSV) per setting.
 
     An empty ``results`` gives an empty list.
     """
+    _check_results(results)
     rows = []
     for name in dict.fromkeys(r.name for r in results):
         rs = [r for r in results if r.name == name]
@@ -119,6 +130,7 @@ def mean_curves(results: list[RunResult]) -> dict[str, History]:
         ValueError: the seeds of a setting trained for different numbers of epochs (runs
             cut short by early stopping cannot be averaged epoch by epoch).
     """
+    _check_results(results, allow_empty=False)
     curves = {}
     for name in dict.fromkeys(r.name for r in results):
         runs = [asdict(r.history) for r in results if r.name == name]
@@ -148,6 +160,7 @@ def save_results(results: list[RunResult], folder: str | Path) -> tuple[Path, Pa
     Raises:
         ValueError: ``results`` is empty (there would be no summary row to write).
     """
+    _check_results(results)
     if not results:
         raise ValueError("results must hold at least one run, got an empty list")
     folder = Path(folder)
@@ -165,6 +178,7 @@ def save_results(results: list[RunResult], folder: str | Path) -> tuple[Path, Pa
 def load_results(path: str | Path) -> list[RunResult]:
     """Read the results that :func:`save_results` wrote (its ``results.json`` or its
     folder): ``load_results(save_results(results, folder)[0]) == results``."""
+    check_path(path)
     path = Path(path)
     data = json.loads((path / "results.json" if path.is_dir() else path).read_text())
     return [RunResult.from_dict(d) for d in data]

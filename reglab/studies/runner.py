@@ -71,6 +71,8 @@ def rank_device(device: torch.device | str | None, local_rank: int = 0) -> torch
     """The device a process runs on: ``device`` (default: the GPU when there is one, see
     :func:`reglab.train.default_device`); a ``cuda`` device without an index becomes the
     ``local_rank``-th GPU of the node (modulo the number of GPUs)."""
+    if isinstance(local_rank, bool) or not isinstance(local_rank, int) or local_rank < 0:
+        raise ValueError(f"local_rank must be an integer >= 0, got {local_rank!r}")
     device = resolve_device(device)
     if device.type == "cuda" and device.index is None:
         device = torch.device("cuda", local_rank % torch.cuda.device_count())
@@ -184,6 +186,11 @@ def run_grid(
         ValueError: a repeated or non-JSON point, a seed that is not an ``int``, or an
             unreadable results file (named, with the line); nothing is run or overwritten.
     """
+    if not callable(run_one):
+        raise TypeError(
+            f"run_one must be a callable run_one(point, seed, data, device), "
+            f"got {type(run_one).__name__}"
+        )
     output, config = Path(output), dict(config or {})
     seeds = list(seeds)
     if not seeds or any(type(s) is not int for s in seeds):
@@ -288,6 +295,10 @@ def study_parser(
         >>> parser.parse_args(["--seeds", "20"]).seeds
         20
     """
+
+    for name, value in (("data_size", data_size), ("seeds", seeds)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
 
     def positive(text: str) -> int:
         try:

@@ -31,7 +31,7 @@ def family_of(name: str, candidates: Mapping[str, Sequence[Setting]]) -> str:
     for family, settings in candidates.items():
         if any(s.name == name for s in settings):
             return family
-    raise KeyError(f"{name!r} is not a candidate of any family in {list(candidates)}")
+    raise KeyError(f"name {name!r} is not a candidate of any family in {list(candidates)}")
 
 
 def choose(
@@ -77,8 +77,16 @@ def combine(settings: Iterable[Setting], name: str = "all") -> Setting:
     """One setting with every regularizer of ``settings`` switched on, at their strengths.
 
     Raises:
-        ValueError: two settings give the same regularizer different strengths.
+        ValueError: ``settings`` is empty, or two settings give the same regularizer
+            different strengths.
+        TypeError: an element of ``settings`` is not a :class:`Setting`.
     """
+    settings = list(settings)
+    if not settings:
+        raise ValueError("settings must hold at least one Setting to combine")
+    for i, setting in enumerate(settings):
+        if not isinstance(setting, Setting):
+            raise TypeError(f"settings[{i}] must be a Setting, got {type(setting).__name__}")
     combined = Setting(name)
     for setting in settings:
         for field in fields(Setting):

@@ -25,6 +25,7 @@ import torch
 from reglab._checks import check_positive, check_positive_int
 from reglab.data.mnist import balanced_subset, mnist_tensors
 from reglab.data.splits import train_val_split
+from reglab.studies._arguments import check_instance
 from reglab.studies.regularizers import Setting, build
 from reglab.studies.results import RunResult, summarize
 from reglab.studies.runner import run_grid, study_parser
@@ -113,6 +114,7 @@ def draw_data(config: StudyConfig, train_pool: Data, test: Data) -> tuple[Data, 
     Returns:
         (train_data, val_data, test_data), each ``(X, y)``.
     """
+    check_instance(config, StudyConfig, "config")
     (X, y), (X_test, y_test) = train_pool, test
     g = torch.Generator().manual_seed(config.data_seed)
     pool = balanced_subset(y, config.per_class + config.val_per_class, generator=g)
@@ -150,6 +152,7 @@ def run_setting(
     test set is evaluated once, after training, and the history holds no test metrics.
     ``channels`` are those of the two conv blocks of :func:`reglab.train.small_cnn`.
     """
+    check_instance(setting, Setting, "setting")
     device = resolve_device(device)
     source = torch.Generator().manual_seed(seed)
     (init_seed,) = spawn_seeds(source, 1)
@@ -194,6 +197,12 @@ def run_study(
 
     Every setting sees the same seeds, data and budget, so results pair up by seed.
     """
+    settings, seeds = list(settings), list(seeds)
+    if not settings or not seeds:
+        raise ValueError(
+            f"settings and seeds must each hold at least one, got {len(settings)} settings "
+            f"and {len(seeds)} seeds"
+        )
     jobs = [(s, seed) for s in settings for seed in seeds]
     if progress is not None:
         jobs = progress(jobs)
@@ -229,6 +238,7 @@ def run(
     Returns:
         list[RunResult]: the candidates' runs, then those of "all".
     """
+    check_instance(config, StudyConfig, "config")
     train_data, val_data, test_data = data
 
     def study(settings):
@@ -286,6 +296,7 @@ def run_grid_study(
     Returns:
         list[RunResult]: the candidates' runs, then those of "all", on every process.
     """
+    check_instance(config, StudyConfig, "config")
     fixed = {k: v for k, v in asdict(config).items() if k not in ("seeds", "candidates")}
     fixed["n_train"], fixed["n_val"] = len(data[0][0]), len(data[1][0])
     grid = partial(

@@ -23,9 +23,11 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from reglab._checks import check_nonnegative, check_probability
 from reglab.data import balanced_subset, corrupt_labels, train_val_split
 from reglab.nn import RandomReLUFeatures
 from reglab.optim import LeastSquares
+from reglab.studies._arguments import check_counts, check_instance
 from reglab.train import evaluate, forked_rng, mlp, train_one_epoch
 
 __all__ = ["Config", "run_double_descent", "run_memorization", "run_sample_wise"]
@@ -75,6 +77,22 @@ class Config:
     fixed_penalties: tuple[float, ...] = (1e-5, 1e-3, 1e-1)
     sample_sizes: tuple[int, ...] = (10, 20, 30, 40, 45, 50, 55, 70, 100)
     sample_width: int = 500
+
+    def __post_init__(self):
+        check_counts(self, ("mem_per_class", "hidden", "batch_size", "max_epochs",
+                            "dd_per_class", "val_per_class", "sample_width"))  # fmt: skip
+        if not self.seeds or len(set(self.seeds)) != len(self.seeds):
+            raise ValueError(f"seeds must be distinct and at least one, got {self.seeds}")
+        for name in ("corruptions", "width_ratios", "penalties", "fixed_penalties",
+                     "sample_sizes"):  # fmt: skip
+            if not getattr(self, name):
+                raise ValueError(f"{name} must hold at least one value")
+        for fraction in self.corruptions:
+            check_probability(fraction, "corruptions")
+        check_probability(self.label_noise, "label_noise")
+        check_probability(self.dropout, "dropout")
+        for name in ("lr", "weight_decay"):
+            check_nonnegative(getattr(self, name), name)
 
     @property
     def n(self) -> int:
@@ -127,6 +145,7 @@ def run_memorization(pool: Data, test_data: Data, config: Config = Config()) -> 
         the settings are the corruption fractions (floats), ``"weight decay"`` and
         ``"dropout"`` (both with fully random labels).
     """
+    check_instance(config, Config, "config")
     runs: dict = {q: [] for q in config.corruptions}
     runs["weight decay"], runs["dropout"] = [], []
     for seed in config.seeds:
@@ -184,6 +203,7 @@ def run_double_descent(pool: Data, test_data: Data, config: Config = Config()) -
         ``smin`` (the smallest of the :math:`\min(n, p)` singular values) and
         ``train_error`` (minimum norm, true labels).
     """
+    check_instance(config, Config, "config")
     widths = config.widths
     X_test, y_test = test_data
     keys = ["error", "error_noisy", "ridge", "ridge_noisy", "lam", "lam_noisy", "norm", "smin"]
@@ -239,6 +259,7 @@ def run_sample_wise(pool: Data, test_data: Data, config: Config = Config()) -> d
     Returns:
         dict: ``sizes`` :math:`(M,)` (the :math:`n`), ``error`` :math:`(S, M)` test errors.
     """
+    check_instance(config, Config, "config")
     X_test, y_test = test_data
     sizes = [10 * k for k in config.sample_sizes]
     error = torch.zeros(len(config.seeds), len(sizes), dtype=torch.float64)

@@ -40,7 +40,15 @@ def member_logits(models: Sequence[nn.Module], X: torch.Tensor) -> torch.Tensor:
     Raises:
         ValueError: ``models`` is empty (:math:`K < 1`).
     """
-    check_positive_int(len(models), "the number of models K")
+    if isinstance(models, nn.Module) or not isinstance(models, Sequence):
+        raise TypeError(
+            "models must be a sequence (list or tuple) of nn.Modules, one per ensemble member, "
+            f"got {type(models).__name__} (an nn.Sequential is one model, not an ensemble)"
+        )
+    for k, model in enumerate(models):
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"models[{k}] must be an nn.Module, got {type(model).__name__}")
+    check_positive_int(len(models), "models (the number of models K)")
     out = []
     for model in models:
         was_training = model.training

@@ -82,6 +82,12 @@ class History:
 
 def spawn_seeds(generator: torch.Generator, n: int) -> list[int]:
     """Draw ``n`` seeds for independent streams from ``generator`` (advancing it)."""
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(
+            f"generator must be a torch.Generator (the seeds are drawn from it, never from the "
+            f"global RNG), got {type(generator).__name__}"
+        )
+    check_positive_int(n, "n")
     return torch.randint(0, 2**62, (n,), generator=generator).tolist()
 
 
@@ -97,6 +103,8 @@ def forked_rng(seed: int, device: torch.device | str | None = None) -> Iterator[
         >>> with forked_rng(0):
         ...     mask = torch.rand(3) > 0.5   # the same mask every time; global RNG untouched
     """
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__} {seed!r}")
     device = torch.device("cpu" if device is None else device)
     cuda = []
     if device.type == "cuda":
@@ -119,6 +127,28 @@ def _check_data(name: str, data, *, allow_none: bool = True) -> None:
         raise ValueError(f"{name}: X and y differ in length: {len(X)} != {len(y)}")
     if len(X) == 0:
         raise ValueError(f"{name} is empty: need at least one sample")
+
+
+_HOOKS = {
+    "penalty": "(model) -> scalar",
+    "augment": "(X_b) -> X_b",
+    "loss": "(logits, targets) -> scalar",
+    "mix": "(X_b, y_b) -> (X_b, targets)",
+    "on_epoch_end": "(epoch, model)",
+}
+
+
+def _check_hooks(**hooks) -> None:
+    for name, hook in hooks.items():
+        if hook is not None and not callable(hook):
+            raise TypeError(
+                f"{name} must be a callable {_HOOKS[name]} or None, got {type(hook).__name__}"
+            )
+
+
+def _check_model(model) -> None:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
 
 
 def _model_device(model: nn.Module) -> torch.device | None:
@@ -148,6 +178,7 @@ def evaluate(
         device (device, optional): where to run; default the device of the model's first
             parameter or buffer, else that of ``X`` (a model without any).
     """
+    _check_model(model)
     if len(X) != len(y):
         raise ValueError(f"X and y differ in length: {len(X)} != {len(y)}")
     if len(X) == 0:
@@ -192,6 +223,15 @@ def train_one_epoch(
     then scored by ``loss(model(X_b), t_b)`` (default ``F.cross_entropy``); the hooks are
     those of :func:`train`. Anything random in them draws from the global RNG.
     """
+    _check_model(model)
+    _check_data("(X, y)", (X, y), allow_none=False)
+    check_positive_int(batch_size, "batch_size")
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(
+            f"generator must be a torch.Generator (it draws the batch order), "
+            f"got {type(generator).__name__}"
+        )
+    _check_hooks(penalty=penalty, augment=augment, loss=loss, mix=mix)
     loss_fn = F.cross_entropy if loss is None else loss
     model.train()
     order = torch.randperm(len(X), generator=generator).to(X.device)
@@ -356,10 +396,8 @@ def train(
         check_positive(lr, "lr")
     if isinstance(seed, bool) or not isinstance(seed, int | torch.Generator):
         raise TypeError(f"seed must be an int or a torch.Generator, got {type(seed).__name__}")
-    for name, hook, signature in (("loss", loss, "(logits, targets) -> scalar"),
-                                  ("mix", mix, "(X_b, y_b) -> (X_b, targets)")):  # fmt: skip
-        if hook is not None and not callable(hook):
-            raise TypeError(f"{name} must be a callable {signature}, got {type(hook).__name__}")
+    _check_model(model)
+    _check_hooks(penalty=penalty, augment=augment, loss=loss, mix=mix, on_epoch_end=on_epoch_end)
     _check_data("train_data", train_data, allow_none=False)
     _check_data("val_data", val_data)
     _check_data("test_data", test_data)

@@ -18,6 +18,15 @@ from torch import nn
 from reglab._checks import check_positive_int, check_probability
 from reglab.train.loop import forked_rng, spawn_seeds
 
+
+def _check_widths(widths, name: str) -> None:
+    if isinstance(widths, str | bytes) or not isinstance(widths, tuple | list):
+        raise TypeError(f"{name} must be a tuple of widths, got {type(widths).__name__}")
+    for width in widths:
+        if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+            raise ValueError(f"{name} must hold integers >= 1, got {tuple(widths)}")
+
+
 __all__ = ["deep_mlp", "mlp", "small_cnn"]
 
 _ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}
@@ -69,6 +78,9 @@ def mlp(
     check_probability(p)
     if nonlinearity not in _ACTIVATIONS:
         raise ValueError(f"nonlinearity must be 'relu' or 'tanh'; got {nonlinearity!r}")
+    _check_widths(hidden, "hidden")
+    check_positive_int(in_features, "in_features")
+    check_positive_int(classes, "classes")
 
     def layers() -> list[nn.Module]:
         out: list[nn.Module] = [nn.Flatten()]
@@ -130,6 +142,9 @@ def small_cnn(
         raise ValueError(f"norm must be one of {list(_NORMS)}; got {norm!r}")
     if batch_norm and norm not in (None, "batch"):
         raise ValueError(f"batch_norm=True contradicts norm={norm!r}")
+    _check_widths(channels, "channels")
+    check_positive_int(hidden, "hidden")
+    check_positive_int(classes, "classes")
     norm = "batch" if batch_norm else norm
     bias = norm is None  # a normalized layer needs no bias: the norm's shift replaces it
 

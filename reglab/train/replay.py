@@ -78,6 +78,12 @@ def replay(criterion: StoppingCriterion, history) -> Replay:
             stopped = t + 1
             break
     kept = criterion.best_epoch
+    if kept is None:  # e.g. patience 1 and a NaN first epoch: no epoch's weights to keep
+        raise ValueError(
+            f"{criterion.name} stopped at epoch {stopped} before any epoch improved: "
+            f"{', '.join(criterion.requires)} must hold a finite value before the stop, got "
+            f"{ {name: columns[name][:stopped] for name in criterion.requires} }"
+        )
     test_loss = history.test_loss[kept - 1] if getattr(history, "test_loss", None) else None
     test_acc = history.test_acc[kept - 1] if getattr(history, "test_acc", None) else None
     trained = num_epochs if stopped is None else stopped

@@ -71,6 +71,8 @@ def _check_loss(name: str, value: float) -> float:
 def generalization_loss(val_loss: float, best_val_loss: float) -> float:
     r""":math:`GL(t) = 100\,(E_{va}(t) / E_{opt}(t) - 1)`, the relative excess of the current
     validation loss over the best so far, in percent."""
+    val_loss = _check_loss("val_loss", val_loss)
+    best_val_loss = _check_loss("best_val_loss", best_val_loss)
     return 100 * (val_loss / best_val_loss - 1)  # GL(t) = 100 (E_va / E_opt - 1)
 
 
