@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from scipy import stats as scipy_stats
 from statsmodels.stats.multitest import multipletests
 
-from reglab.stats import PairedDifference, holm, paired_difference
+from reglab.stats import PairedDifference, holm, paired_difference, tally
 
 finite = st.floats(min_value=-1e3, max_value=1e3, allow_nan=False, allow_infinity=False)
 
@@ -275,3 +275,13 @@ def test_describe_states_the_effect_with_its_interval():
         f"+{d.mean * 100:.1f} points (95% interval {d.low * 100:+.1f} to {d.high * 100:+.1f})"
     ).replace("-", "\u2212")
     assert d.n == 5
+
+
+def test_tally_counts_comparisons_made_and_found_clear():
+    strong = paired_difference([1.0, 1.2, 0.9, 1.1, 1.0], [0.0, 0.1, 0.1, 0.0, 0.2])
+    null = paired_difference([0.1, -0.1, 0.2, 0.0, -0.2], [0.0] * 5)
+    one_sign = paired_difference([0.9, 0.8, 0.7], [0.89, 0.7, 0.6])  # same sign, not clear
+    assert tally(holm([strong, null, one_sign])) == "3/1"
+    assert tally([]) == "0/0"
+    with pytest.raises(TypeError, match=r"differences\[1\] must be a PairedDifference"):
+        tally([strong, 0.5])

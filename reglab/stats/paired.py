@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 from scipy import stats as _scipy_stats
 
-__all__ = ["PairedDifference", "holm", "paired_difference"]
+__all__ = ["PairedDifference", "holm", "paired_difference", "tally"]
 
 
 @dataclass(frozen=True)
@@ -266,3 +266,31 @@ def holm(differences: Sequence[PairedDifference]) -> list[PairedDifference]:
         running = max(running, min(1.0, (m - rank) * differences[i].p_value))
         adjusted[i] = running
     return [replace(d, p_adjusted=adjusted[i], family_size=m) for i, d in enumerate(differences)]
+
+
+def tally(differences: Sequence[PairedDifference]) -> str:
+    r"""``"<made>/<clear>"``: how many comparisons a page makes and how many of them its
+    tests find clear (:attr:`PairedDifference.rejects`), for the build report.
+
+    A chapter glues it, hidden, as ``comparisons``; the build report's claim-check table
+    reads it from the executed notebook.
+
+    Args:
+        differences (sequence of PairedDifference): every comparison the page states,
+            Holm-adjusted within its table or figure (:func:`holm`).
+
+    Raises:
+        TypeError: an element is not a :class:`PairedDifference`.
+
+    Example::
+
+        >>> a = paired_difference([1.0, 1.2, 0.9, 1.1, 1.0], [0.0, 0.1, 0.1, 0.0, 0.2])
+        >>> b = paired_difference([0.1, -0.1, 0.2, 0.0, -0.2], [0.0] * 5)
+        >>> tally(holm([a, b]))
+        '2/1'
+    """
+    differences = list(differences)
+    for i, d in enumerate(differences):
+        if not isinstance(d, PairedDifference):
+            raise TypeError(f"differences[{i}] must be a PairedDifference, got {type(d).__name__}")
+    return f"{len(differences)}/{sum(d.rejects for d in differences)}"
