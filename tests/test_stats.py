@@ -275,6 +275,7 @@ def test_describe_states_the_effect_with_its_interval():
         f"+{d.mean * 100:.1f} points (95% interval {d.low * 100:+.1f} to {d.high * 100:+.1f})"
     ).replace("-", "\u2212")
     assert d.n == 5
+    assert d.describe(scale=1, unit="", digits=3).startswith(f"{d.mean:+.3f} (95% interval")
 
 
 def test_tally_counts_comparisons_made_and_found_clear():

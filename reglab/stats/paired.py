@@ -66,13 +66,14 @@ class PairedDifference:
         Args:
             scale (float): multiplies mean and interval (100 turns accuracies into
                 percentage points). Default: ``100.0``.
-            unit (str): the unit after the mean. Default: ``"points"``.
+            unit (str): the unit after the mean; ``""`` for none. Default: ``"points"``.
             digits (int): decimals. Default: ``1``.
         """
         f = f"+.{digits}f"
         level = f"{self.confidence:.0%}"
+        unit = f" {unit}" if unit else ""  # a unitless effect: no trailing space
         return (
-            f"{self.mean * scale:{f}} {unit} ({level} interval "
+            f"{self.mean * scale:{f}}{unit} ({level} interval "
             f"{self.low * scale:{f}} to {self.high * scale:{f}})"
         ).replace("-", "\u2212")
 
