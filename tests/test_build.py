@@ -402,6 +402,24 @@ def test_comparisons_reads_the_chapters_hidden_glue():
         reglab_book.comparisons(nb)
 
 
+@pytest.mark.parametrize(
+    "chapter", sorted((Path(__file__).parents[1] / "docs" / "chapters").glob("*.md")),
+    ids=lambda p: p.stem,
+)  # fmt: skip
+def test_a_chapter_that_compares_glues_its_tally_and_reads_the_test(chapter):
+    """The build report counts a chapter's comparisons from its one ``comparisons`` glue
+    (reglab.stats.tally), and the verdicts read the paired test (``rejects``, ``sign``,
+    ``verdict``), never ``clear`` or ``excludes_zero``."""
+    import jupytext
+
+    code = "\n".join(c.source for c in jupytext.read(chapter).cells if c.cell_type == "code")
+    compares = "paired_difference(" in code or "paired_table(" in code
+    assert code.count('glue("comparisons"') == (1 if compares else 0)
+    if compares:
+        assert "tally(" in code and ("holm(" in code or "paired_table(" in code)
+    assert not re.search(r"\.(clear|excludes_zero)\b", code)
+
+
 def test_notebook_with_outputs_refuses_cells_that_were_not_run(tmp_path):
     source = tmp_path / "chapter.md"
     source.write_text(CHAPTER)
