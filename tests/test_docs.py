@@ -208,4 +208,14 @@ def test_the_api_reference_has_one_section_per_package():
     }
     by_module = {m for m in modules if m.split(".")[1] in {"studies", "plotting"}}
     assert packages | own_sections | by_module == set(documented)
-    assert modules - by_module - own_sections == targets
+    # a module that its package shadows with an object of the same name (reglab.train.replay,
+    # the function) gets no target: two descriptions of one name fail the strict build
+    shadowed = {m for m in modules if m.rsplit(".", 1)[1] in _all_of(m.rsplit(".", 1)[0])}
+    assert modules - by_module - own_sections - shadowed == targets
+    assert not targets & shadowed
+
+
+def _all_of(package: str) -> list[str]:
+    import importlib
+
+    return getattr(importlib.import_module(package), "__all__", [])

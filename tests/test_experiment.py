@@ -391,3 +391,36 @@ def test_the_books_candidates_have_unique_names_and_an_early_stopping_margin():
     for n in config.size_per_class:
         assert (10 * n) % config.batch_size == 0
         assert (config.size_steps * config.batch_size) % (10 * n) == 0
+
+
+def test_the_study_at_any_scale_gives_runs_results_and_resumes(tmp_path, monkeypatch):
+    # run_grid_study writes every run of run() to a JSON Lines file, and a rerun trains nothing
+    from dataclasses import replace
+
+    import reglab.studies.together as together
+
+    g = torch.Generator().manual_seed(0)
+    X, y = torch.rand(120, 1, 28, 28, generator=g), torch.arange(120) % 10
+    candidates = {"none": (Setting("none"),), "dropout": (Setting("dropout 0.5", p=0.5),)}
+    config = replace(StudyConfig(), seeds=(0, 1), per_class=3, val_per_class=3, num_epochs=3,
+                     patience=1, channels=(2, 2), candidates=candidates)  # fmt: skip
+    data = together.draw_data(config, (X, y), (X[:20], y[:20]))
+    expected = together.run(config, data, device="cpu")
+    output = tmp_path / "runs.jsonl"
+    got = together.run_grid_study(config, data, output=output, device="cpu")
+    assert got == expected
+    assert len(output.read_text().splitlines()) == len(expected) == 2 * 3
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a rerun trained again")
+
+    monkeypatch.setattr(together, "run_study", no_training)
+    assert together.run_grid_study(config, data, output=output, device="cpu") == expected
+
+
+def test_the_study_command_checks_its_data_size(capsys):
+    from reglab.studies.together import main
+
+    with pytest.raises(SystemExit):
+        main(["--data-size", "55"])
+    assert "--data-size must be a multiple of 10, got 55" in capsys.readouterr().err

@@ -63,7 +63,7 @@ class RunResult:
 
     @property
     def name(self) -> str:
-        """The setting's name: ``by_seed(results, "test_acc", name="none")``."""
+        """The setting's name, as in ``by_seed(results, "test_acc", name="none")``."""
         return self.setting.name
 
     @property

@@ -28,6 +28,7 @@ others' runs are then redone).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shlex
@@ -68,7 +69,7 @@ def shard(keys: Iterable[Hashable], rank: int, world_size: int) -> list:
 
 def rank_device(device: torch.device | str | None, local_rank: int = 0) -> torch.device:
     """The device a process runs on: ``device`` (default: the GPU when there is one, see
-    :func:`reglab.train.device.default_device`); a ``cuda`` device without an index becomes the
+    :func:`reglab.train.default_device`); a ``cuda`` device without an index becomes the
     ``local_rank``-th GPU of the node (modulo the number of GPUs)."""
     device = resolve_device(device)
     if device.type == "cuda" and device.index is None:
@@ -197,6 +198,7 @@ def run_grid(
     if len(keys) != len(points) * len(seeds):
         raise ValueError("points holds the same point twice (as JSON)")
     encode({"config": config})  # raises a TypeError for a config that is not JSON
+    config = json.loads(json.dumps(config))  # as a rerun reads it back: tuples are lists
 
     rank, world_size, local_rank = _environment()
     device = rank_device(device, local_rank)

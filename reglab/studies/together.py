@@ -13,21 +13,26 @@ writes them as JSON.
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from functools import partial
+from pathlib import Path
 
 import torch
 
-from reglab.data.mnist import balanced_subset
+from reglab.data.mnist import balanced_subset, mnist_tensors
 from reglab.data.splits import train_val_split
 from reglab.studies.regularizers import Setting, build
-from reglab.studies.results import RunResult
+from reglab.studies.results import RunResult, summarize
+from reglab.studies.runner import run_grid, study_parser
 from reglab.studies.selection import choose, combine
 from reglab.train.device import resolve_device
 from reglab.train.loop import evaluate, forked_rng, spawn_seeds, train
 from reglab.train.stopping import Patience, StoppingCriterion
 
-__all__ = ["StudyConfig", "draw_data", "run", "run_setting", "run_study"]
+__all__ = ["StudyConfig", "draw_data", "main", "run", "run_grid_study", "run_setting", "run_study"]
 
 Data = tuple[torch.Tensor, torch.Tensor]
 
@@ -241,3 +246,96 @@ def run(
     if len(chosen) > 1:
         results += study([combine(chosen.values())])
     return results
+
+
+# -- at any scale: the same runs through reglab.studies.runner (torchrun) -----------------
+
+
+def _run_one(point: dict, seed: int, data, device, *, config: StudyConfig) -> dict:
+    """One (setting, seed) run of :func:`run`, as JSON (for :func:`run_grid_study`)."""
+    train_data, val_data, test_data = data
+    (result,) = run_study(
+        [Setting(**point)], [seed], train_data, test_data, val_data=val_data,
+        stopping=Patience(config.patience), num_epochs=config.num_epochs,
+        batch_size=config.batch_size, lr=config.lr, channels=config.channels,
+        device=device, test_every_epoch=False,
+    )  # fmt: skip
+    return result.to_dict()
+
+
+def run_grid_study(
+    config: StudyConfig,
+    data: tuple[Data, Data, Data],
+    *,
+    output: str | Path,
+    device: torch.device | str | None = None,
+) -> list[RunResult]:
+    r""":func:`run` at any scale: the same runs, each written to ``output`` (JSON Lines) as
+    it ends, and shared out among the processes of ``torchrun``.
+
+    The candidates run as one grid of :func:`reglab.studies.runner.run_grid` (every
+    setting with every seed), the choice on validation follows on every process, and "all"
+    runs as a second grid into the same file. Each run is :func:`run`'s, to the bit, on the
+    same device; a rerun skips the runs ``output`` already holds.
+
+    Args:
+        config (StudyConfig): the settings.
+        data (tuple): ``(train_data, val_data, test_data)``, e.g. from :func:`draw_data`.
+        output (str or path): the JSON Lines results file.
+        device (torch.device or str, optional): see :func:`reglab.studies.runner.rank_device`.
+
+    Returns:
+        list[RunResult]: the candidates' runs, then those of "all", on every process.
+    """
+    fixed = {k: v for k, v in asdict(config).items() if k not in ("seeds", "candidates")}
+    fixed["n_train"], fixed["n_val"] = len(data[0][0]), len(data[1][0])
+    grid = partial(
+        run_grid, seeds=config.seeds, run_one=partial(_run_one, config=config), data=data,
+        output=output, device=device, config=fixed, verbose=False,
+    )  # fmt: skip
+
+    def runs(settings: list[Setting]) -> list[RunResult]:  # in run()'s order, not the file's
+        by_key = {
+            (r["point"]["name"], r["seed"]): r["metrics"]
+            for r in grid([asdict(s) for s in settings])
+        }  # fmt: skip
+        return [RunResult.from_dict(by_key[s.name, k]) for s in settings for k in config.seeds]
+
+    results = runs([s for settings in config.candidates.values() for s in settings])
+    chosen = choose(results, config.candidates)  # on the validation loss
+    if len(chosen) > 1:
+        results += runs([combine(chosen.values())])
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m reglab.studies.together``: the study at any scale (``--help``).
+
+    One process runs every (setting, seed) pair; under ``torchrun --nproc-per-node=K``
+    each process runs its share, on its own GPU when there is one. The data size is the
+    number of training images (``--data-size``, a multiple of 10: the same number of
+    each digit), drawn from the training split of ``REGLAB_DATA`` with the validation
+    images beside them.
+    """
+    default = StudyConfig()
+    parser = study_parser(
+        "Putting it together, at any scale: every regularizer, its strength chosen on "
+        "validation, then all of them at once",
+        data_size=10 * default.per_class, seeds=len(default.seeds),
+        output="runs/together.jsonl",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    if args.data_size % 10:
+        parser.error(f"--data-size must be a multiple of 10, got {args.data_size}")
+    config = replace(default, per_class=args.data_size // 10, seeds=tuple(range(args.seeds)))
+    data = draw_data(config, mnist_tensors(train=True), mnist_tensors(train=False))
+    results = run_grid_study(config, data, output=args.output, device=args.device)
+    if os.environ.get("RANK", "0") == "0":  # one summary, from rank 0 under torchrun
+        print(f"{len(results)} runs in {args.output}")
+        for row in summarize(results):
+            print(f"{row['setting']:<24} test accuracy {row['test_acc']:.2%}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -123,7 +123,7 @@ def run_memorization(pool: Data, test_data: Data, config: Config = Config()) -> 
     decay and with dropout, on every seed (the same digits for all runs of a seed).
 
     Returns:
-        dict: setting -> list (one per seed) of :func:`fit_until_memorized` results;
+        dict: setting -> list (one per seed) of ``fit_until_memorized`` results;
         the settings are the corruption fractions (floats), ``"weight decay"`` and
         ``"dropout"`` (both with fully random labels).
     """
