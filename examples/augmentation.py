@@ -11,8 +11,8 @@ on the same decoded tensors (and on the GPU when there is one). The seed's pipel
 also decodes PIL images, is timed for reference. The numbers are measurements of the
 machine that runs the script.
 
-Run it with ``python examples/augmentation.py``; figures are written to
-``examples/output/`` (or ``$REGLAB_OUTPUT``). ``REGLAB_QUICK=1`` runs a tiny version.
+Run it with ``python examples/augmentation.py`` (the gallery shows its output).
+``REGLAB_QUICK=1`` runs a tiny version.
 
 The chapter :doc:`/chapters/augmentation` derives and discusses what this script shows.
 """
@@ -26,7 +26,6 @@ The chapter :doc:`/chapters/augmentation` derives and discusses what this script
 from reglab import environment
 
 QUICK = environment.flag("REGLAB_QUICK")
-OUT = environment.path("REGLAB_OUTPUT", "examples/output")
 n = 256 if QUICK else 4096
 
 # %%
@@ -44,18 +43,13 @@ X, _ = mnist_tensors(train=True)
 originals = X[:6]  # (6, 1, 28, 28), the same images as float tensors
 augmented = torch.stack([torch.stack([train_set[i][0] for _ in range(7)]) for i in range(6)])
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from reglab.plotting.images import show_images
 
-OUT.mkdir(parents=True, exist_ok=True)
 fig, axes = plt.subplots(6, 8, figsize=(8, 6.2))
 for i in range(6):
     show_images(torch.cat([originals[i : i + 1], augmented[i]]), axes[i])
-fig.savefig(OUT / "augmentation_grid.png", dpi=150, bbox_inches="tight")
 
 # %%
 # Throughput: per sample versus per batch
@@ -96,4 +90,4 @@ print(
          for a, d, k, m in rows],
     )
 )  # fmt: skip
-print(f"figures written to {OUT}/")
+plt.show()

@@ -8,8 +8,8 @@ trained MLPs (a deep ensemble), K stochastic passes of one dropout MLP (Monte-Ca
 dropout), and the weights visited by SGD late in training (stochastic weight averaging,
 checked against ``torch.optim.swa_utils.AveragedModel``).
 
-Run it with ``python examples/averaging.py``; figures are written to ``examples/output/``
-(or ``$REGLAB_OUTPUT``). ``REGLAB_QUICK=1`` shrinks the data and the number of epochs.
+Run it with ``python examples/averaging.py`` (the gallery shows its output).
+``REGLAB_QUICK=1`` shrinks the data and the number of epochs.
 
 The chapter :doc:`/chapters/averaging` derives and discusses what this script shows.
 """
@@ -23,7 +23,6 @@ The chapter :doc:`/chapters/averaging` derives and discusses what this script sh
 from reglab import environment
 
 QUICK = environment.flag("REGLAB_QUICK")
-OUT = environment.path("REGLAB_OUTPUT", "examples/output")
 n_per_class = 10 if QUICK else 50
 num_epochs = 5 if QUICK else 100
 K = 3 if QUICK else 5
@@ -71,9 +70,6 @@ for name, (scores,) in runs.items():
 # %%
 # Figure: metrics against the number of members
 # ---------------------------------------------
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from reglab.plotting.averaging import plot_scores_by_size
@@ -83,8 +79,6 @@ for ax, field in zip(axes, ["accuracy", "nll", "ece"], strict=True):
     plot_scores_by_size(runs, ax, field=field)
 axes[0].legend()
 fig.tight_layout()
-OUT.mkdir(parents=True, exist_ok=True)
-fig.savefig(OUT / "averaging_by_k.png", dpi=150, bbox_inches="tight")
 
 # %%
 # SWA, checked against torch.optim.swa_utils
@@ -123,4 +117,4 @@ print(
     f"test nll: last iterate {evaluate(model, *test_data)[0]:.4f}, "
     f"swa {evaluate(swa, *test_data)[0]:.4f}"
 )
-print(f"figures written to {OUT}/")
+plt.show()

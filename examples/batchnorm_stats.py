@@ -7,8 +7,8 @@ Traces ``running_mean`` and ``running_var`` of ``nn.BatchNorm2d`` over a stream 
 batches for several momenta (and the cumulative average, ``momentum=None``), and measures
 how far training-mode and evaluation-mode outputs drift apart as batches get smaller.
 
-Run it with ``python examples/batchnorm_stats.py``; figures are written to
-``examples/output/`` (or ``$REGLAB_OUTPUT``). ``REGLAB_QUICK=1`` runs a tiny version.
+Run it with ``python examples/batchnorm_stats.py`` (the gallery shows its output).
+``REGLAB_QUICK=1`` runs a tiny version.
 
 The chapter :doc:`/chapters/batchnorm` derives and discusses what this script shows.
 """
@@ -22,7 +22,6 @@ The chapter :doc:`/chapters/batchnorm` derives and discusses what this script sh
 from reglab import environment
 
 QUICK = environment.flag("REGLAB_QUICK")
-OUT = environment.path("REGLAB_OUTPUT", "examples/output")
 num_batches = 30 if QUICK else 300
 
 # %%
@@ -46,18 +45,13 @@ for name, trace in traces.items():
 # %%
 # Plot them
 # ---------
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from reglab.plotting.batchnorm import plot_running_stats
 
-OUT.mkdir(parents=True, exist_ok=True)
 fig, (ax_mean, ax_var) = plt.subplots(1, 2, figsize=(10, 3.6))
 plot_running_stats(traces, ax_mean, field="running_mean", target=100)
 plot_running_stats(traces, ax_var, field="running_var", target=400)
-fig.savefig(OUT / "batchnorm_running_stats.png", dpi=150, bbox_inches="tight")
 
 # %%
 # Train versus eval on small batches
@@ -79,5 +73,4 @@ fig, ax = plt.subplots(figsize=(5.5, 3.2))
 ax.loglog(sizes, gaps, marker="o")
 ax.set_xlabel("batch size N")
 ax.set_ylabel("mean |train - eval| output")
-fig.savefig(OUT / "batchnorm_train_vs_eval.png", dpi=150, bbox_inches="tight")
-print(f"figures written to {OUT}/")
+plt.show()

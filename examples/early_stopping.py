@@ -14,8 +14,8 @@ replaying and stopping agree.
 
 The chapter :doc:`/chapters/early_stopping` derives and discusses what this script shows.
 
-Run it with ``python examples/early_stopping.py``; figures are written to
-``examples/output/`` (or ``$REGLAB_OUTPUT``). ``REGLAB_QUICK=1`` runs a tiny version.
+Run it with ``python examples/early_stopping.py`` (the gallery shows its output).
+``REGLAB_QUICK=1`` runs a tiny version.
 """
 
 # Authors: The reglab developers
@@ -27,7 +27,6 @@ Run it with ``python examples/early_stopping.py``; figures are written to
 from reglab import environment
 
 QUICK = environment.flag("REGLAB_QUICK")
-OUT = environment.path("REGLAB_OUTPUT", "examples/output")
 per_class, num_epochs = (20, 8) if QUICK else (100, 40)
 
 # %%
@@ -36,9 +35,6 @@ per_class, num_epochs = (20, 8) if QUICK else (100, 40)
 # On a random least-squares problem (float64), the iterates of ``torch.optim.SGD`` and
 # the closed form agree to rounding error; then both families of filter factors are
 # drawn for three values of :math:`\tau`.
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import torch
 
@@ -68,8 +64,6 @@ ridge = {
 }
 fig, ax = plt.subplots(figsize=(7, 3.6))
 plot_filter_factors(lams, gd, ridge, ax)
-OUT.mkdir(parents=True, exist_ok=True)
-fig.savefig(OUT / "early_stopping_filter_factors.png", dpi=150, bbox_inches="tight")
 
 # %%
 # An MLP that overfits, replayed through the stopping criteria
@@ -141,5 +135,4 @@ fig, ax = plt.subplots(figsize=(8, 3.8))
 plot_stopping(
     history, ax, stops={r.criterion: r.stopped_epoch for r in replays}, kept=patience.best_epoch
 )
-fig.savefig(OUT / "early_stopping_curves.png", dpi=150, bbox_inches="tight")
-print(f"figures written to {OUT}/")
+plt.show()

@@ -11,8 +11,8 @@ a normal initialization with std 1 explodes until it overflows and one with std 
 vanishes until it underflows (the figures mark those layers on the axes' edges). The
 book's chapter *Weight initialization* checks each of these statements.
 
-Run it with ``python examples/initialization.py``; figures are written to
-``examples/output/`` (or ``$REGLAB_OUTPUT``). ``REGLAB_QUICK=1`` runs a tiny version.
+Run it with ``python examples/initialization.py`` (the gallery shows its output).
+``REGLAB_QUICK=1`` runs a tiny version.
 
 The chapter :doc:`/chapters/initialization` derives and discusses what this script shows.
 """
@@ -26,7 +26,6 @@ The chapter :doc:`/chapters/initialization` derives and discusses what this scri
 from reglab import environment
 
 QUICK = environment.flag("REGLAB_QUICK")
-OUT = environment.path("REGLAB_OUTPUT", "examples/output")
 depth, width, batch = (6, 32, 64) if QUICK else (50, 256, 512)
 
 # %%
@@ -54,25 +53,19 @@ for nonlinearity in ["tanh", "relu"]:
 # %%
 # Plot activation and gradient std against depth
 # ----------------------------------------------
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from reglab.plotting.activations import plot_activation_histograms, plot_std_by_depth
 
-OUT.mkdir(parents=True, exist_ok=True)
 fig, axes = plt.subplots(2, 2, figsize=(11, 7))
 for row, field in zip(axes, ["std", "grad_std"], strict=True):
     for ax, nonlinearity in zip(row, ["tanh", "relu"], strict=True):
         plot_std_by_depth({n: stats[nonlinearity, n] for n in INITIALIZERS}, ax, field=field)
         ax.set_xlabel(f"layer ({nonlinearity} network)")
 fig.tight_layout()
-fig.savefig(OUT / "initialization_std_by_depth.png", dpi=150, bbox_inches="tight")
 
 shown = [0, depth // 4, depth // 2, depth - 1]
 fig, axes = plt.subplots(len(INITIALIZERS), len(shown), figsize=(9, 5.5))
 plot_activation_histograms({n: stats["tanh", n] for n in INITIALIZERS}, axes, shown)
 fig.tight_layout()
-fig.savefig(OUT / "initialization_histograms.png", dpi=150)
-print(f"figures written to {OUT}/")
+plt.show()

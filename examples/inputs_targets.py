@@ -11,8 +11,8 @@ labels.
 
 The chapter :doc:`/chapters/inputs_targets` derives and discusses what this script shows.
 
-Run it with ``python examples/inputs_targets.py``; figures are written to
-``examples/output/`` (or ``$REGLAB_OUTPUT``). ``REGLAB_QUICK=1`` runs a tiny version.
+Run it with ``python examples/inputs_targets.py`` (the gallery shows its output).
+``REGLAB_QUICK=1`` runs a tiny version.
 """
 
 # Authors: The reglab developers
@@ -24,7 +24,6 @@ Run it with ``python examples/inputs_targets.py``; figures are written to
 from reglab import environment
 
 QUICK = environment.flag("REGLAB_QUICK")
-OUT = environment.path("REGLAB_OUTPUT", "examples/output")
 n_per_class = 20 if QUICK else 100
 num_epochs = 2 if QUICK else 20
 eps = 0.1
@@ -75,9 +74,6 @@ for smoothing in (0.0, eps):
 # %%
 # Reliability diagrams
 # --------------------
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from reglab.plotting.targets import plot_reliability
@@ -85,8 +81,6 @@ from reglab.plotting.targets import plot_reliability
 fig, axes = plt.subplots(1, 2, figsize=(9, 4), sharey=True)
 for ax, (label, curve), color in zip(axes, curves.items(), ("C0", "C1"), strict=True):
     plot_reliability(*curve, ax, label=label, color=color)
-OUT.mkdir(parents=True, exist_ok=True)
-fig.savefig(OUT / "reliability.png", dpi=150, bbox_inches="tight")
 
 # %%
 # Mixed digits
@@ -104,5 +98,4 @@ show_mixed_batch(*mixup(X8, y8, alpha=1.0, num_classes=10, generator=g), axes[1]
 show_mixed_batch(*cutmix(X8, y8, alpha=1.0, num_classes=10, generator=g), axes[2])
 for ax, name in zip(axes[:, 0], ["original", "mixup", "CutMix"], strict=True):
     ax.set_ylabel(name)
-fig.savefig(OUT / "mixed_digits.png", dpi=150, bbox_inches="tight")
-print(f"figures written to {OUT}/")
+plt.show()

@@ -11,8 +11,8 @@ at batch sizes 2 to 32 with paired seeds.
 
 The chapter :doc:`/chapters/normalization` derives and discusses what this script shows.
 
-Run it with ``python examples/normalization.py``; figures are written to
-``examples/output/`` (or ``$REGLAB_OUTPUT``). ``REGLAB_QUICK=1`` runs a tiny version.
+Run it with ``python examples/normalization.py`` (the gallery shows its output).
+``REGLAB_QUICK=1`` runs a tiny version.
 Batch norm across processes (``reglab.nn.sync_batchnorm``) is shown in the chapter
 "Normalization beyond batch norm": its worker processes re-import the main script, so it
 is not run from here.
@@ -27,7 +27,6 @@ is not run from here.
 from reglab import environment
 
 QUICK = environment.flag("REGLAB_QUICK")
-OUT = environment.path("REGLAB_OUTPUT", "examples/output")
 
 # %%
 # From scratch against PyTorch
@@ -65,15 +64,11 @@ for name, call in calls.items():
 # ----------------------------------------
 # ``shared_stats_mask`` marks where the gradient of one output is non-zero: exactly the
 # values normalized together with it.
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from reglab.nn import shared_stats_mask
 from reglab.plotting.normalization import plot_stats_cube
 
-OUT.mkdir(parents=True, exist_ok=True)
 fig = plt.figure(figsize=(11, 3.2))
 layers = [("batch", None), ("layer", None), ("instance", None), ("group", 3)]
 for k, (kind, G) in enumerate(layers):
@@ -82,7 +77,6 @@ for k, (kind, G) in enumerate(layers):
     plot_stats_cube(mask, ax)
     ax.text2D(0.5, -0.02, f"{kind} norm", transform=ax.transAxes, ha="center")
     print(f"{kind:8} norm: {int(mask.sum())} values per statistic")
-fig.savefig(OUT / "normalization_axes.png", dpi=150, bbox_inches="tight")
 
 # %%
 # Small batches
@@ -113,5 +107,4 @@ for norm in config.norms:
 fig, ax = plt.subplots(figsize=(6, 3.6))
 plot_batch_size_study(study, ax)
 ax.set_ylim(0, 1)
-fig.savefig(OUT / "normalization_batch_size.png", dpi=150, bbox_inches="tight")
-print(f"figures written to {OUT}/")
+plt.show()

@@ -10,8 +10,8 @@ split of 1,000 digits is held out from the training data; the strength with the 
 mean validation loss is chosen there, and the test set is used once, for the chosen
 strengths and for λ = 0, with paired differences over the seeds.
 
-Run it with ``python examples/weight_decay.py``; figures are written to
-``examples/output/`` (or ``$REGLAB_OUTPUT``). ``REGLAB_QUICK=1`` runs a tiny version.
+Run it with ``python examples/weight_decay.py`` (the gallery shows its output).
+``REGLAB_QUICK=1`` runs a tiny version.
 
 The chapter :doc:`/chapters/penalties` derives and discusses what this script shows.
 """
@@ -25,7 +25,6 @@ The chapter :doc:`/chapters/penalties` derives and discusses what this script sh
 from reglab import environment
 
 QUICK = environment.flag("REGLAB_QUICK")
-OUT = environment.path("REGLAB_OUTPUT", "examples/output")
 per_class, num_epochs, seeds = (5, 5, [0, 1]) if QUICK else (20, 400, [0, 1, 2])
 lambdas = {
     "L2": [0.0, 1e-3, 3e-3, 1e-2, 3e-2] if not QUICK else [0.0, 1e-2],
@@ -100,14 +99,10 @@ for name in list(settings)[1:]:
 # %%
 # Figures
 # -------
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from reglab.plotting.seeds import plot_paired_seeds, plot_sweep
 
-OUT.mkdir(parents=True, exist_ok=True)
 fig, axes = plt.subplots(1, 3, figsize=(14, 3.6))
 for ax, kind in zip(axes[:2], lambdas, strict=True):
     val = torch.tensor([[runs[kind, lam, s][1] for lam in lambdas[kind]] for s in seeds])
@@ -115,7 +110,6 @@ for ax, kind in zip(axes[:2], lambdas, strict=True):
     ax.set_xlabel(f"λ ({kind})")
 plot_paired_seeds({k: [r[0] for r in v] for k, v in test.items()}, axes[2], ylabel="test loss")
 fig.tight_layout()
-fig.savefig(OUT / "weight_decay_sweep.png", dpi=150, bbox_inches="tight")
 
 fig, axes = plt.subplots(len(settings), 10, figsize=(10, 3.4))
 for row, (kind, lam) in zip(axes, settings.values(), strict=True):
@@ -123,5 +117,4 @@ for row, (kind, lam) in zip(axes, settings.values(), strict=True):
     for digit, ax in enumerate(row):
         ax.imshow(W[digit].view(28, 28), cmap="RdBu_r", vmin=-W.abs().max(), vmax=W.abs().max())
         ax.axis("off")
-fig.savefig(OUT / "weight_decay_templates.png", dpi=150, bbox_inches="tight")
-print(f"figures written to {OUT}/")
+plt.show()

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from reglab.data import data_root
+from reglab.data import MNIST_FILES, data_root
 from reglab.environment import Variables
 
 #: Every ``REGLAB_*`` variable the tests read (read only through :data:`SETTINGS`). They
@@ -35,17 +35,12 @@ TEST_VARIABLES: dict[str, str] = {
 }
 SETTINGS = Variables(TEST_VARIABLES)
 
-MNIST_FILES = {
-    True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-    False: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
-}
-
 
 def write_idx_mnist(root: Path, images: torch.Tensor, labels: torch.Tensor, train: bool) -> None:
     """Write uint8 ``images`` (N, 28, 28) and ``labels`` (N,) as torchvision's raw MNIST files."""
     raw = root / "MNIST" / "raw"
     raw.mkdir(parents=True, exist_ok=True)
-    image_file, label_file = MNIST_FILES[train]
+    (image_file, _), (label_file, _) = MNIST_FILES[train]
     n = images.shape[0]
     # IDX header: magic number (0x0803 for 3-D uint8, 0x0801 for 1-D), then big-endian sizes
     (raw / image_file).write_bytes(
@@ -89,7 +84,7 @@ def mnist_root() -> Path:
     missing = [
         name
         for names in MNIST_FILES.values()
-        for name in names
+        for name, _ in names
         if not (root / "MNIST" / "raw" / name).is_file()
     ]
     if missing:

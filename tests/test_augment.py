@@ -323,9 +323,9 @@ def test_sample_affine_params_turned_off_parts_are_float64_zeros_and_ones():
     assert empty["angle"].shape == (0,) and empty["translate"].shape == (0, 2)
 
 
-@pytest.mark.parametrize("N", [-1, True, 2.0])
-def test_sample_affine_params_rejects_a_bad_count(N):
-    with pytest.raises(ValueError, match=rf"N must be an integer >= 0, got {N!r}"):
+@pytest.mark.parametrize("N, error", [(-1, ValueError), (True, TypeError), (2.0, TypeError)])
+def test_sample_affine_params_rejects_a_bad_count(N, error):
+    with pytest.raises(error, match=rf"N must be an integer >= 0, got .*{N!r}"):
         sample_affine_params(N, (28, 28))
 
 
@@ -349,7 +349,7 @@ def test_balanced_subset_errors():
     y = torch.tensor([0, 0, 0, 1])
     with pytest.raises(ValueError, match="class 1 has 1 samples, fewer than n_per_class=2"):
         balanced_subset(y, 2)
-    with pytest.raises(ValueError, match="n_per_class must be >= 1"):
+    with pytest.raises(ValueError, match="n_per_class must be an integer >= 1, got 0"):
         balanced_subset(y, 0)
 
 

@@ -86,7 +86,7 @@ def test_buffers_follow_model_without_use_buffers():
 
 @pytest.mark.parametrize("decay", [-0.1, 1.5, float("nan")])
 def test_bad_decay(decay):
-    with pytest.raises(ValueError, match=r"decay must lie in \[0, 1\]"):
+    with pytest.raises(ValueError, match=rf"decay has to be between 0 and 1, but got {decay}"):
         WeightAverage(_net(), decay=decay)
 
 

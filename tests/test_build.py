@@ -200,14 +200,12 @@ def test_every_input_changes_the_key(inputs_of, tmp_path, monkeypatch):
 
 def test_data_fingerprint_reads_the_idx_headers(tmp_path):
     fingerprint = reglab_build.data_fingerprint(_data_root(tmp_path, 20))
-    size, header = fingerprint["train-images-idx3-ubyte"]
-    assert size == 16 + 20 * 28 * 28
-    assert (
-        header
-        == (0x0803).to_bytes(4, "big").hex()
-        + (20).to_bytes(4, "big").hex()
-        + (28).to_bytes(4, "big").hex() * 2
-    )
+    assert fingerprint["train-images-idx3-ubyte"] == [16 + 20 * 28 * 28, [20, 28, 28]]
+    assert fingerprint["t10k-labels-idx1-ubyte"] == [8 + 20, [20]]
+    labels = tmp_path / "MNIST" / "raw" / "train-labels-idx1-ubyte"
+    labels.write_bytes(labels.read_bytes()[:-1])  # a partial download: another fingerprint
+    size, problem = reglab_build.data_fingerprint(tmp_path)["train-labels-idx1-ubyte"]
+    assert size == 8 + 19 and problem.startswith("corrupt: it has 27 bytes")
     (tmp_path / "MNIST" / "raw" / "t10k-labels-idx1-ubyte").unlink()
     assert reglab_build.data_fingerprint(tmp_path)["t10k-labels-idx1-ubyte"] is None
 

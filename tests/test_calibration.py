@@ -105,7 +105,7 @@ def test_bad_arguments_are_clear_errors():
         expected_calibration_error(probs, torch.tensor([1, 0, 1]))
     with pytest.raises(ValueError, match="n_bins must be an integer >= 1, got 0"):
         expected_calibration_error(probs, y, n_bins=0)
-    with pytest.raises(ValueError, match="n_bins must be an integer"):
+    with pytest.raises(TypeError, match=r"n_bins must be an integer >= 1, got float 2\.5"):
         reliability_curve(probs, y, n_bins=2.5)
     with pytest.raises(ValueError, match=r"probs must lie in \[0, 1\]"):
         expected_calibration_error(torch.tensor([[2.0, -1.0], [0.5, 0.5]]), y)

@@ -136,3 +136,22 @@ def test_missing_file_of_a_present_root_is_named(tiny_mnist):
 def test_balanced_subset_rejects_labels_it_cannot_balance(y, match):
     with pytest.raises(ValueError, match=match):
         data.balanced_subset(y, 1)
+
+
+def test_read_idx_header_reads_the_sizes_of_every_file_of_both_splits(tiny_mnist):
+    from reglab.data import MNIST_FILES, read_idx_header
+
+    root, _, _ = tiny_mnist
+    n = {True: 20, False: 10}  # what the fixture wrote, with struct.pack
+    for train, files in MNIST_FILES.items():
+        (images, images_ndim), (labels, labels_ndim) = files
+        assert read_idx_header(_raw(root) / images, images_ndim) == (n[train], 28, 28)
+        assert read_idx_header(_raw(root) / labels, labels_ndim) == (n[train],)
+
+
+def test_read_idx_header_rejects_the_wrong_number_of_dimensions(tiny_mnist):
+    from reglab.data import read_idx_header
+
+    root, _, _ = tiny_mnist
+    with pytest.raises(data.DatasetCorruptError, match="not that of a uint8 IDX file with 1"):
+        read_idx_header(_raw(root) / "train-images-idx3-ubyte", 1)

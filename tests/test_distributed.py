@@ -165,7 +165,7 @@ def test_outside_a_process_group_sync_batch_norm_is_plain_batch_norm():
 
 
 def test_launch_rejects_an_empty_world():
-    with pytest.raises(ValueError, match="world_size must be >= 1"):
+    with pytest.raises(ValueError, match="world_size must be an integer >= 1, got 0"):
         launch(_every_config, {}, world_size=0)
 
 

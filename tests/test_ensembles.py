@@ -99,3 +99,43 @@ def test_scores_by_size():
     p = logits.softmax(-1).mean(0)
     assert scores[-1]["nll"] == pytest.approx(-p[torch.arange(50), y].log().mean().item())
     assert scores[-1]["accuracy"] == pytest.approx((p.argmax(1) == y).double().mean().item())
+
+
+class _ModeProbe(nn.Module):
+    """Records the mode it ran in, and passes its input on."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def forward(self, x):
+        self.seen.append(self.training)
+        return x
+
+
+# every dropout module kind of torch.nn, and an input shape it accepts
+DROPOUT_KINDS = [
+    (nn.Dropout, (6, 4, 5)),
+    (nn.Dropout1d, (6, 4, 5)),  # (N, C, L)
+    (nn.Dropout2d, (6, 4, 5, 5)),  # (N, C, H, W)
+    (nn.Dropout3d, (6, 4, 3, 5, 5)),  # (N, C, D, H, W)
+    (nn.AlphaDropout, (6, 4, 5)),
+    (nn.FeatureAlphaDropout, (6, 4, 5, 5)),
+]
+
+
+@pytest.mark.parametrize("kind, shape", DROPOUT_KINDS, ids=[k.__name__ for k, _ in DROPOUT_KINDS])
+@pytest.mark.parametrize("dropout_was_training", [False, True])
+def test_mc_dropout_samples_with_every_dropout_kind_and_gives_back_each_mode(
+    kind, shape, dropout_was_training
+):
+    probe = _ModeProbe()
+    net = nn.Sequential(probe, kind(0.5), nn.Flatten(), nn.Linear(math.prod(shape[1:]), 3))
+    net.train()  # the probe (and the model) in training mode ...
+    net[1].train(dropout_was_training)  # ... the dropout layer in either mode
+    X = torch.randn(shape, generator=torch.Generator().manual_seed(0))
+    out = mc_dropout_logits(net, X, 3, generator=torch.Generator().manual_seed(1))
+    assert out.shape == (3, shape[0], 3)
+    assert not torch.equal(out[0], out[1])  # the dropout layer sampled
+    assert probe.seen == [False] * 3  # everything else ran in eval mode
+    assert net.training and probe.training and net[1].training == dropout_was_training

@@ -2,6 +2,7 @@
 sphinx-gallery's form, is picked up by the gallery, and links to and from its chapter."""
 
 import ast
+import json
 import os
 import re
 import subprocess
@@ -18,14 +19,50 @@ def test_there_are_examples():
     assert EXAMPLES
 
 
+# Runs a script as __main__, as sphinx-gallery does, then reports the figures it left open:
+# for each, how many of its axes show data (lines, images, bars, collections or texts).
+RUN_AND_COUNT_FIGURES = """
+import json, runpy, sys
+import matplotlib.pyplot as plt
+sys.argv = sys.argv[1:]  # the script sees its own command line, with no arguments
+runpy.run_path(sys.argv[0], run_name="__main__")
+def shows_data(ax):
+    return bool(ax.lines or ax.images or ax.patches or ax.collections or ax.texts)
+figures = [plt.figure(n) for n in plt.get_fignums()]
+print("FIGURES", json.dumps([sum(map(shows_data, f.axes)) for f in figures]))
+"""
+
+
 @pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.name)
-def test_example_runs_and_writes_its_figures(script, tmp_path, mnist_root):
+def test_example_runs_quickly_and_draws_figures(script, tmp_path, mnist_root):
+    """Each example runs in its quick setting and leaves figures for the gallery to capture
+    (sphinx-gallery saves them: an example neither picks a backend nor writes PNGs)."""
     env = {**os.environ, "REGLAB_QUICK": "1", "REGLAB_OUTPUT": str(tmp_path), "MPLBACKEND": "Agg"}
     result = subprocess.run(
-        [sys.executable, str(script)], cwd=ROOT, env=env, capture_output=True, text=True
-    )
+        [sys.executable, "-c", RUN_AND_COUNT_FIGURES, str(script)],
+        cwd=ROOT, env=env, capture_output=True, text=True,
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr[-4000:]
-    assert list(tmp_path.rglob("*.png")), f"{script.name} wrote no figure"
+    (report,) = [line for line in result.stdout.splitlines() if line.startswith("FIGURES ")]
+    axes_with_data = json.loads(report.removeprefix("FIGURES "))
+    assert axes_with_data, f"{script.name} draws no figure"
+    assert all(axes_with_data), f"{script.name} leaves an empty figure: {axes_with_data}"
+
+
+# compare_regularizers.py belongs to another branch of this change; it still picks Agg and
+# saves its PNG. Strict: once that branch drops both, this marker has to go.
+_PENDING = pytest.mark.xfail(strict=True, reason="compare_regularizers: Agg and savefig pending")
+
+
+@pytest.mark.parametrize(
+    "script",
+    [pytest.param(s, marks=_PENDING) if s.stem == "compare_regularizers" else s for s in EXAMPLES],
+    ids=lambda p: p.name,
+)
+def test_example_leaves_the_backend_and_the_saving_to_the_gallery(script):
+    source = script.read_text()
+    assert "matplotlib.use(" not in source, "sphinx-gallery (or the reader) picks the backend"
+    assert ".savefig(" not in source, "sphinx-gallery saves the figures"
 
 
 # -- The gallery (sphinx-gallery renders examples/ on the site) -------------------------------

@@ -156,7 +156,8 @@ def test_all_combines_everything():
 )
 def test_settings_validate_their_values(kwargs):
     (name,) = kwargs
-    with pytest.raises(ValueError, match=rf"^{name} (must be >= 0|has to be between 0 and 1)"):
+    allowed = "(must be a finite number >= 0|has to be between 0 and 1)"
+    with pytest.raises(ValueError, match=rf"^{name} {allowed}"):
         Setting("bad", **kwargs)
 
 

@@ -144,7 +144,7 @@ def test_eps_lambda_exactly_one_and_zero_steps():
         (lambda X, y: gd_filter_factors(torch.ones(3), 0.0, 5), "lr must be a finite number > 0"),
         (lambda X, y: gd_filter_factors(torch.ones(3), -0.1, 5), "lr must be"),
         (lambda X, y: gd_filter_factors(torch.ones(3), 0.1, -1), "num_steps must be >= 0"),
-        (lambda X, y: gd_filter_factors(torch.ones(3), 0.1, 2.5), "num_steps must be an int"),
+        (lambda X, y: gd_filter_factors(torch.ones(3), 0.1, 2.5), "num_steps must be an int or"),
         (lambda X, y: gd_filter_factors(torch.ones(3), 0.1, [[1, 2]]), "1-D sequence of ints"),
         (lambda X, y: gd_filter_factors(torch.ones(3), 0.1, torch.tensor([True])), "of ints"),
         (lambda X, y: gd_filter_factors(-torch.ones(3), 0.1, 2), HESSIAN_MESSAGE),
@@ -153,14 +153,22 @@ def test_eps_lambda_exactly_one_and_zero_steps():
         (lambda X, y: quadratic_spectrum(X[0]), r"^X must have shape \(N, d\), got \(5,\)"),
         (lambda X, y: ridge_filter_factors(torch.ones(3), 0.0), "alpha must be a finite number"),
         (lambda X, y: ridge_filter_factors(torch.ones(3), [0.1, -1.0]), "alpha must be"),
-        (lambda X, y: equivalent_alpha(0.1, 0), "num_steps must be an int >= 1"),
+        (lambda X, y: equivalent_alpha(0.1, 0), "num_steps must be an integer >= 1, got 0"),
+        (lambda X, y: gd_trajectory(X, y, 0.1, -1), "num_steps must be an integer >= 0, got -1"),
         (lambda X, y: gd_weights(X, y[:-1], 0.1, 3), r"y must have shape \(N,\) = \(40,\)"),
         (lambda X, y: gd_weights(X[0], y, 0.1, 3), r"X must have shape \(N, d\)"),
         (lambda X, y: ridge_weights(X, y, 0.0), "alpha must be"),
-        (lambda X, y: gd_trajectory(X, y, 0.1, 2.0), "num_steps must be an int >= 0"),
     ],
 )
 def test_bad_arguments_raise_clear_errors(call, match):
     X, y = _problem()
     with pytest.raises(ValueError, match=match):
         call(X, y)
+
+
+def test_a_step_count_of_the_wrong_type_is_a_type_error():
+    X, y = _problem()
+    with pytest.raises(TypeError, match=r"num_steps must be an integer >= 0, got float 2\.0"):
+        gd_trajectory(X, y, 0.1, 2.0)
+    with pytest.raises(TypeError, match="num_steps must be an integer >= 1, got bool True"):
+        equivalent_alpha(0.1, True)

@@ -54,9 +54,9 @@ def test_index_shows_a_thumbnail_for_every_example(browser, base):  # noqa: F811
     assert thumbs.count() == len(EXAMPLES)
     for i in range(thumbs.count()):
         assert thumbs.nth(i).locator("img").evaluate("i => i.complete && i.naturalWidth > 0")
-    thumbs.filter(has_text="Dropout masks").locator("a").first.click()
+    thumbs.filter(has_text="Dropout at test time").locator("a").first.click()
     page.wait_for_load_state()
-    assert page.url.endswith("/gallery/dropout_masks.html")
+    assert page.url.endswith("/gallery/dropout_weight_scaling.html")
     assert page.locator("nav.bd-links a", has_text="Examples gallery").count() >= 1  # sidebar
     context.close()
 

@@ -149,12 +149,12 @@ def test_init_weights_sets_every_layer():
 @pytest.mark.parametrize(
     "call, match",
     [
-        (lambda: xavier_std(0, 0), "fan_in and fan_out must be >= 1, got 0 and 0"),
-        (lambda: xavier_std(0, 5), "fan_in and fan_out must be >= 1, got 0 and 5"),
-        (lambda: xavier_std(3, -1), "fan_in and fan_out must be >= 1, got 3 and -1"),
-        (lambda: kaiming_std(0), "fan must be >= 1, got 0"),
-        (lambda: expected_std("kaiming_normal", (4, 0)), "fan must be >= 1, got 0"),
-        (lambda: expected_std("xavier_uniform", (0, 3, 3, 3)), r"fan_in and fan_out must"),
+        (lambda: xavier_std(0, 0), "fan_in must be an integer >= 1, got 0"),
+        (lambda: xavier_std(1, 0), "fan_out must be an integer >= 1, got 0"),
+        (lambda: xavier_std(3, -1), "fan_out must be an integer >= 1, got -1"),
+        (lambda: kaiming_std(0), "fan must be an integer >= 1, got 0"),
+        (lambda: expected_std("kaiming_normal", (4, 0)), "fan must be an integer >= 1, got 0"),
+        (lambda: expected_std("xavier_uniform", (0, 3, 3, 3)), r"fan_out must be an integer"),
     ],
 )
 def test_zero_fans_are_clear_errors(call, match):

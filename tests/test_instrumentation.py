@@ -108,7 +108,7 @@ def test_samples_keep_every_value_when_there_are_few_and_never_repeat_one():
 
 
 def test_activation_stats_bad_max_samples_is_a_clear_error():
-    with pytest.raises(ValueError, match="max_samples must be >= 1, got 0"):
+    with pytest.raises(ValueError, match="max_samples must be an integer >= 1, got 0"):
         activation_stats(nn.Sequential(nn.ReLU()), torch.ones(2, 2), max_samples=0)
 
 

@@ -135,18 +135,46 @@ def test_equals_torch_for_any_size_and_smoothing(n, k, eps, scale, seed):
     torch.testing.assert_close(g_ours, g_theirs, rtol=1e-10, atol=1e-10)
 
 
-def test_float32_and_the_functional_path_and_legacy_arguments():
+def test_float32_and_the_functional_path():
     x, y = torch.randn(16, 10), torch.randint(0, 10, (16,))
     assert RF.cross_entropy is cross_entropy
     torch.testing.assert_close(
         RF.cross_entropy(x, y, label_smoothing=0.1), F.cross_entropy(x, y, label_smoothing=0.1)
     )
-    with pytest.warns(UserWarning):  # torch warns about the deprecated arguments; we don't
-        for size_average, reduce in [(False, None), (None, False), (True, True)]:
-            torch.testing.assert_close(
-                cross_entropy(x, y, size_average=size_average, reduce=reduce),
-                F.cross_entropy(x, y, size_average=size_average, reduce=reduce),
-            )
+
+
+@pytest.mark.parametrize("eps", [0.0, 0.1])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_minus_infinite_logits_equal_torch(eps, weighted, reduction):
+    """A class ruled out by a -inf logit: finite where torch is finite (no 0 * inf = NaN)."""
+    inf = math.inf
+    x = torch.tensor(
+        [[0.0, -inf, 1.0], [2.0, 0.5, -inf], [-inf, 0.0, 0.0]], dtype=torch.float64
+    ).requires_grad_()
+    y = torch.tensor([2, 0, 1])
+    w = torch.tensor([0.5, 2.0, 1.5], dtype=torch.float64) if weighted else None
+    kwargs = dict(weight=w, reduction=reduction, label_smoothing=eps)
+    ours, g_ours = _value_and_grad(cross_entropy, x, y, **kwargs)
+    theirs, g_theirs = _value_and_grad(F.cross_entropy, x, y, **kwargs)
+    torch.testing.assert_close(ours, theirs, rtol=1e-12, atol=1e-12)
+    if eps == 0:  # with smoothing both losses are inf, and so are not differentiated
+        assert torch.isfinite(ours).all()
+        torch.testing.assert_close(g_ours, g_theirs, rtol=1e-12, atol=1e-12)
+
+
+def test_the_minus_infinite_logit_example_of_the_issue():
+    x, y = torch.tensor([[0.0, -math.inf, 1.0]]), torch.tensor([2])
+    torch.testing.assert_close(cross_entropy(x, y), F.cross_entropy(x, y))
+    assert cross_entropy(x, y).item() == pytest.approx(math.log(1 + math.exp(-1)))
+
+
+def test_the_deprecated_size_average_and_reduce_are_gone():
+    x, y = torch.randn(4, 3), torch.tensor([0, 1, 2, 0])
+    with pytest.raises(TypeError, match="size_average"):
+        cross_entropy(x, y, size_average=False)
+    with pytest.raises(TypeError, match="positional"):  # torch's 4th is size_average: no
+        cross_entropy(x, y, None, False)
 
 
 @pytest.mark.parametrize("eps", [0.01, 0.1, 0.5, 0.9, 1.0])
@@ -224,3 +252,10 @@ def test_bad_arguments_are_clear_errors():
         cross_entropy(torch.ones(4, 3, dtype=torch.long), torch.tensor([0, 1, 2, 0]))
     with pytest.raises(ValueError, match="integer class indices"):
         cross_entropy(x, torch.tensor([True, False, True, False]))
+
+
+@pytest.mark.parametrize("weight", [0.5, 1, [1.0, 2.0, 3.0]])
+def test_a_weight_that_is_no_tensor_is_a_type_error_naming_weight(weight):
+    x, y = torch.randn(4, 3), torch.tensor([0, 1, 2, 0])
+    with pytest.raises(TypeError, match=r"^weight must be a tensor of one weight per class"):
+        cross_entropy(x, y, weight=weight)

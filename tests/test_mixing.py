@@ -160,7 +160,7 @@ def test_bad_arguments_are_clear_errors(fn):
     X, y = _batch(n=4)
     alpha_kw = "mixup_alpha" if fn is mixup_or_cutmix else "alpha"
     for alpha in (0.0, -1.0, float("nan")):
-        with pytest.raises(ValueError, match=r"alpha must be > 0"):
+        with pytest.raises(ValueError, match=r"alpha must be a finite number > 0"):
             fn(X, y, num_classes=10, **{alpha_kw: alpha})
     with pytest.raises(ValueError, match=r"input and target differ in batch size: 4 != 3"):
         fn(X, y[:3], num_classes=10)

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from reglab.train import deep_mlp, mlp, small_cnn
+from reglab.train import deep_mlp, mlp, small_cnn, spawn_seeds
 
 
 def test_mlp_layers_and_output_shape():
@@ -46,7 +46,7 @@ def test_deep_mlp_has_depth_hidden_layers_of_one_width():
 
 
 def test_deep_mlp_rejects_bad_arguments():
-    with pytest.raises(ValueError, match="depth must be >= 1, got 0"):
+    with pytest.raises(ValueError, match="depth must be an integer >= 1, got 0"):
         deep_mlp(0, 8)
     with pytest.raises(ValueError, match="nonlinearity"):
         deep_mlp(2, 8, "gelu")
@@ -60,3 +60,38 @@ def test_dropout_probabilities_outside_unit_interval_are_clear_errors(p):
         small_cnn(p=p)
     with pytest.raises(ValueError, match=r"^p2d has to be between 0 and 1, but got"):
         small_cnn(p2d=p)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda g: mlp((16,), p=0.5, generator=g),
+        lambda g: small_cnn((4, 8), batch_norm=True, hidden=16, generator=g),
+        lambda g: deep_mlp(2, 16, generator=g),
+    ],
+    ids=["mlp", "small_cnn", "deep_mlp"],
+)
+def test_a_generator_seeds_torchs_own_initialization_and_leaves_the_global_rng(build):
+    state = torch.get_rng_state()
+    a, b = build(torch.Generator().manual_seed(3)), build(torch.Generator().manual_seed(3))
+    c = build(torch.Generator().manual_seed(4))
+    assert torch.equal(torch.get_rng_state(), state)  # the caller's global RNG untouched
+    for x, y in zip(a.parameters(), b.parameters(), strict=True):
+        assert torch.equal(x, y)
+    assert not all(torch.equal(x, y) for x, y in zip(a.parameters(), c.parameters(), strict=True))
+    # torch.nn's initialization under the seed drawn from the generator
+    (seed,) = spawn_seeds(torch.Generator().manual_seed(3), 1)
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        reference = build(None)
+    for x, y in zip(a.parameters(), reference.parameters(), strict=True):
+        assert torch.equal(x, y)
+
+
+def test_the_generator_advances_by_one_draw_and_must_be_a_generator():
+    g, h = torch.Generator().manual_seed(0), torch.Generator().manual_seed(0)
+    mlp((4,), generator=g)
+    spawn_seeds(h, 1)
+    assert torch.equal(g.get_state(), h.get_state())
+    with pytest.raises(TypeError, match=r"generator must be a torch\.Generator, got int"):
+        small_cnn(generator=0)

@@ -136,15 +136,19 @@ def test_monte_carlo_matches_the_expansion_for_a_small_noise():
 
 def test_errors():
     X, y = _problem()
-    with pytest.raises(ValueError, match="std must be >= 0, got -1"):
+    with pytest.raises(ValueError, match="std must be a finite number >= 0, got -1"):
         add_input_noise(X, -1.0)
-    with pytest.raises(ValueError, match="penalty must be >= 0"):
+    with pytest.raises(ValueError, match="penalty must be a finite number >= 0"):
         ridge_solution(X, y, -0.1)
     with pytest.raises(ValueError, match=r"X must be \(N, d\) and y \(N,\)"):
         ridge_solution(X, y[:-1], 0.1)
-    with pytest.raises(ValueError, match="lr must be > 0"):
+    with pytest.raises(ValueError, match=r"lr must be a finite number > 0, got 0\.0"):
         noisy_least_squares_sgd(X, y, 0.1, lr=0.0)
     with pytest.raises(ValueError, match=r"batch_size must be in \[1, 120\]"):
         noisy_least_squares_sgd(X, y, 0.1, batch_size=500)
+    with pytest.raises(ValueError, match=r"num_steps - 1 must be an integer >= 1, got 0"):
+        noisy_least_squares_sgd(X, y, 0.1, num_steps=1)
+    with pytest.raises(ValueError, match="num_draws must be an integer >= 1, got 0"):
+        noise_penalty_monte_carlo(nn.Linear(4, 1).double(), X, y, 0.1, num_draws=0)
     with pytest.raises(ValueError, match="one value per sample"):
         noise_penalty_monte_carlo(nn.Linear(4, 2).double(), X, y, 0.1, num_draws=1)

@@ -136,7 +136,7 @@ def test_subgradient_l1_does_not_reach_exact_zeros_but_proximal_does():
     ],
 )
 def test_negative_strengths_are_clear_errors(call):
-    with pytest.raises(ValueError, match=r"must be >= 0, got"):
+    with pytest.raises(ValueError, match=r"must be a finite number >= 0, got"):
         call()
 
 
@@ -178,12 +178,12 @@ def test_proximal_sgd_leaves_parameters_without_gradient_alone():
 
 @pytest.mark.parametrize("l1", [-1.0, float("nan")])
 def test_proximal_sgd_rejects_a_negative_l1_in_any_group(l1):
-    with pytest.raises(ValueError, match=r"l1 must be >= 0, got"):
+    with pytest.raises(ValueError, match=r"l1 must be a finite number >= 0, got"):
         ProximalSGD([nn.Parameter(torch.ones(2))], lr=0.1, l1=l1)
-    with pytest.raises(ValueError, match=r"l1 must be >= 0, got"):
+    with pytest.raises(ValueError, match=r"l1 must be a finite number >= 0, got"):
         ProximalSGD([{"params": [nn.Parameter(torch.ones(2))], "l1": l1}], lr=0.1)
     optimizer = ProximalSGD([nn.Parameter(torch.ones(2))], lr=0.1)
-    with pytest.raises(ValueError, match=r"l1 must be >= 0, got"):
+    with pytest.raises(ValueError, match=r"l1 must be a finite number >= 0, got"):
         optimizer.add_param_group({"params": [nn.Parameter(torch.ones(2))], "l1": l1})
 
 
@@ -220,7 +220,7 @@ def test_adam_steps_reject_mismatched_shapes(fn):
 def test_adam_state_rejects_inconsistent_moments_and_negative_steps():
     with pytest.raises(ValueError, match=r"exp_avg_sq has shape \(3,\) but exp_avg has shape"):
         AdamState(0, torch.zeros(2), torch.zeros(3))
-    with pytest.raises(ValueError, match="step must be >= 0, got -1"):
+    with pytest.raises(ValueError, match="step must be an integer >= 0, got -1"):
         AdamState(-1, torch.zeros(2), torch.zeros(2))
 
 
@@ -253,7 +253,7 @@ def test_adam_steps_accept_betas_and_eps_of_zero_like_torch(fn, cls):
 @pytest.mark.parametrize("fn", [adam_step, adamw_step])
 def test_adam_steps_reject_a_negative_eps(fn):
     w = torch.ones(2)
-    with pytest.raises(ValueError, match="eps must be >= 0, got -1e-08"):
+    with pytest.raises(ValueError, match="eps must be a finite number >= 0, got -1e-08"):
         fn(w, torch.ones(2), AdamState.zeros_like(w), eps=-1e-8)
 
 
@@ -298,7 +298,7 @@ def _w_g_state():
     ],
 )
 def test_errors_name_the_argument(call, name):
-    with pytest.raises(ValueError, match=rf"^{name} must be >= 0, got -"):
+    with pytest.raises(ValueError, match=rf"^{name} must be a finite number >= 0, got -"):
         call(*_w_g_state())
 
 
@@ -315,7 +315,7 @@ def test_proximal_sgd_passes_momentum_and_weight_decay_to_sgd():
 
 
 def test_proximal_sgd_error_names_l1():
-    with pytest.raises(ValueError, match=r"^l1 must be >= 0, got -1.0$"):
+    with pytest.raises(ValueError, match=r"^l1 must be a finite number >= 0, got -1.0$"):
         ProximalSGD([nn.Parameter(torch.ones(2))], lr=0.1, l1=-1.0)
 
 

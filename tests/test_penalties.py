@@ -67,7 +67,7 @@ def test_param_groups_exclude_biases_and_norm_layers():
     ],
 )
 def test_negative_strengths_are_clear_errors(call):
-    with pytest.raises(ValueError, match=r"must be >= 0, got"):
+    with pytest.raises(ValueError, match=r"must be a finite number >= 0, got"):
         call()
 
 
@@ -112,5 +112,5 @@ def test_param_groups_follow_the_role_not_the_number_of_dimensions():
     ],
 )
 def test_errors_name_the_argument(call, name):
-    with pytest.raises(ValueError, match=rf"^{name} must be >= 0, got -1.0$"):
+    with pytest.raises(ValueError, match=rf"^{name} must be a finite number >= 0, got -1.0$"):
         call()

@@ -88,7 +88,7 @@ def test_train_val_split_keeps_rows_and_labels_together():
         (dict(val_fraction=1.0), r"val_fraction must be in \(0, 1\), got 1.0"),
         (dict(val_fraction=-0.2), r"val_fraction must be in \(0, 1\)"),
         (dict(val_fraction=1.5), r"val_fraction must be in \(0, 1\)"),
-        (dict(val_per_class=0), "val_per_class must be >= 1, got 0"),
+        (dict(val_per_class=0), "val_per_class must be an integer >= 1, got 0"),
         (dict(val_per_class=10), "class 1 has 10 samples: cannot hold out 10"),
         (dict(val_fraction=0.01), "class 0 has 20 samples: cannot hold out 0"),
     ],

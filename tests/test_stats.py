@@ -286,3 +286,32 @@ def test_tally_counts_comparisons_made_and_found_clear():
     assert tally([]) == "0/0"
     with pytest.raises(TypeError, match=r"differences\[1\] must be a PairedDifference"):
         tally([strong, 0.5])
+
+
+def test_seeds_text_formats_each_seed_in_order():
+    from reglab.stats import seeds_text
+
+    assert seeds_text([0.9712, 0.5, 1.0], ".1%") == "97.1% 50.0% 100.0%"
+    assert seeds_text([], ".3f") == ""
+
+
+@pytest.mark.parametrize("lower_is_better", [False, True])
+def test_verdict_reads_a_clear_difference_by_the_metric_direction(lower_is_better):
+    from reglab.stats import verdict
+
+    up = paired_difference([0.5, 0.6, 0.7, 0.8, 0.9], [0.3, 0.41, 0.5, 0.62, 0.7])  # A > B
+    assert up.rejects
+    expected = "worse" if lower_is_better else "better"
+    assert verdict(up, lower_is_better=lower_is_better) == f"{up.describe()}: {expected}"
+    down = paired_difference([0.3, 0.41, 0.5, 0.62, 0.7], [0.5, 0.6, 0.7, 0.8, 0.9])
+    expected = "better" if lower_is_better else "worse"
+    assert verdict(down, lower_is_better=lower_is_better).endswith(f": {expected}")
+    flat = paired_difference([0.1, 0.2, 0.3], [0.2, 0.1, 0.3])
+    assert verdict(flat).endswith(": not clearly different")
+    assert verdict(flat, unclear="tied", effect=False) == "tied"
+    assert verdict(up, better="ahead", worse="behind", effect=False) == "ahead"
+    # one sign on three seeds, a wide interval: not a verdict, in either direction
+    one_sign = paired_difference([0.9, 0.8, 0.7], [0.89, 0.7, 0.6])
+    assert verdict(one_sign, lower_is_better=lower_is_better, effect=False) == (
+        "not clearly different"
+    )

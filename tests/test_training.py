@@ -156,7 +156,7 @@ def test_evaluate_rejects_empty_input():
     "kwargs, match",
     [
         (dict(y=torch.zeros(3, dtype=torch.long)), r"X and y differ in length: 4 != 3"),
-        (dict(batch_size=0), r"batch_size must be >= 1, got 0"),
+        (dict(batch_size=0), r"batch_size must be an integer >= 1, got 0"),
     ],
 )
 def test_evaluate_bad_inputs(kwargs, match):
@@ -366,10 +366,12 @@ SGD = torch.optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1)
     "kwargs, error, match",
     [
         (dict(num_epochs=0), ValueError, r"num_epochs must be an integer >= 1, got 0"),
-        (dict(num_epochs=2.5), ValueError, r"num_epochs must be an integer >= 1, got 2\.5"),
+        (dict(num_epochs=2.5), TypeError, r"num_epochs must be an integer >= 1, got float 2\.5"),
+        (dict(num_epochs=True), TypeError, r"num_epochs must be an integer >= 1, got bool True"),
         (dict(batch_size=0), ValueError, r"batch_size must be an integer >= 1, got 0"),
-        (dict(lr=0.0), ValueError, r"lr must be > 0, got 0\.0"),
-        (dict(lr=float("nan")), ValueError, r"lr must be > 0, got nan"),
+        (dict(lr=0.0), ValueError, r"lr must be a finite number > 0, got 0\.0"),
+        (dict(lr=float("nan")), ValueError, r"lr must be a finite number > 0, got nan"),
+        (dict(lr=float("inf")), ValueError, r"lr must be a finite number > 0, got inf"),
         (dict(train_data=(X4, Y4[:3])), ValueError, r"train_data: X and y differ in length"),
         (dict(train_data=(X4[:0], Y4[:0])), ValueError, r"train_data is empty"),
         (dict(train_data=X4), ValueError, r"train_data must be a pair \(X, y\)"),

@@ -11,9 +11,9 @@ def test_an_empty_viewer_is_a_clear_error(k):
         SampleViewer(torch.rand(k, 1, 28, 28), torch.rand(k, 2, 1, 28, 28), [])
 
 
-@pytest.mark.parametrize("zoom", [0, -2, 1.5])
-def test_zoom_must_be_a_positive_integer(zoom):
-    with pytest.raises(ValueError, match=rf"zoom must be a positive integer, got {zoom}"):
+@pytest.mark.parametrize("zoom, error", [(0, ValueError), (-2, ValueError), (1.5, TypeError)])
+def test_zoom_must_be_a_positive_integer(zoom, error):
+    with pytest.raises(error, match=rf"zoom must be an integer >= 1, got .*{zoom}"):
         SampleViewer(torch.rand(1, 1, 4, 4), torch.rand(1, 2, 1, 4, 4), [3], zoom=zoom)
 
 

@@ -313,11 +313,13 @@ class FillReport(SphinxPostTransform):
 
 
 def _describe_idx(entry: list | None) -> str:
-    """``[size, header hex]`` of an IDX file: its number of items (header bytes 4-8)."""
+    """``[size, sizes]`` of an IDX file (:func:`reglab_build.data_fingerprint`): its items."""
     if entry is None:
         return "missing"
-    size, header = entry
-    return f"{int(header[8:16], 16):,} items ({size:,} bytes)"
+    size, sizes = entry
+    if isinstance(sizes, str):  # a corrupt file: the problem
+        return f"{sizes} ({size:,} bytes)"
+    return f"{sizes[0]:,} items ({size:,} bytes)"
 
 
 def rewrite_build_reports(app: Sphinx, env) -> list[str]:

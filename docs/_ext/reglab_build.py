@@ -48,13 +48,6 @@ c.InlineBackend.print_figure_kwargs = {'bbox_inches': 'tight', 'metadata': {'Dat
 """
 #: Installed distributions whose version can change a chapter's numbers or figures.
 PACKAGES = ("torch", "torchvision", "numpy", "scipy", "matplotlib")
-#: torchvision's raw MNIST files, and the length of their IDX headers (magic + sizes).
-MNIST_RAW = {
-    "train-images-idx3-ubyte": 16,
-    "train-labels-idx1-ubyte": 8,
-    "t10k-images-idx3-ubyte": 16,
-    "t10k-labels-idx1-ubyte": 8,
-}
 MATHJAX_FONT = "mathjax-newcm-font"
 #: The chapters' kernel: ``python3`` in their metadata (what Colab and readers run) is
 #: aliased to this kernelspec, which the build writes (``nb_kernel_rgx_aliases``).
@@ -66,20 +59,26 @@ def _sha256(data: bytes) -> str:
 
 
 def data_fingerprint(root: Path) -> dict[str, list | None]:
-    """Size and IDX header of each MNIST file under ``root`` (``None`` when absent).
+    """``[size, sizes in the IDX header]`` of each MNIST file under ``root`` (``None`` when
+    absent; the error's text in place of the sizes when the file is corrupt).
 
     The header holds the number of images and their size, so a 5,000-image root and full
     MNIST differ; hashing the whole 47 MB would add nothing a header and a size miss.
     """
+    from reglab.data.mnist import MNIST_FILES, DatasetCorruptError, read_idx_header
+
     raw = Path(root) / "MNIST" / "raw"
     fingerprint: dict[str, list | None] = {}
-    for name, header_size in MNIST_RAW.items():
+    for name, ndim in (file for files in MNIST_FILES.values() for file in files):
         path = raw / name
-        if path.is_file():
-            with path.open("rb") as f:
-                fingerprint[name] = [path.stat().st_size, f.read(header_size).hex()]
-        else:
+        if not path.is_file():
             fingerprint[name] = None
+            continue
+        try:
+            sizes: list | str = list(read_idx_header(path, ndim))
+        except DatasetCorruptError as problem:
+            sizes = f"corrupt: {problem}"
+        fingerprint[name] = [path.stat().st_size, sizes]
     return fingerprint
 
 

@@ -9,6 +9,7 @@ from reglab.data.augment import affine, mnist_augmentation, random_affine, sampl
 from reglab.data.labels import corrupt_labels
 from reglab.data.mixing import cutmix, cutmix_box, mixup, mixup_or_cutmix, sample_lambda
 from reglab.data.mnist import (
+    MNIST_FILES,
     MNIST_MEAN,
     MNIST_STD,
     DatasetCorruptError,
@@ -17,6 +18,7 @@ from reglab.data.mnist import (
     data_root,
     load_mnist,
     mnist_tensors,
+    read_idx_header,
 )
 from reglab.data.noise import (
     add_input_noise,
@@ -29,6 +31,7 @@ from reglab.data.noise import (
 from reglab.data.splits import train_val_indices, train_val_split
 
 __all__ = [
+    "MNIST_FILES",
     "MNIST_MEAN",
     "MNIST_STD",
     "DatasetCorruptError",
@@ -50,6 +53,7 @@ __all__ = [
     "noise_penalty_taylor",
     "noisy_least_squares_sgd",
     "random_affine",
+    "read_idx_header",
     "ridge_solution",
     "sample_affine_params",
     "sample_lambda",

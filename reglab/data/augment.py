@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torchvision.transforms import InterpolationMode, v2
 
+from reglab._checks import check_nonnegative_int
+
 __all__ = ["affine", "mnist_augmentation", "random_affine", "sample_affine_params"]
 
 
@@ -221,8 +223,7 @@ def sample_affine_params(
         dict: ``angle`` :math:`(N,)`, ``translate`` :math:`(N, 2)`, ``scale`` :math:`(N,)`,
         ``shear`` :math:`(N, 2)`, on the CPU, ready for :func:`affine`.
     """
-    if isinstance(N, bool) or not isinstance(N, int) or N < 0:
-        raise ValueError(f"N must be an integer >= 0, got {N!r}")
+    check_nonnegative_int(N, "N")
     degrees, shear = _check_ranges(degrees, translate, scale, shear)
     H, W = size
 

@@ -20,12 +20,13 @@ import math
 import torch
 import torch.nn.functional as F
 
+from reglab._checks import check_positive, check_probability
+
 __all__ = ["cutmix", "cutmix_box", "mixup", "mixup_or_cutmix", "sample_lambda"]
 
 
 def _check_alpha(alpha: float, name: str = "alpha") -> None:
-    if not alpha > 0:  # also rejects NaN
-        raise ValueError(f"{name} must be > 0 (a Beta(alpha, alpha) parameter), got {alpha}")
+    check_positive(alpha, name)  # a Beta(alpha, alpha) parameter
 
 
 def _check_batch(input: torch.Tensor, target: torch.Tensor, num_classes: int | None, dims: str):
@@ -226,8 +227,7 @@ def mixup_or_cutmix(
     Returns:
         (mixed input, mixed target), as :func:`mixup` and :func:`cutmix` return them.
     """
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"p has to be between 0 and 1, but got {p}")
+    check_probability(p)
     _check_alpha(mixup_alpha, "mixup_alpha")
     _check_alpha(cutmix_alpha, "cutmix_alpha")
     _check_batch(input, target, num_classes, "(N, *, H, W)")  # before any random draw

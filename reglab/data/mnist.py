@@ -18,8 +18,10 @@ from torchvision import datasets
 from torchvision.transforms.v2 import functional as TF
 
 from reglab import environment
+from reglab._checks import check_positive_int
 
 __all__ = [
+    "MNIST_FILES",
     "MNIST_MEAN",
     "MNIST_STD",
     "DatasetCorruptError",
@@ -28,6 +30,7 @@ __all__ = [
     "data_root",
     "load_mnist",
     "mnist_tensors",
+    "read_idx_header",
 ]
 
 #: Per-pixel mean and standard deviation of the full MNIST training split (pixels in [0, 1]).
@@ -43,34 +46,57 @@ class DatasetCorruptError(RuntimeError):
     """A dataset file is under the data root but is truncated or not the expected format."""
 
 
-#: The raw IDX files of each split, and how many dimensions each holds.
+#: torchvision's raw MNIST files (under ``<root>/MNIST/raw``) of each split, ``True`` for
+#: the training split: ``(file name, number of dimensions)`` for the images and the labels.
 MNIST_FILES = {
     True: (("train-images-idx3-ubyte", 3), ("train-labels-idx1-ubyte", 1)),
     False: (("t10k-images-idx3-ubyte", 3), ("t10k-labels-idx1-ubyte", 1)),
 }
 
 
-def _idx_problem(path: Path, ndim: int) -> str | None:
-    """What is wrong with the uint8 IDX file at ``path`` (``None``: header and size agree).
+def read_idx_header(path: str | os.PathLike, ndim: int) -> tuple[int, ...]:
+    r"""The sizes in the header of the uint8 IDX file at ``path``, checked against its length.
 
-    An IDX file is two zero bytes, the type code 0x08 (uint8), the number of dimensions,
-    one big-endian uint32 per dimension, then the values.
+    An IDX file is two zero bytes, the type code ``0x08`` (uint8), the number of dimensions,
+    one big-endian uint32 per dimension, then the values, one byte each:
+
+    .. math:: \text{file size} = 4 + 4\,\text{ndim} + \prod_i d_i .
+
+    Args:
+        path (path): the file, e.g. ``<root>/MNIST/raw/train-images-idx3-ubyte``.
+        ndim (int): the number of dimensions the file must have (see :data:`MNIST_FILES`).
+
+    Returns:
+        tuple[int, ...]: the sizes :math:`(d_1, \dots, d_{ndim})`, e.g. ``(60000, 28, 28)``.
+
+    Raises:
+        DatasetCorruptError: the file is shorter than its header, its header is not that of
+            a uint8 IDX file with ``ndim`` dimensions, or its size is not the one the header
+            implies (a partial download); the message says which.
+
+    Example::
+
+        >>> read_idx_header(data_root() / "MNIST" / "raw" / "t10k-labels-idx1-ubyte", 1)
+        (10000,)
     """
+    path = Path(path)
     size = path.stat().st_size
     with path.open("rb") as f:
         header = f.read(4 + 4 * ndim)
     if len(header) < 4 + 4 * ndim:
-        return f"it has {size} bytes, fewer than the {4 + 4 * ndim}-byte header"
+        raise DatasetCorruptError(f"it has {size} bytes, fewer than the {4 + 4 * ndim}-byte header")
     if header[:3] != b"\x00\x00\x08" or header[3] != ndim:
-        return (
+        raise DatasetCorruptError(
             f"its header {header[:4].hex()} is not that of a uint8 IDX file with {ndim} "
             f"dimension{'s' if ndim > 1 else ''} (0000080{ndim})"
         )
-    dims = struct.unpack(f">{ndim}I", header[4:])
-    expected = 4 + 4 * ndim + math.prod(dims)
+    dims = struct.unpack(f">{ndim}I", header[4:])  # big-endian uint32 sizes
+    expected = 4 + 4 * ndim + math.prod(dims)  # header + one byte per value
     if size != expected:
-        return f"it has {size} bytes; its header {dims} needs {expected} (a partial download?)"
-    return None
+        raise DatasetCorruptError(
+            f"it has {size} bytes; its header {dims} needs {expected} (a partial download?)"
+        )
+    return dims
 
 
 def data_root() -> Path:
@@ -126,12 +152,13 @@ def load_mnist(
     )
     present = [(raw / name, ndim) for name, ndim in MNIST_FILES[train] if (raw / name).is_file()]
     for path, ndim in present:  # a file that is there but broken is not "missing"
-        problem = _idx_problem(path, ndim)
-        if problem:
+        try:
+            read_idx_header(path, ndim)
+        except DatasetCorruptError as problem:
             raise DatasetCorruptError(
                 f"MNIST ({split} split): {path} is corrupt: {problem}.\nDelete it (torchvision "
                 f"then downloads it again when online) or replace it with a complete copy."
-            )
+            ) from None
     try:
         return datasets.MNIST(root, train=train, transform=transform, download=download)
     except (RuntimeError, OSError) as err:  # torchvision raises RuntimeError on both failures
@@ -210,8 +237,7 @@ def balanced_subset(
         >>> idx = balanced_subset(y, 100, generator=torch.Generator().manual_seed(0))
         >>> X_small, y_small = X[idx], y[idx]          # 1,000 digits, 100 of each
     """
-    if n_per_class < 1:
-        raise ValueError(f"n_per_class must be >= 1, got {n_per_class}")
+    check_positive_int(n_per_class, "n_per_class")
     if y.dim() != 1:
         raise ValueError(f"y must be a 1-D tensor of labels, got shape {tuple(y.shape)}")
     if y.dtype.is_floating_point or y.dtype.is_complex:

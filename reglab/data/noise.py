@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from reglab._checks import check_nonnegative
+from reglab._checks import check_nonnegative, check_positive, check_positive_int
 
 __all__ = [
     "add_input_noise",
@@ -122,11 +122,12 @@ def noisy_least_squares_sgd(
         :math:`(\text{num\_steps} + 1, d)`.
     """
     check_nonnegative(std, "std")
-    if not lr > 0 or num_steps < 2:
-        raise ValueError(f"lr must be > 0 and num_steps >= 2, got {lr} and {num_steps}")
+    check_positive(lr, "lr")
+    check_positive_int(num_steps - 1, "num_steps - 1")  # two iterates at least: the average
     N, d = X.shape
     batch_size = N if batch_size is None else batch_size
-    if not 1 <= batch_size <= N:
+    check_positive_int(batch_size, "batch_size")
+    if batch_size > N:
         raise ValueError(f"batch_size must be in [1, {N}], got {batch_size}")
     w = torch.zeros(d, dtype=X.dtype, device=X.device)
     trajectory = [w]
@@ -172,6 +173,7 @@ def noise_penalty_monte_carlo(
         - X: :math:`(N, d)`; y: :math:`(N,)`; output: :math:`(N,)`
     """
     check_nonnegative(std, "std")
+    check_positive_int(num_draws, "num_draws")
     clean = (_scalar_output(model, X) - y) ** 2
     total = torch.zeros_like(clean)
     for _ in range(num_draws):

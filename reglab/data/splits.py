@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import torch
 
+from reglab._checks import check_positive_int
+
 __all__ = ["train_val_indices", "train_val_split"]
 
 
@@ -43,8 +45,8 @@ def train_val_indices(
         raise ValueError("give exactly one of val_fraction and val_per_class")
     if val_fraction is not None and not 0 < val_fraction < 1:
         raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
-    if val_per_class is not None and val_per_class < 1:
-        raise ValueError(f"val_per_class must be >= 1, got {val_per_class}")
+    if val_per_class is not None:
+        check_positive_int(val_per_class, "val_per_class")
     if y.ndim != 1 or len(y) == 0:
         raise ValueError(f"y must be a non-empty 1-D tensor of labels, got shape {tuple(y.shape)}")
     train_idx, val_idx = [], []

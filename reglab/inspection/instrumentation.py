@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from reglab._checks import check_positive_int
+
 __all__ = ["ActivationStats", "activation_stats"]
 
 
@@ -76,8 +78,7 @@ def activation_stats(
     """
     if record not in ("output", "input"):
         raise ValueError(f"record must be 'output' or 'input'; got {record!r}")
-    if max_samples < 1:
-        raise ValueError(f"max_samples must be >= 1, got {max_samples}")
+    check_positive_int(max_samples, "max_samples")
     generator = torch.Generator().manual_seed(0) if generator is None else generator
     names: list[str] = []
     recorded_tensors: list[torch.Tensor] = []  # what dL/dh is taken with respect to

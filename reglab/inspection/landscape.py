@@ -19,6 +19,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
+from reglab._checks import check_positive
+
 __all__ = ["filter_normalized_direction", "flat_width", "loss_along", "loss_on_line"]
 
 
@@ -110,8 +112,7 @@ def flat_width(alphas: torch.Tensor, losses: torch.Tensor, rise: float) -> float
     Raises:
         ValueError: ``rise`` is not positive, or ``alphas`` is not increasing.
     """
-    if not rise > 0:
-        raise ValueError(f"rise must be > 0, got {rise}")
+    check_positive(rise, "rise")
     if len(alphas) != len(losses) or not bool((alphas.diff() > 0).all()):
         raise ValueError("alphas must be increasing and as long as losses")
     a, L = alphas.double(), losses.double()

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from reglab._checks import check_positive_int
+
 __all__ = [
     "INITIALIZERS",
     "expected_std",
@@ -82,8 +84,8 @@ def xavier_std(fan_in: int, fan_out: int, gain: float = 1.0) -> float:
     Raises:
         ValueError: a fan below 1 (a weight with no inputs or no outputs has no scale).
     """
-    if not (fan_in >= 1 and fan_out >= 1):
-        raise ValueError(f"fan_in and fan_out must be >= 1, got {fan_in} and {fan_out}")
+    check_positive_int(fan_in, "fan_in")
+    check_positive_int(fan_out, "fan_out")
     return gain * math.sqrt(2.0 / (fan_in + fan_out))
 
 
@@ -95,8 +97,7 @@ def kaiming_std(fan: int, gain: float = math.sqrt(2.0)) -> float:
     Raises:
         ValueError: ``fan`` below 1.
     """
-    if not fan >= 1:
-        raise ValueError(f"fan must be >= 1, got {fan}")
+    check_positive_int(fan, "fan")
     return gain / math.sqrt(fan)
 
 

@@ -93,22 +93,12 @@ def logit_gap(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return true - others
 
 
-def _legacy_reduction(size_average, reduce) -> str:
-    # The deprecated pair, read the way torch.nn._reduction.legacy_get_string reads it.
-    size_average = True if size_average is None else size_average
-    reduce = True if reduce is None else reduce
-    if not reduce:
-        return "none"
-    return "mean" if size_average else "sum"
-
-
 def cross_entropy(
     input: torch.Tensor,
     target: torch.Tensor,
     weight: torch.Tensor | None = None,
-    size_average: bool | None = None,
+    *,
     ignore_index: int = -100,
-    reduce: bool | None = None,
     reduction: str = "mean",
     label_smoothing: float = 0.0,
 ) -> torch.Tensor:
@@ -137,8 +127,6 @@ def cross_entropy(
         input (Tensor): logits.
         target (Tensor): class indices in :math:`[0, K)`, or probabilities.
         weight (Tensor, optional): a weight per class, :math:`(K,)`. Default: ``None``.
-        size_average, reduce (bool, optional): deprecated, as in PyTorch; when either is
-            given it overrides ``reduction``. Default: ``None``.
         ignore_index (int): a target value that contributes nothing, neither to the loss
             nor to the mean's denominator (class-index targets only). Default: ``-100``.
         reduction (str): ``"mean"``, ``"sum"`` or ``"none"``. Default: ``"mean"``.
@@ -161,8 +149,11 @@ def cross_entropy(
     CVPR 2016, section 7 (https://arxiv.org/abs/1512.00567).
     """
     check_probability(label_smoothing, "label_smoothing")
-    if size_average is not None or reduce is not None:
-        reduction = _legacy_reduction(size_average, reduce)
+    if weight is not None and not isinstance(weight, torch.Tensor):
+        raise TypeError(
+            f"weight must be a tensor of one weight per class, shape (K,), or None; "
+            f"got {type(weight).__name__} {weight!r}"
+        )
     if reduction not in _REDUCTIONS:
         raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
     if input.dim() == 0:
@@ -218,11 +209,14 @@ def cross_entropy(
             f"ignore_index={ignore_index}): min {int(y[keep].min())}, max {int(y[keep].max())}"
         )
     nll = -log_p.gather(class_dim, y.unsqueeze(class_dim)).squeeze(class_dim)  # -log p_y
-    weighted = log_p if weight is None else log_p * weight.view(w_shape)
-    smooth = -weighted.sum(class_dim)  # sum_c w_c (-log p_c)
     w_y = torch.ones_like(nll) if weight is None else weight[y]  # w_{y_n}
+    loss = (1 - eps) * w_y * nll  # l_n without smoothing
+    if eps > 0:  # only then: a -inf logit has -log p_c = inf, and 0 * inf would be NaN
+        weighted = log_p if weight is None else log_p * weight.view(w_shape)
+        smooth = -weighted.sum(class_dim)  # sum_c w_c (-log p_c)
+        loss = loss + eps / K * smooth  # l_n = (1-eps) w_y (-log p_y) + eps/K sum_c w_c (-log p_c)
     zero = torch.zeros((), dtype=nll.dtype, device=nll.device)
-    loss = torch.where(keep, (1 - eps) * w_y * nll + eps / K * smooth, zero)  # l_n
+    loss = torch.where(keep, loss, zero)  # ignored samples contribute nothing
     if reduction == "none":
         return loss
     if reduction == "sum":

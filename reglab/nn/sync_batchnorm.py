@@ -33,6 +33,7 @@ import torch.multiprocessing as mp
 import torch.nn.functional as F
 from torch import nn
 
+from reglab._checks import check_positive_int
 from reglab.nn._arguments import check_tensors
 from reglab.nn.batchnorm import batch_norm
 
@@ -75,8 +76,7 @@ def launch(fn: Callable, *args, world_size: int = 2, backend: str = "gloo") -> l
 
         >>> results = launch(batch_norm_replica, [X], world_size=2)
     """
-    if world_size < 1:
-        raise ValueError(f"world_size must be >= 1, got {world_size}")
+    check_positive_int(world_size, "world_size")
     with tempfile.TemporaryDirectory(prefix="reglab-dist-") as folder:
         mp.start_processes(
             _worker,

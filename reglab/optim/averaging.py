@@ -21,6 +21,8 @@ import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from reglab._checks import check_probability
+
 __all__ = ["WeightAverage", "recompute_bn_stats"]
 
 
@@ -58,10 +60,7 @@ class WeightAverage(nn.Module):
     ) -> None:
         super().__init__()
         if decay is not None:
-            if isinstance(decay, bool) or not isinstance(decay, (int, float)):
-                raise TypeError(f"decay must be a float in [0, 1] or None, got {decay!r}")
-            if not 0.0 <= decay <= 1.0:
-                raise ValueError(f"decay must lie in [0, 1], got {decay}")
+            check_probability(decay, "decay")
         self.module = copy.deepcopy(model)
         self.decay = decay
         self.use_buffers = use_buffers

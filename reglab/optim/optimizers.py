@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
-from reglab._checks import check_nonnegative
+from reglab._checks import check_nonnegative, check_nonnegative_int
 from reglab.optim.penalties import soft_threshold
 
 __all__ = ["AdamState", "ProximalSGD", "adam_step", "adamw_step", "sgd_step"]
@@ -88,8 +88,7 @@ class AdamState:
     exp_avg_sq: torch.Tensor  # v, average of squared gradients
 
     def __post_init__(self):
-        if self.step < 0:
-            raise ValueError(f"step must be >= 0, got {self.step}")
+        check_nonnegative_int(self.step, "step")
         _check_shape("exp_avg_sq", self.exp_avg_sq, "exp_avg", self.exp_avg)
 
     @classmethod

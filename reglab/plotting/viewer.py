@@ -17,6 +17,8 @@ import json
 import torch
 from PIL import Image
 
+from reglab._checks import check_positive_int
+
 __all__ = ["SampleViewer"]
 
 
@@ -51,8 +53,7 @@ class SampleViewer:
             )
         if len(originals) == 0:
             raise ValueError("nothing to show: originals is empty")
-        if not isinstance(zoom, int) or zoom < 1:
-            raise ValueError(f"zoom must be a positive integer, got {zoom}")
+        check_positive_int(zoom, "zoom")
         self.originals, self.augmented = originals, augmented
         self.labels = [int(label) for label in labels]
         self.zoom = zoom

@@ -12,7 +12,7 @@ from reglab.stats.calibration import (
 )
 from reglab.stats.paired import PairedDifference, holm, paired_difference, tally
 from reglab.stats.seeds import by_seed
-from reglab.stats.tables import Table, paired_table
+from reglab.stats.tables import Table, paired_table, seeds_text, verdict
 
 __all__ = [
     "PairedDifference",
@@ -24,5 +24,7 @@ __all__ = [
     "paired_table",
     "probabilistic_scores",
     "reliability_curve",
+    "seeds_text",
     "tally",
+    "verdict",
 ]

@@ -17,12 +17,13 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from reglab._checks import check_positive_int
+
 __all__ = ["expected_calibration_error", "probabilistic_scores", "reliability_curve"]
 
 
 def _check(probs: torch.Tensor, y: torch.Tensor, n_bins: int) -> None:
-    if isinstance(n_bins, bool) or not isinstance(n_bins, int) or n_bins < 1:
-        raise ValueError(f"n_bins must be an integer >= 1, got {n_bins!r}")
+    check_positive_int(n_bins, "n_bins")
     if probs.dim() != 2:
         raise ValueError(f"probs must have shape (N, K), got {tuple(probs.shape)}")
     if y.dim() != 1 or y.dtype.is_floating_point or y.dtype == torch.bool:

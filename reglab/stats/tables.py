@@ -1,4 +1,5 @@
-"""Result tables that render as Markdown in the book and as plain text in a terminal."""
+"""Result tables that render as Markdown in the book and as plain text in a terminal, and the
+short texts that the tables and the prose are made of (per-seed values, verdicts)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 from reglab.stats.paired import PairedDifference, holm
 
-__all__ = ["Table", "paired_table"]
+__all__ = ["Table", "paired_table", "seeds_text", "verdict"]
 
 
 class Table:
@@ -123,3 +124,53 @@ def _confidence(comparisons: Mapping[str, PairedDifference]) -> float:
     if len(levels) > 1:
         raise ValueError(f"comparisons mix confidence levels {sorted(levels)}")
     return levels.pop() if levels else 0.95
+
+
+def seeds_text(values: Sequence, fmt: str) -> str:
+    """One value per seed, formatted with ``fmt`` and separated by spaces: a table cell.
+
+    Example::
+
+        >>> seeds_text([0.9712, 0.9655, 0.9701], ".1%")
+        '97.1% 96.6% 97.0%'
+    """
+    return " ".join(format(v, fmt) for v in values)
+
+
+def verdict(
+    d: PairedDifference,
+    *,
+    lower_is_better: bool = False,
+    better: str = "better",
+    worse: str = "worse",
+    unclear: str = "not clearly different",
+    **describe,
+) -> str:
+    """:meth:`PairedDifference.verdict` in better/worse words, for a sentence "A against B:
+    <effect with its interval>: <verdict>" about ``d = A - B``.
+
+    The words follow the paired t-test (Holm-adjusted when ``d`` came through
+    :func:`~reglab.stats.holm`), never "the same sign for every seed".
+
+    Args:
+        d (PairedDifference): the paired difference A - B.
+        lower_is_better (bool): a metric where less is better (a loss, an error, a
+            calibration error); a negative difference then reads ``better``. Default:
+            ``False`` (accuracy).
+        better, worse (str): the words for a clear difference either way. Default:
+            ``"better"``, ``"worse"``.
+        unclear (str): the words when the test does not reject (``{n}``: the number of
+            seeds). Default: ``"not clearly different"``.
+        **describe: ``effect``, ``scale``, ``unit``, ``digits`` of
+            :meth:`PairedDifference.verdict`.
+
+    Example::
+
+        >>> d = paired_difference([0.3, 0.2, 0.4, 0.3, 0.2], [0.5, 0.41, 0.6, 0.52, 0.4])
+        >>> verdict(d, lower_is_better=True, effect=False)
+        'better'
+        >>> verdict(paired_difference([0.3, 0.2, 0.4], [0.5, 0.4, 0.9]), effect=False)
+        'not clearly different'
+    """
+    higher, lower = (worse, better) if lower_is_better else (better, worse)
+    return d.verdict(higher, lower, unclear, **describe)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import torch
 
+from reglab._checks import check_positive, check_positive_int
+
 __all__ = ["sgd_least_squares"]
 
 
@@ -36,10 +38,8 @@ def sgd_least_squares(
     Returns:
         Tensor: :math:`(T + 1, D)`, the iterates :math:`w_0 = 0, w_1, \dots, w_T`.
     """
-    if not lr > 0:
-        raise ValueError(f"lr must be > 0, got {lr}")
-    if num_steps < 1:
-        raise ValueError(f"num_steps must be >= 1, got {num_steps}")
+    check_positive(lr, "lr")
+    check_positive_int(num_steps, "num_steps")
     idx = torch.randint(0, len(X), (num_steps,), generator=generator)
     w = torch.zeros(X.shape[1], dtype=X.dtype)
     out = [w]

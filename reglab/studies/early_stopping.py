@@ -24,11 +24,12 @@ the closed form can be checked against real iterates.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
 from torch import nn
+
+from reglab._checks import check_nonnegative_int, check_positive, check_positive_int
 
 __all__ = [
     "equivalent_alpha",
@@ -42,8 +43,7 @@ __all__ = [
 
 
 def _check_lr(lr: float) -> None:
-    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+    check_positive(lr, "lr")
 
 
 def _check_steps(num_steps) -> torch.Tensor:
@@ -157,8 +157,7 @@ def equivalent_alpha(lr: float, num_steps: int) -> float:
     :math:`\lambda_i \gg \alpha` (where both are close to 1).
     """
     _check_lr(lr)
-    if not (isinstance(num_steps, int) and num_steps >= 1):
-        raise ValueError(f"num_steps must be an int >= 1, got {num_steps!r}")
+    check_positive_int(num_steps, "num_steps")
     return 1.0 / (lr * num_steps)  # alpha = 1 / (eps tau)
 
 
@@ -237,8 +236,7 @@ def gd_trajectory(X: torch.Tensor, y: torch.Tensor, lr: float, num_steps: int) -
     """
     _check_problem(X, y)
     _check_lr(lr)
-    if not (isinstance(num_steps, int) and num_steps >= 0):
-        raise ValueError(f"num_steps must be an int >= 0, got {num_steps!r}")
+    check_nonnegative_int(num_steps, "num_steps")
     w = nn.Parameter(torch.zeros(X.shape[1], dtype=X.dtype))
     optimizer = torch.optim.SGD([w], lr=lr)
     iterates = [w.detach().clone()]

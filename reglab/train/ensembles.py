@@ -22,15 +22,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from reglab._checks import check_positive_int
 from reglab.stats.calibration import expected_calibration_error
 from reglab.train.loop import forked_rng, spawn_seeds
 
 __all__ = ["average_log_probs", "mc_dropout_logits", "member_logits", "scores_by_size"]
-
-
-def _check_count(name: str, value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
 
 
 @torch.no_grad()
@@ -44,7 +40,7 @@ def member_logits(models: Sequence[nn.Module], X: torch.Tensor) -> torch.Tensor:
     Raises:
         ValueError: ``models`` is empty (:math:`K < 1`).
     """
-    _check_count("the number of models K", len(models))
+    check_positive_int(len(models), "the number of models K")
     out = []
     for model in models:
         was_training = model.training
@@ -81,7 +77,7 @@ def mc_dropout_logits(
 
     Reference: Gal & Ghahramani, "Dropout as a Bayesian Approximation", ICML 2016.
     """
-    _check_count("num_samples", num_samples)
+    check_positive_int(num_samples, "num_samples")
     dropouts = [m for m in model.modules() if isinstance(m, nn.modules.dropout._DropoutNd)]
     if not dropouts:
         raise ValueError("model has no dropout layer: its K passes would all be equal")
@@ -110,7 +106,7 @@ def average_log_probs(logits: torch.Tensor) -> torch.Tensor:
     """
     if logits.dim() != 3:
         raise ValueError(f"logits must have shape (K, N, C), got {tuple(logits.shape)}")
-    _check_count("K (logits.shape[0])", logits.shape[0])
+    check_positive_int(logits.shape[0], "K (logits.shape[0])")
     log_p = F.log_softmax(logits, dim=-1)  # log p_k
     return torch.logsumexp(log_p, dim=0) - math.log(logits.shape[0])  # log (1/K) sum_k p_k
 

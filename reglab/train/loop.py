@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from reglab._checks import check_positive, check_positive_int
 from reglab.train.device import resolve_device
 from reglab.train.stopping import StoppingCriterion
 
@@ -151,8 +152,7 @@ def evaluate(
         raise ValueError(f"X and y differ in length: {len(X)} != {len(y)}")
     if len(X) == 0:
         raise ValueError("X is empty: evaluate needs at least one sample")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    check_positive_int(batch_size, "batch_size")
     if device is None:
         device = _model_device(model)
     device = X.device if device is None else resolve_device(device)
@@ -347,15 +347,13 @@ def train(
         ...                  loss=nn.CrossEntropyLoss(label_smoothing=0.1),
         ...                  mix=v2.MixUp(alpha=0.2, num_classes=10))
     """
-    if isinstance(num_epochs, bool) or not isinstance(num_epochs, int) or num_epochs < 1:
-        raise ValueError(f"num_epochs must be an integer >= 1, got {num_epochs!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    check_positive_int(num_epochs, "num_epochs")
+    check_positive_int(batch_size, "batch_size")
     if optimizer is not None and lr is not None:
         raise ValueError("give either optimizer or lr (of the default SGD), not both")
     lr = 0.1 if lr is None else lr
-    if optimizer is None and not lr > 0:
-        raise ValueError(f"lr must be > 0, got {lr}")
+    if optimizer is None:
+        check_positive(lr, "lr")
     if isinstance(seed, bool) or not isinstance(seed, int | torch.Generator):
         raise TypeError(f"seed must be an int or a torch.Generator, got {type(seed).__name__}")
     for name, hook, signature in (("loss", loss, "(logits, targets) -> scalar"),
