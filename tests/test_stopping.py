@@ -252,7 +252,7 @@ def test_training_progress_checks_its_strip():
     [
         (lambda: Patience(0), "patience must be an integer >= 1"),
         (lambda: Patience(2.5), "patience must be an integer >= 1"),
-        (lambda: Patience(3, min_delta=-0.1), "min_delta must be >= 0"),
+        (lambda: Patience(3, min_delta=-0.1), "min_delta must be a finite number >= 0"),
         (lambda: Patience(3, min_delta=math.nan), "min_delta must be a finite number >= 0"),
         (lambda: Patience(3, min_delta=math.inf), "min_delta must be a finite number >= 0"),
         (lambda: Patience(True), "patience must be an integer >= 1"),

@@ -107,13 +107,13 @@ def test_bad_types_and_penalties_are_rejected_by_name():
     with pytest.raises(TypeError, match="B must hold floating-point"):
         min_norm_solution(A, torch.zeros(5, dtype=torch.long))
     ls = LeastSquares(A, B)
-    with pytest.raises(ValueError, match="penalty must be >= 0"):
+    with pytest.raises(ValueError, match="penalty must be a finite number >= 0"):
         ls.solve(-1e-3)
     with pytest.raises(ValueError, match="penalty must be finite"):
         ls.solve(math.inf)
     with pytest.raises(TypeError, match="penalty must be a real number"):
         ls.solve("0.1")
-    with pytest.raises(ValueError, match="rtol must be >= 0"):
+    with pytest.raises(ValueError, match="rtol must be a finite number >= 0"):
         LeastSquares(A, B, rtol=-1.0)
     with pytest.raises(ValueError, match="penalties must hold"):
         ridge_solutions(A, B, [])
