@@ -90,6 +90,8 @@ print("font size", matplotlib.rcParams["font.size"])
 
 ```{code-cell}
 :tags: [remove-cell]
+from myst_nb import glue
+glue("comparisons", "3/1", display=False)
 x = 2
 assert x == 2, "assert in a string is not counted"
 for i in range(3):
@@ -327,7 +329,7 @@ def test_build_report_counts_claim_checks_and_lists_execution_inputs(tiny):
     _, _, out = tiny
     text = re.sub(r"<[^>]+>", " ", (out / "report.html").read_text())
     text = " ".join(text.split())
-    assert re.search(r"Chapter 1 2 all chapters 1 2", text), text
+    assert "Chapter 1 2 3 made, 1 clear all chapters 1 2 3 made, 1 clear" in text, text
     key = re.search(r"execution key ([0-9a-f]{16})", text).group(1)
     assert (out.parent / ".jupyter_cache" / key).is_dir()
     assert "train-images-idx3-ubyte 20 items" in text
@@ -367,6 +369,53 @@ def test_claim_checks_count_assert_statements_in_remove_cell_cells():
         nbformat.v4.new_code_cell("print(1)", metadata={"tags": ["hide-input"]}),
     ]  # fmt: skip
     assert reglab_book.claim_checks(nb) == (2, 3)
+
+
+def _glued(name: str, value) -> dict:
+    """The output that ``myst_nb.glue(name, value, display=False)`` records."""
+    from IPython.core.formatters import format_display_data
+    from myst_nb.ext.glue import GLUE_PREFIX as prefix
+
+    data, metadata = format_display_data(value)
+    metadata["scrapbook"] = {"name": name, "mime_prefix": prefix}
+    return nbformat.v4.new_output(
+        "display_data", data={prefix + k: v for k, v in data.items()}, metadata=metadata
+    )
+
+
+def test_comparisons_reads_the_chapters_hidden_glue():
+    nb = nbformat.v4.new_notebook()
+    hidden = nbformat.v4.new_code_cell("glue(...)", metadata={"tags": ["remove-cell"]})
+    hidden.outputs = [_glued("other", "9/9"), _glued("comparisons", "12/5")]
+    nb.cells = [nbformat.v4.new_markdown_cell("comparisons"), hidden]
+    assert reglab_book.comparisons(nb) == (12, 5)
+    hidden.outputs = [_glued("other", "1/1")]
+    assert reglab_book.comparisons(nb) is None  # a chapter that compares nothing
+    for bad in ["5/7", "five/2", "3"]:
+        hidden.outputs = [_glued("comparisons", bad)]
+        with pytest.raises(ValueError, match="<made>/<clear>"):
+            reglab_book.comparisons(nb)
+    hidden.outputs = [_glued("comparisons", "1/0"), _glued("comparisons", "1/0")]
+    with pytest.raises(ValueError, match="glued 2 times"):
+        reglab_book.comparisons(nb)
+
+
+@pytest.mark.parametrize(
+    "chapter", sorted((Path(__file__).parents[1] / "docs" / "chapters").glob("*.md")),
+    ids=lambda p: p.stem,
+)  # fmt: skip
+def test_a_chapter_that_compares_glues_its_tally_and_reads_the_test(chapter):
+    """The build report counts a chapter's comparisons from its one ``comparisons`` glue
+    (reglab.stats.tally), and the verdicts read the paired test (``rejects``, ``sign``,
+    ``verdict``), never ``clear`` or ``excludes_zero``."""
+    import jupytext
+
+    code = "\n".join(c.source for c in jupytext.read(chapter).cells if c.cell_type == "code")
+    compares = "paired_difference(" in code or "paired_table(" in code
+    assert code.count('glue("comparisons"') == (1 if compares else 0)
+    if compares:
+        assert "tally(" in code and ("holm(" in code or "paired_table(" in code)
+    assert not re.search(r"\.(clear|excludes_zero)\b", code)
 
 
 def test_notebook_with_outputs_refuses_cells_that_were_not_run(tmp_path):

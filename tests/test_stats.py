@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from scipy import stats as scipy_stats
 from statsmodels.stats.multitest import multipletests
 
-from reglab.stats import PairedDifference, holm, paired_difference
+from reglab.stats import PairedDifference, holm, paired_difference, tally
 
 finite = st.floats(min_value=-1e3, max_value=1e3, allow_nan=False, allow_infinity=False)
 
@@ -63,15 +63,15 @@ def test_direction_is_a_minus_b():
 @pytest.mark.parametrize(
     "a, b, same_sign, excludes_zero, clear, sign",
     [
-        # every seed better, interval excludes 0
+        # every seed better, interval excludes 0, the test rejects
         ([1.0, 2.0, 3.0], [0.0, 0.5, 1.0], True, True, True, 1),
-        # every seed better but very uneven: the interval includes 0, still clear
-        ([0.01, 0.01, 5.0], [0.0, 0.0, 0.0], True, False, True, 1),
-        # one seed the other way, but the interval excludes 0: clear
+        # every seed better but very uneven: the interval includes 0, NOT clear
+        ([0.01, 0.01, 5.0], [0.0, 0.0, 0.0], True, False, False, 0),
+        # one seed the other way, but the test rejects: clear
         ([1.0] * 8 + [-0.1], [0.0] * 9, False, True, True, 1),
         # mixed signs, interval includes 0: no clear difference
         ([1.0, -1.0, 0.5, -0.4], [0.0, 0.0, 0.0, 0.0], False, False, False, 0),
-        # every seed worse
+        # every seed worse, the test rejects
         ([0.0, 0.0, 0.0], [1.0, 2.0, 1.5], True, True, True, -1),
         # a tie on one seed is not "the same sign"
         ([0.0, 1.0, 1.0], [0.0, 0.0, 0.5], False, False, False, 0),
@@ -81,8 +81,31 @@ def test_sign_logic(a, b, same_sign, excludes_zero, clear, sign):
     result = paired_difference(a, b)
     assert result.all_same_sign is same_sign
     assert result.excludes_zero is excludes_zero
-    assert result.clear is clear
+    assert result.clear is clear is result.rejects
     assert result.sign == sign
+
+
+def test_three_seeds_of_one_sign_with_a_wide_interval_are_not_clear():
+    # +1, +10, +10 points: the same sign for every seed, the interval reaches below zero
+    d = paired_difference([0.9, 0.8, 0.7], [0.89, 0.7, 0.6])
+    assert d.all_same_sign and d.low < 0 < d.high
+    assert not d.rejects and not d.clear and d.sign == 0
+    assert d.verdict().endswith(": not clearly different")
+
+
+def test_verdict_reads_the_holm_adjusted_test():
+    # alone, each test rejects at 5%; in a family of 3 with these p-values, Holm keeps one
+    strong = paired_difference([1.0, 1.2, 0.9, 1.1, 1.0], [0.0, 0.1, 0.1, 0.0, 0.2])
+    weak = paired_difference([0.3, 0.1, 0.25, 0.05, 0.2], [0.0] * 5)
+    null = paired_difference([0.1, -0.1, 0.2, 0.0, -0.2], [0.0] * 5)
+    assert strong.rejects and weak.p_value < 0.05 and weak.clear
+    family = holm([strong, weak, null])
+    assert [d.family_size for d in family] == [3, 3, 3]
+    for alone, adjusted in zip([strong, weak, null], family, strict=True):
+        assert adjusted.clear is adjusted.rejects is (adjusted.p_adjusted < 0.05)
+        assert adjusted.p_adjusted >= alone.p_value
+        expected = "higher" if adjusted.rejects else "not clearly different"
+        assert adjusted.verdict() == f"{adjusted.describe()}: {expected}"
 
 
 def test_zero_variance_differences():
@@ -124,19 +147,23 @@ def test_bad_inputs(a, b, kwargs, match):
 @pytest.mark.parametrize(
     ("a", "b", "expected"),
     [
-        ([0.9, 0.8, 0.7], [0.8, 0.7, 0.6], "better for every seed"),
-        ([0.8, 0.7, 0.6], [0.9, 0.8, 0.7], "worse for every seed"),
-        ([1.0] * 9 + [0.0], [0.0] * 9 + [0.1], "better (the interval excludes zero)"),
-        ([0.0] * 9 + [0.1], [1.0] * 9 + [0.0], "worse (the interval excludes zero)"),
-        ([0.3, 0.1, 0.2], [0.1, 0.2, 0.2], "no clear difference at this scale"),
+        ([0.9, 0.8, 0.7, 0.6, 0.5], [0.8, 0.71, 0.6, 0.52, 0.4], "better"),
+        ([0.8, 0.71, 0.6, 0.52, 0.4], [0.9, 0.8, 0.7, 0.6, 0.5], "worse"),
+        ([1.0] * 9 + [0.0], [0.0] * 9 + [0.1], "better"),
+        ([0.3, 0.1, 0.2], [0.1, 0.2, 0.2], "not clearly different"),
+        ([0.9, 0.8, 0.7], [0.89, 0.7, 0.6], "not clearly different"),  # one sign, 3 seeds
     ],
 )
-def test_verdict_follows_the_paired_rule(a, b, expected):
+def test_verdict_states_the_effect_with_its_interval_then_the_test(a, b, expected):
     d = paired_difference(a, b)
-    assert d.verdict("better", "worse") == expected
-    assert d.verdict() == expected.replace("better", "higher").replace("worse", "lower")
-    unclear = d.verdict("better", "worse", unclear="not clearly different")
-    assert unclear == (expected if d.clear else "not clearly different")
+    assert d.verdict("better", "worse") == f"{d.describe()}: {expected}"
+    assert d.verdict("better", "worse", effect=False) == expected
+    plain = expected.replace("better", "higher").replace("worse", "lower")
+    assert d.verdict() == f"{d.describe()}: {plain}"
+    unclear = d.verdict("better", "worse", unclear="tied ({n} seeds)", effect=False)
+    assert unclear == (expected if d.rejects else f"tied ({d.n} seeds)")
+    losses = d.verdict(scale=1.0, unit="nats", digits=3)
+    assert losses.startswith(f"{d.mean:+.3f} nats (95% interval ".replace("-", "\u2212"))
 
 
 # -- the test behind a verdict: p-values, Holm's adjustment, error rates --------------------
@@ -248,6 +275,17 @@ def test_describe_states_the_effect_with_its_interval():
         f"+{d.mean * 100:.1f} points (95% interval {d.low * 100:+.1f} to {d.high * 100:+.1f})"
     ).replace("-", "\u2212")
     assert d.n == 5
+    assert d.describe(scale=1, unit="", digits=3).startswith(f"{d.mean:+.3f} (95% interval")
+
+
+def test_tally_counts_comparisons_made_and_found_clear():
+    strong = paired_difference([1.0, 1.2, 0.9, 1.1, 1.0], [0.0, 0.1, 0.1, 0.0, 0.2])
+    null = paired_difference([0.1, -0.1, 0.2, 0.0, -0.2], [0.0] * 5)
+    one_sign = paired_difference([0.9, 0.8, 0.7], [0.89, 0.7, 0.6])  # same sign, not clear
+    assert tally(holm([strong, null, one_sign])) == "3/1"
+    assert tally([]) == "0/0"
+    with pytest.raises(TypeError, match=r"differences\[1\] must be a PairedDifference"):
+        tally([strong, 0.5])
 
 
 def test_seeds_text_formats_each_seed_in_order():
@@ -262,12 +300,18 @@ def test_verdict_reads_a_clear_difference_by_the_metric_direction(lower_is_bette
     from reglab.stats import verdict
 
     up = paired_difference([0.5, 0.6, 0.7, 0.8, 0.9], [0.3, 0.41, 0.5, 0.62, 0.7])  # A > B
-    assert up.excludes_zero
+    assert up.rejects
     expected = "worse" if lower_is_better else "better"
-    assert verdict(up, lower_is_better=lower_is_better).startswith(expected)
+    assert verdict(up, lower_is_better=lower_is_better) == f"{up.describe()}: {expected}"
     down = paired_difference([0.3, 0.41, 0.5, 0.62, 0.7], [0.5, 0.6, 0.7, 0.8, 0.9])
     expected = "better" if lower_is_better else "worse"
-    assert verdict(down, lower_is_better=lower_is_better).startswith(expected)
+    assert verdict(down, lower_is_better=lower_is_better).endswith(f": {expected}")
     flat = paired_difference([0.1, 0.2, 0.3], [0.2, 0.1, 0.3])
-    assert verdict(flat, unclear="not clearly different") == "not clearly different"
-    assert verdict(up, better="ahead", worse="behind").startswith("ahead")
+    assert verdict(flat).endswith(": not clearly different")
+    assert verdict(flat, unclear="tied", effect=False) == "tied"
+    assert verdict(up, better="ahead", worse="behind", effect=False) == "ahead"
+    # one sign on three seeds, a wide interval: not a verdict, in either direction
+    one_sign = paired_difference([0.9, 0.8, 0.7], [0.89, 0.7, 0.6])
+    assert verdict(one_sign, lower_is_better=lower_is_better, effect=False) == (
+        "not clearly different"
+    )

@@ -47,21 +47,38 @@ def test_strings_and_vectors_are_not_formatted_as_floats():
 
 
 def test_paired_table_rows_follow_paired_difference():
-    from reglab.stats import paired_difference, paired_table
+    from reglab.stats import holm, paired_difference, paired_table
 
-    clear = paired_difference([0.9, 0.8, 0.7], [0.8, 0.75, 0.6])  # +10, +5, +10 points
+    wide = paired_difference([0.9, 0.8, 0.7], [0.8, 0.75, 0.6])  # +10, +5, +10 points
     unclear = paired_difference([0.3, 0.1, 0.2], [0.1, 0.2, 0.2])
-    table = paired_table({"A minus B": clear, "C minus D": unclear}, title="test accuracy")
+    table = paired_table({"A minus B": wide, "C minus D": unclear}, title="test accuracy")
     assert table.headers == ["test accuracy", "mean difference", "95% interval", "per seed",
-                             "reading"]  # fmt: skip
-    assert table.rows[0][:2] == ["A minus B", f"{100 * clear.mean:+.1f}"]
-    assert table.rows[0][2] == f"[{100 * clear.low:+.1f}, {100 * clear.high:+.1f}]"
+                             "p (Holm)", "reading (2 comparisons)"]  # fmt: skip
+    assert table.rows[0][:2] == ["A minus B", f"{100 * wide.mean:+.1f}"]
+    assert table.rows[0][2] == f"[{100 * wide.low:+.1f}, {100 * wide.high:+.1f}]"
     assert table.rows[0][3] == "+10.0 +5.0 +10.0"
-    assert [r[4] for r in table.rows] == [clear.verdict(), unclear.verdict()]
-    assert unclear.verdict() == "no clear difference at this scale"
+    family = holm([wide, unclear])  # Holm within the table
+    assert list(table.comparisons.values()) == family
+    assert [r[4] for r in table.rows] == [format(d.p_adjusted, ".3g") for d in family]
+    assert [r[5] for r in table.rows] == [d.verdict(effect=False) for d in family]
+    # alone, "A minus B" rejects at 5%; within the table of two, Holm's adjustment does not
+    assert wide.rejects and not family[0].rejects
+    assert table.rows[0][5] == table.rows[1][5] == "not clearly different"
     d = paired_difference([2.0, 3.0], [1.0, 1.5])
     losses = paired_table({"x": d}, scale=1, fmt=".2f")
     assert losses.rows[0][1:4] == ["1.25", f"[{d.low:.2f}, {d.high:.2f}]", "1.00 1.50"]
+    assert losses.headers[-1] == "reading (1 comparison)"
+
+
+def test_paired_table_reads_higher_only_where_the_adjusted_test_rejects():
+    from reglab.stats import paired_difference, paired_table
+
+    strong = paired_difference([1.0, 1.2, 0.9, 1.1, 1.0], [0.0, 0.1, 0.1, 0.0, 0.2])
+    down = paired_difference([0.0, 0.1, 0.1, 0.0, 0.2], [1.0, 1.2, 0.9, 1.1, 1.0])
+    null = paired_difference([0.1, -0.1, 0.2, 0.0, -0.2], [0.0] * 5)
+    table = paired_table({"up": strong, "down": down, "none": null})
+    assert [r[5] for r in table.rows] == ["higher", "lower", "not clearly different"]
+    assert all(d.family_size == 3 for d in table.comparisons.values())
 
 
 def test_paired_table_states_the_confidence_and_refuses_a_mix():

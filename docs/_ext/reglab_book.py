@@ -11,7 +11,8 @@ jupyter-cache and sphinx-book-theme.
   ``header_buttons`` context gets a launch group of our own (the theme is given no
   ``colab_url``, so it adds none pointing at the ``.md``).
 - **The build report's claim checks**: ``{reglab-claim-checks}`` renders, per chapter, the
-  code cells tagged ``remove-cell`` and the ``assert`` statements they run.
+  code cells tagged ``remove-cell`` and the ``assert`` statements they run, and the paired
+  comparisons the chapter made and found clear (its hidden ``comparisons`` glue).
   ``{reglab-execution-inputs}`` lists what the execution key was computed from.
 - **Re-exported objects in the API reference**, documented at their public path
   (``reglab.train.train``): viewcode follows them to the module that defines them, and a
@@ -191,6 +192,36 @@ def claim_checks(notebook) -> tuple[int, int]:
     return len(cells), sum(count_asserts(c.source) for c in cells)
 
 
+COMPARISONS = "comparisons"  # the hidden glue: "<made>/<clear>" (reglab.stats.tally)
+
+
+def comparisons(notebook) -> tuple[int, int] | None:
+    """(paired comparisons made, found clear) that an executed chapter glued as
+    ``comparisons`` (``glue("comparisons", tally(...), display=False)``), or ``None`` when
+    it glued none (a chapter that compares nothing).
+
+    Raises:
+        ValueError: the glued value is not ``"<made>/<clear>"`` with ``0 <= clear <= made``,
+            or the chapter glued it twice.
+    """
+    found = []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if output.get("metadata", {}).get("scrapbook", {}).get("name") != COMPARISONS:
+                continue
+            data = output.get("data", {})
+            text = next((v for k, v in data.items() if k.endswith("text/plain")), "")
+            found.append(ast.literal_eval(text) if text[:1] in "'\"" else text)
+    if not found:
+        return None
+    if len(found) > 1:
+        raise ValueError(f"{COMPARISONS!r} is glued {len(found)} times; glue it once")
+    made, _, clear = str(found[0]).partition("/")
+    if not (made.isdigit() and clear.isdigit() and int(clear) <= int(made)):
+        raise ValueError(f"{COMPARISONS!r} must read '<made>/<clear>', got {found[0]!r}")
+    return int(made), int(clear)
+
+
 class report_placeholder(nodes.General, nodes.Element):
     """Replaced at write time by a table (``kind``), so it reflects every chapter."""
 
@@ -246,13 +277,19 @@ class FillReport(SphinxPostTransform):
         config = self.config
         for node in list(self.document.findall(report_placeholder)):
             if node["kind"] == "claim-checks":
-                rows, total = [], [0, 0]
+                rows, total, compared = [], [0, 0], [0, 0]
                 for docname in chapters(self.env):
                     counts = claim_checks(_read_as_myst_nb(self.env, docname))
                     total = [t + c for t, c in zip(total, counts, strict=True)]
-                    rows.append([_doc_link(self.env.docname, docname), *map(str, counts)])
-                rows.append(["all chapters", *map(str, total)])
-                header = ["chapter", "claim-check cells", "assert statements"]
+                    made = self._comparisons(docname)
+                    if made is not None:
+                        compared = [t + c for t, c in zip(compared, made, strict=True)]
+                    cell = "none" if made is None else f"{made[0]} made, {made[1]} clear"
+                    rows.append([_doc_link(self.env.docname, docname), *map(str, counts), cell])
+                everything = f"{compared[0]} made, {compared[1]} clear"
+                rows.append(["all chapters", *map(str, total), everything])
+                header = ["chapter", "claim-check cells", "assert statements",
+                          "paired comparisons"]  # fmt: skip
                 node.replace_self(_table(header, rows))
             else:
                 inputs = config.reglab_execution_inputs
@@ -266,6 +303,13 @@ class FillReport(SphinxPostTransform):
                     *[[name, _describe_idx(entry)] for name, entry in data.items()],
                 ]
                 node.replace_self(_table(["input", "value"], rows))
+
+    def _comparisons(self, docname: str) -> tuple[int, int] | None:
+        try:
+            notebook = executed_notebook(self.app, docname)
+        except (OSError, ValueError, KeyError):  # not executed in this build
+            return None
+        return comparisons(notebook) if notebook is not None else None
 
 
 def _describe_idx(entry: list | None) -> str:

@@ -10,7 +10,7 @@ from reglab.stats.calibration import (
     probabilistic_scores,
     reliability_curve,
 )
-from reglab.stats.paired import PairedDifference, holm, paired_difference
+from reglab.stats.paired import PairedDifference, holm, paired_difference, tally
 from reglab.stats.seeds import by_seed
 from reglab.stats.tables import Table, paired_table, seeds_text, verdict
 
@@ -25,5 +25,6 @@ __all__ = [
     "probabilistic_scores",
     "reliability_curve",
     "seeds_text",
+    "tally",
     "verdict",
 ]

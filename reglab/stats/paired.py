@@ -2,10 +2,12 @@ r"""Paired comparisons of training runs: is setting A better than setting B?
 
 Two settings trained with the same seeds (same initialization stream, same data, same
 budget) give paired results :math:`a_s, b_s`. The per-seed differences
-:math:`d_s = a_s - b_s` cancel the variance that both runs share, so the book states "A
-beats B" only when every :math:`d_s` has the same sign, or when the paired Student-t
-interval for the mean difference excludes zero. Otherwise it says that there is no clear
-difference at this scale.
+:math:`d_s = a_s - b_s` cancel the variance that both runs share. The book states "A
+beats B" only when the paired t-test rejects "no difference" at 5%, after Holm's
+adjustment within the table or figure the comparison belongs to (:func:`holm`); otherwise
+it says that the run cannot tell the two apart. "The same sign for every seed" is only a
+description (:attr:`PairedDifference.all_same_sign`): with 3 seeds, two settings that do
+not differ at all show it one time in four.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from numbers import Real
 import torch
 from scipy import stats as _scipy_stats
 
-__all__ = ["PairedDifference", "holm", "paired_difference"]
+__all__ = ["PairedDifference", "holm", "paired_difference", "tally"]
 
 
 @dataclass(frozen=True)
@@ -65,30 +67,35 @@ class PairedDifference:
         Args:
             scale (float): multiplies mean and interval (100 turns accuracies into
                 percentage points). Default: ``100.0``.
-            unit (str): the unit after the mean. Default: ``"points"``.
+            unit (str): the unit after the mean; ``""`` for none. Default: ``"points"``.
             digits (int): decimals. Default: ``1``.
         """
         f = f"+.{digits}f"
         level = f"{self.confidence:.0%}"
+        unit = f" {unit}" if unit else ""  # a unitless effect: no trailing space
         return (
-            f"{self.mean * scale:{f}} {unit} ({level} interval "
+            f"{self.mean * scale:{f}}{unit} ({level} interval "
             f"{self.low * scale:{f}} to {self.high * scale:{f}})"
         ).replace("-", "\u2212")
 
     @property
     def excludes_zero(self) -> bool:
-        """The interval lies entirely above or entirely below zero."""
+        """The (unadjusted) interval lies entirely above or entirely below zero: a
+        description, not the verdict (see :attr:`rejects`)."""
         return self.low > 0 or self.high < 0
 
     @property
     def clear(self) -> bool:
-        """Whether the difference is clear (one sign for every seed, or an interval without 0)."""
-        return self.all_same_sign or self.excludes_zero
+        """Whether the difference is clear: the same as :attr:`rejects` (the paired t-test,
+        Holm-adjusted when the difference came through :func:`holm`). "The same sign for
+        every seed" (:attr:`all_same_sign`) is not enough."""
+        return self.rejects
 
     @property
     def sign(self) -> int:
-        """``+1`` if A is clearly larger, ``-1`` if clearly smaller, ``0`` if unclear."""
-        if not self.clear:
+        """``+1`` if A is clearly larger, ``-1`` if clearly smaller, ``0`` if the test does
+        not reject."""
+        if not self.rejects:
             return 0
         return 1 if self.mean > 0 else -1
 
@@ -96,34 +103,49 @@ class PairedDifference:
         self,
         higher: str = "higher",
         lower: str = "lower",
-        unclear: str = "no clear difference at this scale",
+        unclear: str = "not clearly different",
+        *,
+        effect: bool = True,
+        scale: float = 100.0,
+        unit: str = "points",
+        digits: int = 1,
     ) -> str:
-        """The reading in words, for a sentence that must hold whatever the run gives.
+        """The effect with its interval and the test's reading, for a sentence that must hold
+        whatever the run gives: ``"+1.6 points (95% interval -0.5 to +3.7): higher"``.
 
         Args:
             higher (str): the word for "A is clearly larger". Default: ``"higher"``.
             lower (str): the word for "A is clearly smaller". Default: ``"lower"``.
-            unclear (str): the words for neither, for example ``"not clearly different"``
-                where the sentence goes on with "than B". Default: ``"no clear difference
-                at this scale"``.
+            unclear (str): the words when the test does not reject; ``{n}`` is replaced by
+                the number of seeds, e.g. ``"not clearly different (with {n} seeds this
+                run cannot tell them apart)"``. Default: ``"not clearly different"``.
+            effect (bool): put the effect and its interval (:meth:`describe`) in front.
+                Default: ``True``.
+            scale, unit, digits: as in :meth:`describe`. Defaults: ``100.0``,
+                ``"points"``, ``1``.
 
         Returns:
-            str: ``"<higher|lower> for every seed"``, ``"<higher|lower> (the interval
-            excludes zero)"``, or ``unclear``.
+            str: ``"<effect>: <higher|lower|unclear>"``, or the word alone when ``effect``
+            is ``False``.
 
         Example::
 
-            >>> paired_difference([0.9, 0.8, 0.7], [0.8, 0.7, 0.6]).verdict()
-            'higher for every seed'
-            >>> paired_difference([0.1, 0.2], [0.2, 0.1]).verdict("better", "worse")
-            'no clear difference at this scale'
+            >>> d = paired_difference([0.9, 0.8, 0.7], [0.89, 0.7, 0.6])
+            >>> d.verdict()  # the same sign for every seed, yet a wide interval
+            '+7.0 points (95% interval −5.9 to +19.9): not clearly different'
+            >>> d5 = paired_difference([0.91, 0.93, 0.92, 0.94, 0.92], [0.9, 0.91, 0.9, 0.92, 0.9])
+            >>> d5.verdict("better", "worse")
+            '+1.8 points (95% interval +1.2 to +2.4): better'
+            >>> d.verdict("better", "worse", "tied with {n} seeds", effect=False)
+            'tied with 3 seeds'
         """
         if self.sign == 0:
-            return unclear
-        word = higher if self.sign > 0 else lower
-        if self.all_same_sign:
-            return f"{word} for every seed"
-        return f"{word} (the interval excludes zero)"
+            word = unclear.replace("{n}", str(self.n))
+        else:
+            word = higher if self.sign > 0 else lower
+        if not effect:
+            return word
+        return f"{self.describe(scale, unit, digits)}: {word}"
 
     def __iter__(self):
         # (mean, low, high, all_same_sign), so the result unpacks like a tuple
@@ -180,8 +202,8 @@ def paired_difference(
     Example::
 
         >>> d = paired_difference([0.91, 0.93, 0.92], [0.90, 0.91, 0.915])
-        >>> d.all_same_sign, f"{d.mean:.4f}"
-        (True, '0.0117')
+        >>> d.all_same_sign, f"{d.mean:.4f}", d.rejects  # one sign on 3 seeds is no verdict
+        (True, '0.0117', False)
     """
     a, b = _as_floats(a, "a"), _as_floats(b, "b")
     if len(a) != len(b):
@@ -264,3 +286,31 @@ def holm(differences: Sequence[PairedDifference]) -> list[PairedDifference]:
         running = max(running, min(1.0, (m - rank) * differences[i].p_value))
         adjusted[i] = running
     return [replace(d, p_adjusted=adjusted[i], family_size=m) for i, d in enumerate(differences)]
+
+
+def tally(differences: Sequence[PairedDifference]) -> str:
+    r"""``"<made>/<clear>"``: how many comparisons a page makes and how many of them its
+    tests find clear (:attr:`PairedDifference.rejects`), for the build report.
+
+    A chapter glues it, hidden, as ``comparisons``; the build report's claim-check table
+    reads it from the executed notebook.
+
+    Args:
+        differences (sequence of PairedDifference): every comparison the page states,
+            Holm-adjusted within its table or figure (:func:`holm`).
+
+    Raises:
+        TypeError: an element is not a :class:`PairedDifference`.
+
+    Example::
+
+        >>> a = paired_difference([1.0, 1.2, 0.9, 1.1, 1.0], [0.0, 0.1, 0.1, 0.0, 0.2])
+        >>> b = paired_difference([0.1, -0.1, 0.2, 0.0, -0.2], [0.0] * 5)
+        >>> tally(holm([a, b]))
+        '2/1'
+    """
+    differences = list(differences)
+    for i, d in enumerate(differences):
+        if not isinstance(d, PairedDifference):
+            raise TypeError(f"differences[{i}] must be a PairedDifference, got {type(d).__name__}")
+    return f"{len(differences)}/{sum(d.rejects for d in differences)}"

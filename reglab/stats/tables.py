@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from reglab.stats.paired import PairedDifference
+from reglab.stats.paired import PairedDifference, holm
 
 __all__ = ["Table", "paired_table", "seeds_text", "verdict"]
 
@@ -72,7 +72,15 @@ def paired_table(
     scale: float = 100.0,
     fmt: str = "+.1f",
 ) -> Table:
-    """One row per paired comparison: mean, interval, per-seed differences and the reading.
+    """One row per paired comparison: mean, interval, per-seed differences, the Holm-adjusted
+    p-value and the reading.
+
+    The table is one family of comparisons: the paired t-tests are adjusted with Holm's
+    method (:func:`~reglab.stats.holm`) within the table, and the reading column's header
+    says how many comparisons the family holds. A row reads ``higher`` or ``lower`` only
+    when its adjusted test rejects at ``1 - confidence``. The adjusted differences are kept
+    in the table's ``comparisons`` attribute (label -> PairedDifference), for the checks
+    of the sentences about it.
 
     Args:
         comparisons (dict): row label -> :class:`~reglab.stats.PairedDifference`, the
@@ -86,9 +94,9 @@ def paired_table(
 
         >>> from reglab.stats.paired import paired_difference
         >>> print(paired_table({"A minus B": paired_difference([0.9, 0.8], [0.85, 0.7])}))
-        comparison  mean difference    95% interval    per seed                reading
-        ----------  ---------------  --------------  ----------  ---------------------
-         A minus B             +7.5  [-24.3, +39.3]  +5.0 +10.0  higher for every seed
+        comparison  mean difference    95% interval    per seed  p (Holm)  reading (1 comparison)
+        ----------  ---------------  --------------  ----------  --------  ----------------------
+         A minus B             +7.5  [-24.3, +39.3]  +5.0 +10.0     0.205   not clearly different
     """
     if not isinstance(comparisons, Mapping):
         raise TypeError(
@@ -104,18 +112,27 @@ def paired_table(
     def num(v: float) -> str:
         return format(scale * v, fmt)
 
+    level = _confidence(comparisons)
+    adjusted = (
+        dict(zip(comparisons, holm(comparisons.values()), strict=True)) if comparisons else {}
+    )
     rows = [
         [
             name,
             num(d.mean),
             f"[{num(d.low)}, {num(d.high)}]",
             " ".join(num(v) for v in d.differences),
-            d.verdict(),
+            format(d.p_adjusted, ".3g"),
+            d.verdict(effect=False),
         ]
-        for name, d in comparisons.items()
+        for name, d in adjusted.items()
     ]
-    headers = [title, "mean difference", f"{_confidence(comparisons):.0%} interval"]
-    return Table([*headers, "per seed", "reading"], rows)
+    m = len(adjusted)
+    family = f"reading ({m} comparison{'' if m == 1 else 's'})"
+    headers = [title, "mean difference", f"{level:.0%} interval", "per seed", "p (Holm)", family]
+    table = Table(headers, rows)
+    table.comparisons = adjusted
+    return table
 
 
 def _confidence(comparisons: Mapping[str, PairedDifference]) -> float:
@@ -145,10 +162,14 @@ def verdict(
     lower_is_better: bool = False,
     better: str = "better",
     worse: str = "worse",
-    unclear: str = "no clear difference at this scale",
+    unclear: str = "not clearly different",
+    **describe,
 ) -> str:
-    """:meth:`PairedDifference.verdict` in better/worse words, for a sentence "A is <verdict>
-    than B" about ``d = A - B``.
+    """:meth:`PairedDifference.verdict` in better/worse words, for a sentence "A against B:
+    <effect with its interval>: <verdict>" about ``d = A - B``.
+
+    The words follow the paired t-test (Holm-adjusted when ``d`` came through
+    :func:`~reglab.stats.holm`), never "the same sign for every seed".
 
     Args:
         d (PairedDifference): the paired difference A - B.
@@ -157,15 +178,20 @@ def verdict(
             ``False`` (accuracy).
         better, worse (str): the words for a clear difference either way. Default:
             ``"better"``, ``"worse"``.
-        unclear (str): the words for no clear difference. Default: ``"no clear difference
-            at this scale"``.
+        unclear (str): the words when the test does not reject (``{n}``: the number of
+            seeds). Default: ``"not clearly different"``.
+        **describe: ``effect``, ``scale``, ``unit``, ``digits`` of
+            :meth:`PairedDifference.verdict`.
 
     Example::
 
-        >>> verdict(paired_difference([0.3, 0.2, 0.4], [0.5, 0.4, 0.6]), lower_is_better=True)
-        'better for every seed'
+        >>> d = paired_difference([0.3, 0.2, 0.4, 0.3, 0.2], [0.5, 0.41, 0.6, 0.52, 0.4])
+        >>> verdict(d, lower_is_better=True, effect=False)
+        'better'
+        >>> verdict(paired_difference([0.3, 0.2, 0.4], [0.5, 0.4, 0.9]), effect=False)
+        'not clearly different'
     """
     if not isinstance(d, PairedDifference):
         raise TypeError(f"d must be a PairedDifference, got {type(d).__name__}")
     higher, lower = (worse, better) if lower_is_better else (better, worse)
-    return d.verdict(higher, lower, unclear)
+    return d.verdict(higher, lower, unclear, **describe)
