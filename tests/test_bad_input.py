@@ -574,6 +574,10 @@ CASES: dict[str, list[Case]] = {
         c(lambda: S.holm([]), V, "differences"),
         c(lambda: S.holm([0.3]), T, "differences"),
     ],
+    "reglab.stats.tally": [
+        c(lambda: S.tally([0.3]), T, "differences"),
+        c(lambda: S.tally(None), T, "differences"),
+    ],
     "reglab.stats.paired_difference": [
         c(
             lambda: S.paired_difference({"a": 1.0, "b": 2.0}, {"a": 0.0, "b": 1.0}),

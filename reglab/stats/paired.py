@@ -309,6 +309,10 @@ def tally(differences: Sequence[PairedDifference]) -> str:
         >>> tally(holm([a, b]))
         '2/1'
     """
+    if isinstance(differences, str) or not isinstance(differences, Iterable):
+        raise TypeError(
+            f"differences must be a sequence of PairedDifference, got {type(differences).__name__}"
+        )
     differences = list(differences)
     for i, d in enumerate(differences):
         if not isinstance(d, PairedDifference):
