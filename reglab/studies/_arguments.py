@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
+from reglab._checks import check_positive_int
+
 
 def check_instance(value, cls: type | tuple[type, ...], name: str) -> None:
     """Raise ``TypeError`` unless ``value`` is an instance of ``cls``."""
@@ -26,10 +28,4 @@ def check_path(value, name: str = "path") -> None:
 def check_counts(config, names: Iterable[str]) -> None:
     """Raise unless each named field of ``config`` is an integer >= 1 (``bool`` refused)."""
     for name in names:
-        value = getattr(config, name)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(
-                f"{name} must be >= 1, an integer; got {type(value).__name__} {value!r}"
-            )
-        if value < 1:
-            raise ValueError(f"{name} must be >= 1, an integer; got {value!r}")
+        check_positive_int(getattr(config, name), name)

@@ -83,8 +83,8 @@ class Config:
                             "dd_per_class", "val_per_class", "sample_width"))  # fmt: skip
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
             raise ValueError(f"seeds must be distinct and at least one, got {self.seeds}")
-        for name in ("corruptions", "width_ratios", "penalties", "fixed_penalties",
-                     "sample_sizes"):  # fmt: skip
+        # fixed_penalties may be empty: no fixed-penalty curves
+        for name in ("corruptions", "width_ratios", "penalties", "sample_sizes"):
             if not getattr(self, name):
                 raise ValueError(f"{name} must hold at least one value")
         for fraction in self.corruptions:
