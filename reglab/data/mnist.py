@@ -64,7 +64,7 @@ def read_idx_header(path: str | os.PathLike, ndim: int) -> tuple[int, ...]:
 
     Args:
         path (path): the file, e.g. ``<root>/MNIST/raw/train-images-idx3-ubyte``.
-        ndim (int): the number of dimensions the file must have (see :data:`MNIST_FILES`).
+        ndim (int): the number of dimensions the file must have (see ``MNIST_FILES``).
 
     Returns:
         tuple[int, ...]: the sizes :math:`(d_1, \dots, d_{ndim})`, e.g. ``(60000, 28, 28)``.

@@ -80,15 +80,19 @@ class PairedDifference:
 
     @property
     def excludes_zero(self) -> bool:
-        """The (unadjusted) interval lies entirely above or entirely below zero: a
-        description, not the verdict (see :attr:`rejects`)."""
+        """Whether the (unadjusted) interval lies entirely above or entirely below zero.
+
+        A description, not the verdict (see :attr:`rejects`).
+        """
         return self.low > 0 or self.high < 0
 
     @property
     def clear(self) -> bool:
-        """Whether the difference is clear: the same as :attr:`rejects` (the paired t-test,
-        Holm-adjusted when the difference came through :func:`holm`). "The same sign for
-        every seed" (:attr:`all_same_sign`) is not enough."""
+        """Whether the difference is clear, which is the same as :attr:`rejects`.
+
+        The paired t-test decides, Holm-adjusted when the difference came through
+        :func:`holm`. "The same sign for every seed" (:attr:`all_same_sign`) is not enough.
+        """
         return self.rejects
 
     @property

@@ -79,7 +79,8 @@ def combine(settings: Iterable[Setting], name: str = "all") -> Setting:
     Raises:
         ValueError: ``settings`` is empty, or two settings give the same regularizer
             different strengths.
-        TypeError: an element of ``settings`` is not a :class:`Setting`.
+        TypeError: an element of ``settings`` is not a
+            :class:`~reglab.studies.regularizers.Setting`.
     """
     settings = list(settings)
     if not settings:
