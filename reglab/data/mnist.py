@@ -67,7 +67,7 @@ def read_idx_header(path: str | os.PathLike, ndim: int) -> tuple[int, ...]:
         ndim (int): the number of dimensions the file must have (see ``MNIST_FILES``).
 
     Returns:
-        tuple[int, ...]: the sizes :math:`(d_1, \dots, d_{ndim})`, e.g. ``(60000, 28, 28)``.
+        tuple[int, ...]: the sizes :math:`(d_1, \dots, d_{ndim})`, e.g. ``(N, 28, 28)``.
 
     Raises:
         DatasetCorruptError: the file is shorter than its header, its header is not that of
