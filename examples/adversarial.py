@@ -13,8 +13,8 @@ and with FGSM from a random start, paired by seed, its robustness measured with 
 
 The chapter :doc:`/chapters/adversarial` derives and discusses what this script shows.
 
-Run it with ``python examples/adversarial.py``; figures are written to
-``examples/output/`` (or ``$REGLAB_OUTPUT``). ``REGLAB_QUICK=1`` runs a tiny version.
+Run it with ``python examples/adversarial.py`` (the gallery shows its output).
+``REGLAB_QUICK=1`` runs a tiny version.
 """
 
 # Authors: The reglab developers
@@ -26,15 +26,11 @@ Run it with ``python examples/adversarial.py``; figures are written to
 from reglab import environment
 
 QUICK = environment.flag("REGLAB_QUICK")
-OUT = environment.path("REGLAB_OUTPUT", "examples/output")
 
 # %%
 # The linear view: FGSM training is an L1 penalty inside the loss
 # ---------------------------------------------------------------
 # Threes against eights, flattened, in float64; no pixel box, as the closed form assumes.
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import torch
 
@@ -61,8 +57,6 @@ vmax = runs[0.0]["weights"]["fgsm"][:-1].abs().max().item()
 for ax, eps in zip(axes, runs, strict=True):
     show_weights(runs[eps]["weights"]["fgsm"][:-1], ax, vmax=vmax)
     ax.set_xlabel(f"ε = {eps}: ‖w‖₁ = {runs[eps]['weights']['fgsm'][:-1].abs().sum():.1f}")
-OUT.mkdir(parents=True, exist_ok=True)
-fig.savefig(OUT / "adversarial_linear_weights.png", dpi=150, bbox_inches="tight")
 
 # %%
 # Adversarial training of an MLP, paired by seed
@@ -110,4 +104,3 @@ accuracies = {
 }
 fig, ax = plt.subplots(figsize=(6.5, 4))
 plot_robustness(grid, accuracies, ax)
-fig.savefig(OUT / "adversarial_robustness.png", dpi=150, bbox_inches="tight")

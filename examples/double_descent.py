@@ -12,8 +12,8 @@ validation split removes the peak.
 The chapter :doc:`/chapters/why_regularize` explains the peak (the norm of the solution,
 the smallest singular value) and shows memorization of random labels.
 
-Run it with ``python examples/double_descent.py``; figures are written to
-``examples/output/`` (or ``$REGLAB_OUTPUT``). ``REGLAB_QUICK=1`` runs a tiny version.
+Run it with ``python examples/double_descent.py`` (the gallery shows its output).
+``REGLAB_QUICK=1`` runs a tiny version.
 """
 
 # Authors: The reglab developers
@@ -30,7 +30,6 @@ from reglab import environment
 from reglab.studies.why_regularize import Config
 
 QUICK = environment.flag("REGLAB_QUICK")
-OUT = environment.path("REGLAB_OUTPUT", "examples/output")
 config = Config(seeds=(0, 1, 2))
 if QUICK:
     config = dataclasses.replace(
@@ -44,9 +43,6 @@ if QUICK:
 # %%
 # The curve
 # ---------
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import torch
 
@@ -75,5 +71,3 @@ plot_seed_lines(
 plot_seed_lines(widths, {"norm of the solution": dd["norm"]}, ax_norm, threshold=config.n,
                 scale=1, ylabel="norm", logy=True)  # fmt: skip
 fig.tight_layout()
-OUT.mkdir(parents=True, exist_ok=True)
-fig.savefig(OUT / "double_descent.png", dpi=150, bbox_inches="tight")

@@ -28,6 +28,7 @@ the same test).
 from __future__ import annotations
 
 import ast
+import json
 import posixpath
 from pathlib import Path
 from urllib.parse import urlparse
@@ -195,30 +196,28 @@ def claim_checks(notebook) -> tuple[int, int]:
 COMPARISONS = "comparisons"  # the hidden glue: "<made>/<clear>" (reglab.stats.tally)
 
 
-def comparisons(notebook) -> tuple[int, int] | None:
+def comparisons(glue: dict) -> tuple[int, int] | None:
     """(paired comparisons made, found clear) that an executed chapter glued as
     ``comparisons`` (``glue("comparisons", tally(...), display=False)``), or ``None`` when
     it glued none (a chapter that compares nothing).
 
+    Args:
+        glue: the chapter's glue data as MyST-NB extracts it
+            (``myst_nb.ext.glue.extract_glue_data``) and writes it to
+            ``<output folder>/<docname>.glue.json``, in every execution mode. MyST-NB
+            itself warns (an error under ``-W``) when a key is glued twice.
+
     Raises:
-        ValueError: the glued value is not ``"<made>/<clear>"`` with ``0 <= clear <= made``,
-            or the chapter glued it twice.
+        ValueError: the glued value is not ``"<made>/<clear>"`` with ``0 <= clear <= made``.
     """
-    found = []
-    for cell in notebook.cells:
-        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
-            if output.get("metadata", {}).get("scrapbook", {}).get("name") != COMPARISONS:
-                continue
-            data = output.get("data", {})
-            text = next((v for k, v in data.items() if k.endswith("text/plain")), "")
-            found.append(ast.literal_eval(text) if text[:1] in "'\"" else text)
-    if not found:
+    output = glue.get(COMPARISONS)
+    if output is None:
         return None
-    if len(found) > 1:
-        raise ValueError(f"{COMPARISONS!r} is glued {len(found)} times; glue it once")
-    made, _, clear = str(found[0]).partition("/")
+    text = output.get("data", {}).get("text/plain", "")
+    value = ast.literal_eval(text) if text[:1] in "'\"" else text
+    made, _, clear = str(value).partition("/")
     if not (made.isdigit() and clear.isdigit() and int(clear) <= int(made)):
-        raise ValueError(f"{COMPARISONS!r} must read '<made>/<clear>', got {found[0]!r}")
+        raise ValueError(f"{COMPARISONS!r} must read '<made>/<clear>', got {value!r}")
     return int(made), int(clear)
 
 
@@ -305,11 +304,15 @@ class FillReport(SphinxPostTransform):
                 node.replace_self(_table(["input", "value"], rows))
 
     def _comparisons(self, docname: str) -> tuple[int, int] | None:
-        try:
-            notebook = executed_notebook(self.app, docname)
-        except (OSError, ValueError, KeyError):  # not executed in this build
+        from myst_nb.sphinx_ import NbMetadataCollector
+
+        keys = NbMetadataCollector.get_doc_data(self.env).get(docname, {}).get("glue", [])
+        if COMPARISONS not in keys:  # this build's parse of the chapter glued no tally
             return None
-        return comparisons(notebook) if notebook is not None else None
+        *parents, name = docname.split("/")
+        folder = Path(self.env.mystnb_config.output_folder).joinpath(*parents)
+        glue = json.loads((folder / f"{name}.glue.json").read_text(encoding="utf8"))
+        return comparisons(glue)
 
 
 def _describe_idx(entry: list | None) -> str:
