@@ -136,7 +136,7 @@ def main(argv=None) -> int:
     import torch
 
     from reglab.data import mnist_tensors
-    from reglab.stats import Table, by_seed, paired_difference
+    from reglab.stats import Table, by_seed, holm, paired_difference
     from reglab.studies.results import save_results
     from reglab.studies.selection import choose
     from reglab.studies.together import draw_data, run
@@ -180,9 +180,6 @@ def main(argv=None) -> int:
     json_path, csv_path = save_results(results, args.output)
 
     # summary table and figure
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from reglab.plotting.seeds import plot_seed_dots
@@ -190,18 +187,26 @@ def main(argv=None) -> int:
     def mean(values):
         return sum(values) / len(values)
 
+    # every setting against "none", paired by seed; Holm's adjustment within the table
+    compared = (
+        [n for n in final if n != "none"] if "none" in final and len(config.seeds) > 1 else []
+    )
+    none = by_seed(results, "test_acc", name="none") if compared else []
+    diffs = [paired_difference(by_seed(results, "test_acc", name=n), none) for n in compared]
+    diffs = holm(diffs) if diffs else []
+    by_name = dict(zip(compared, diffs, strict=True))
     rows = []
     for name in final:
         test_acc = by_seed(results, "test_acc", name=name)
         row = [name, mean(by_seed(results, "val_loss", name=name)), mean(test_acc)]
-        if "none" in final and name != "none" and len(config.seeds) > 1:
-            d = paired_difference(test_acc, by_seed(results, "test_acc", name="none"))
-            row += [" ".join(f"{v:+.3f}" for v in d.differences), d.clear]
-        else:
-            row += ["", ""]
+        d = by_name.get(name)
+        row += (
+            [d.describe(), f"{d.p_adjusted:.2g}", "yes" if d.rejects else "no"] if d else [""] * 3
+        )
         rows.append(row)
     print(Table(
-        ["setting (chosen on val)", "val loss", "test acc", "test acc - none", "clear"],
+        ["setting (chosen on val)", "val loss", "test acc", "test acc − none", "Holm p",
+         "differ?"],
         rows, floatfmt=".3f",
     ))  # fmt: skip
     fig, ax = plt.subplots(figsize=(7, 3.6))
