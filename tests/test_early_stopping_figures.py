@@ -48,3 +48,20 @@ def test_plot_weight_paths_needs_2d_weights(ax):
     labels = [line.get_label() for line in ax.lines]
     assert {"ridge path", "gradient descent", "$w^*$"} <= set(labels)
     assert len(ax.collections) == 1  # the contours (one ContourSet)
+
+
+def test_plot_weight_paths_draws_whole_ellipses(ax):
+    # an ill-conditioned Hessian: the outer ellipses reach far beyond the points shown
+    H = torch.tensor([[1.25, 0.2], [0.2, 0.05]], dtype=torch.float64)
+    w_star = torch.tensor([1.0, 1.5], dtype=torch.float64)
+    trajectory = torch.linspace(0, 1, 20, dtype=torch.float64)[:, None] * w_star
+    plot_weight_paths(trajectory, trajectory.flip(0), ax, hessian=H, optimum=w_star)
+    (contours,) = ax.collections
+    closed = 0
+    for path in contours.get_paths():
+        for segment in path.to_polygons(closed_only=False):
+            assert abs(segment[0] - segment[-1]).max() < 1e-6  # no line ends at the grid
+            closed += 1
+    assert closed == 6
+    (x_low, x_high), (y_low, y_high) = ax.get_xlim(), ax.get_ylim()
+    assert x_low <= 0 and x_high >= 1 and y_low <= 0 and y_high >= 1.5  # points shown

@@ -56,30 +56,47 @@ def plot_weight_paths(
         ridge_path (Tensor): :math:`(A, 2)` ridge solutions, any order of :math:`\alpha`.
         hessian (Tensor, optional): :math:`(2, 2)` Hessian :math:`H` of the quadratic loss.
         optimum (Tensor, optional): :math:`(2,)` unregularized minimizer :math:`w^*`.
-        levels (int): number of contour lines, geometrically spaced in loss. Default: ``6``.
+        levels (int): number of contour lines, geometrically spaced in loss up to the
+            loss of the point farthest from :math:`w^*`. Default: ``6``.
+
+    Every contour line is a whole ellipse (the grid it is computed on covers the largest
+    one); the axes show the points, so the frame may crop the outer ellipses.
     """
     trajectory = trajectory.detach().cpu().double()
     ridge_path = ridge_path.detach().cpu().double()
     if trajectory.shape[-1] != 2 or ridge_path.shape[-1] != 2:
         raise ValueError("trajectory and ridge_path must be (T, 2) and (A, 2): 2-D weights")
+    view = None
     if hessian is not None and optimum is not None:
-        points = torch.cat([trajectory, ridge_path, optimum.view(1, 2).cpu().double()])
+        H, w_star = hessian.cpu().double(), optimum.view(2).cpu().double()
+        points = torch.cat([trajectory, ridge_path, w_star.view(1, 2)])
         low, high = points.min(0).values, points.max(0).values
-        pad = 0.15 * (high - low)
-        u = torch.linspace(float(low[0] - pad[0]), float(high[0] + pad[0]), 200)
-        v = torch.linspace(float(low[1] - pad[1]), float(high[1] + pad[1]), 200)
-        U, V = torch.meshgrid(u, v, indexing="xy")
-        D = torch.stack([U, V], -1).double() - optimum.cpu().double()  # (200, 200, 2)
-        excess = 0.5 * torch.einsum("...i,ij,...j->...", D, hessian.cpu().double(), D)
-        top = excess.max().item()
-        heights = torch.logspace(math.log10(top) - 3, math.log10(top), levels + 1)[:-1]
-        grid = (U.numpy(), V.numpy(), excess.numpy())
-        ax.contour(*grid, levels=heights.tolist(), colors="0.75", linewidths=0.7)
+        pad = 0.15 * (high - low).clamp_min(1e-12)
+        view = (low - pad, high + pad)  # what the axes show
+        D = points - w_star
+        top = (0.5 * torch.einsum("ni,ij,nj->n", D, H, D)).max().item()  # farthest point
+        if top > 0 and torch.linalg.eigvalsh(H).min() > 0:
+            # every contour is a whole ellipse: the grid covers the largest one, whose
+            # half-widths are sqrt(2 top (H^-1)_ii), and the axes are cropped to the view
+            reach = (2 * top * torch.linalg.inv(H).diagonal()).sqrt()  # (2,)
+            grid_low = torch.minimum(view[0], w_star - 1.05 * reach)
+            grid_high = torch.maximum(view[1], w_star + 1.05 * reach)
+            u = torch.linspace(float(grid_low[0]), float(grid_high[0]), 400)
+            v = torch.linspace(float(grid_low[1]), float(grid_high[1]), 400)
+            U, V = torch.meshgrid(u, v, indexing="xy")
+            E = torch.stack([U, V], -1).double() - w_star  # (400, 400, 2)
+            excess = 0.5 * torch.einsum("...i,ij,...j->...", E, H, E)  # L(w) - L(w*)
+            heights = torch.logspace(math.log10(top) - 3, math.log10(top), levels + 1)[1:]
+            grid = (U.numpy(), V.numpy(), excess.numpy())
+            ax.contour(*grid, levels=heights.tolist(), colors="0.75", linewidths=0.7)
     ax.plot(*ridge_path.T.numpy(), color="C1", label="ridge path")
     ax.plot(*trajectory.T.numpy(), ".", color="C0", ms=4, label="gradient descent")
     if optimum is not None:
         ax.plot(*optimum.cpu().tolist(), "k*", ms=10, label="$w^*$")
     ax.plot(0, 0, "ko", ms=4)
+    if view is not None:
+        ax.set_xlim(float(view[0][0]), float(view[1][0]))
+        ax.set_ylim(float(view[0][1]), float(view[1][1]))
     ax.set_aspect("equal", adjustable="datalim")
     ax.set_xlabel("$w_1$")
     ax.set_ylabel("$w_2$")
