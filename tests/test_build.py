@@ -490,3 +490,36 @@ def test_pages_workflow_restores_only_this_keys_outputs_and_publishes_after_depl
                 assert re.fullmatch(r"[\w/-]+@[0-9a-f]{40}", step["uses"]), step["uses"]
             if step.get("uses", "").startswith("actions/checkout@"):
                 assert step["with"]["persist-credentials"] is False
+
+
+@pytest.mark.parametrize(
+    "chapter", sorted((ROOT / "docs" / "chapters").glob("*.md")), ids=lambda p: p.stem
+)
+def test_the_download_of_a_chapter_is_what_its_page_shows(chapter):
+    """Fast (no build): ``without_hidden_cells`` on each real chapter keeps every visible
+    cell and every word of its prose, drops the hidden cells, and puts the note on the
+    checks right after the title."""
+    import jupytext
+
+    source = jupytext.read(chapter)
+    hidden = [c for c in source.cells if "remove-cell" in c.metadata.get("tags", [])]
+    shown = [c for c in source.cells if c not in hidden]
+    nb = reglab_book.without_hidden_cells(jupytext.read(chapter))
+    nbformat.validate(nb)
+    assert hidden and not any("remove-cell" in c.metadata.get("tags", []) for c in nb.cells)
+    assert nb.cells[0].source.startswith("# ") and "\n" not in nb.cells[0].source
+    assert nb.cells[1].source == reglab_book.CHECKS_NOTE
+    rest = [c for c in nb.cells if c is not nb.cells[1]]
+    code = [c.source for c in rest if c.cell_type == "code"]
+    assert code == [c.source for c in shown if c.cell_type == "code"]
+    words = " ".join(c.source for c in rest if c.cell_type == "markdown").split()
+    assert words == " ".join(c.source for c in shown if c.cell_type == "markdown").split()
+
+
+def test_a_notebook_without_hidden_cells_gets_no_note():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# T\n\ntext"),
+                                         nbformat.v4.new_code_cell("x = 1")])  # fmt: skip
+    assert [c.source for c in reglab_book.without_hidden_cells(nb).cells] == [
+        "# T\n\ntext",
+        "x = 1",
+    ]
