@@ -43,7 +43,7 @@ TORCH_NAMESPACES = [
     "torch.nn.utils.parametrize", "torch.optim", "torch.optim.lr_scheduler",
     "torch.optim.swa_utils", "torch.linalg", "torch.fft", "torch.special", "torch.func",
     "torch.autograd", "torch.autograd.functional", "torch.distributions", "torch.random",
-    "torch.utils.data", "torch.testing",
+    "torch.utils.data", "torch.testing", "torch.distributed",
 ]  # fmt: skip
 TORCHVISION_NAMESPACES = [
     "torchvision.datasets", "torchvision.transforms", "torchvision.transforms.v2",
