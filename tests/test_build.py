@@ -92,7 +92,11 @@ print("font size", matplotlib.rcParams["font.size"])
 ```{code-cell}
 :tags: [remove-cell]
 from myst_nb import glue
-glue("comparisons", "3/1", display=False)
+glue("comparisons", "3/1", display=False)  # glue only: hidden, not a claim check
+```
+
+```{code-cell}
+:tags: [remove-cell, claim-check]
 x = 2
 assert x == 2, "assert in a string is not counted"
 for i in range(3):
@@ -279,6 +283,8 @@ def test_a_new_key_re_executes_the_chapter_and_nothing_else_does(tmp_path):
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
+    """One tiny build that the tests read and never change (a test that builds again
+    takes :func:`tiny_copy`), so that they pass in any order."""
     path = tmp_path_factory.mktemp("tiny")
     docs = _project(path)
     data = _data_root(path / "data", 20)
@@ -287,30 +293,49 @@ def tiny(tmp_path_factory):
     return docs, data, out
 
 
+@pytest.fixture
+def tiny_copy(tiny, tmp_path):
+    """A copy of the tiny project, its build and execution cache included, for a test that
+    builds again: the shared build stays as :func:`tiny` made it."""
+    docs, data, out = tiny
+    copy = shutil.copytree(docs, tmp_path / "docs", symlinks=True)
+    return copy, data, copy / out.relative_to(docs)
+
+
+def _checks_were_dropped(nb) -> list:
+    """The code cells of a downloaded tiny notebook, after checking that its hidden cells
+    were dropped and the note on the checks follows the title."""
+    assert [c.cell_type for c in nb.cells] == ["markdown", "markdown", "code", "code"]
+    assert nb.cells[0].source == "# Chapter"
+    assert nb.cells[1].source == reglab_book.CHECKS_NOTE
+    assert not any("remove-cell" in c.metadata.get("tags", []) for c in nb.cells)
+    code = nb.cells[2:]
+    assert "font size 10.0" in "".join(o.get("text", "") for o in code[0].outputs)
+    assert code[1].source.startswith("%time") and "Wall time" in code[1].outputs[0]["text"]
+    # the counts of the build's run, in which the two hidden cells ran 2nd and 3rd
+    assert [c.execution_count for c in code] == [1, 4]
+    return code
+
+
 @pytest.mark.slow
 def test_the_downloaded_notebook_carries_the_builds_outputs(tiny):
     docs, _, out = tiny
     nb = nbformat.read(out / "_sources" / "chapter.ipynb", as_version=4)
     nbformat.validate(nb)
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    assert [c.execution_count for c in code] == [1, 2, 3]
-    assert "font size 10.0" in "".join(o.get("text", "") for o in code[0].outputs)
-    assert "remove-cell" in code[1].metadata["tags"]  # hidden checks ship with the notebook
+    _checks_were_dropped(nb)
     assert _executions(docs) == 1  # the outputs came from the build's run, not a new one
 
 
 @pytest.mark.slow
-def test_forced_execution_also_ships_its_outputs(tiny):
+def test_forced_execution_also_ships_its_outputs(tiny_copy):
     """REGLAB_EXECUTE=force (no cache): the outputs come from MyST-NB's executed copy."""
-    docs, data, _ = tiny
+    docs, data, _ = tiny_copy
     before = _executions(docs)
     result, out = _build(docs, data, "-E", "-Dnb_execution_mode=force", builder="html")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert _executions(docs) == before + 1
     nb = nbformat.read(out / "_sources" / "chapter.ipynb", as_version=4)
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    assert [c.execution_count for c in code] == [1, 2, 3]
-    assert "font size 10.0" in "".join(o.get("text", "") for o in code[0].outputs)
+    _checks_were_dropped(nb)
     report = " ".join(re.sub(r"<[^>]+>", " ", (out / "report.html").read_text()).split())
     assert "Chapter 1 2 3 made, 1 clear" in report  # the tally, from MyST-NB's glue data
 
@@ -348,8 +373,8 @@ def test_bibliography_entries_are_list_items(tiny):
 
 
 @pytest.mark.slow
-def test_only_html_builds_need_npm(tiny):
-    docs, data, _ = tiny
+def test_only_html_builds_need_npm(tiny_copy):
+    docs, data, _ = tiny_copy
     no_npm = {"PATH": str(Path(sys.executable).parent)}
     bundled = "-Dreglab_bundled_mathjax=1"
     before = _executions(docs)
@@ -361,13 +386,15 @@ def test_only_html_builds_need_npm(tiny):
     assert "`npm` was not found" in result.stdout + result.stderr
 
 
-def test_claim_checks_count_assert_statements_in_remove_cell_cells():
+def test_claim_checks_count_assert_statements_in_claim_check_cells():
     nb = nbformat.v4.new_notebook()
-    tagged = {"tags": ["remove-cell"]}
+    tagged = {"tags": ["remove-cell", "claim-check"]}
     nb.cells = [
         nbformat.v4.new_code_cell("%time x = 1\nassert 1\nassert 2 # assert 3", metadata=tagged),
         nbformat.v4.new_code_cell("for i in []:\n    assert i\ns = 'assert x'", metadata=tagged),
         nbformat.v4.new_code_cell("assert True"),  # visible: not a claim check
+        nbformat.v4.new_code_cell("assert 4", metadata={"tags": ["remove-cell"]}),  # untagged
+        nbformat.v4.new_code_cell("glue('a', 1)", metadata={"tags": ["remove-cell"]}),
         nbformat.v4.new_markdown_cell("assert in prose", metadata=tagged),
         nbformat.v4.new_code_cell("print(1)", metadata={"tags": ["hide-input"]}),
     ]  # fmt: skip
@@ -463,3 +490,36 @@ def test_pages_workflow_restores_only_this_keys_outputs_and_publishes_after_depl
                 assert re.fullmatch(r"[\w/-]+@[0-9a-f]{40}", step["uses"]), step["uses"]
             if step.get("uses", "").startswith("actions/checkout@"):
                 assert step["with"]["persist-credentials"] is False
+
+
+@pytest.mark.parametrize(
+    "chapter", sorted((ROOT / "docs" / "chapters").glob("*.md")), ids=lambda p: p.stem
+)
+def test_the_download_of_a_chapter_is_what_its_page_shows(chapter):
+    """Fast (no build): ``without_hidden_cells`` on each real chapter keeps every visible
+    cell and every word of its prose, drops the hidden cells, and puts the note on the
+    checks right after the title."""
+    import jupytext
+
+    source = jupytext.read(chapter)
+    hidden = [c for c in source.cells if "remove-cell" in c.metadata.get("tags", [])]
+    shown = [c for c in source.cells if c not in hidden]
+    nb = reglab_book.without_hidden_cells(jupytext.read(chapter))
+    nbformat.validate(nb)
+    assert hidden and not any("remove-cell" in c.metadata.get("tags", []) for c in nb.cells)
+    assert nb.cells[0].source.startswith("# ") and "\n" not in nb.cells[0].source
+    assert nb.cells[1].source == reglab_book.CHECKS_NOTE
+    rest = [c for c in nb.cells if c is not nb.cells[1]]
+    code = [c.source for c in rest if c.cell_type == "code"]
+    assert code == [c.source for c in shown if c.cell_type == "code"]
+    words = " ".join(c.source for c in rest if c.cell_type == "markdown").split()
+    assert words == " ".join(c.source for c in shown if c.cell_type == "markdown").split()
+
+
+def test_a_notebook_without_hidden_cells_gets_no_note():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# T\n\ntext"),
+                                         nbformat.v4.new_code_cell("x = 1")])  # fmt: skip
+    assert [c.source for c in reglab_book.without_hidden_cells(nb).cells] == [
+        "# T\n\ntext",
+        "x = 1",
+    ]

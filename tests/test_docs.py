@@ -151,6 +151,8 @@ def test_downloaded_notebooks_are_valid_and_carry_outputs(site):
 def test_downloaded_notebooks_are_one_top_to_bottom_run(site):
     """Every code cell of the chapter ran, in order, in one kernel: the build's own run
     of the page (executed in a temporary folder, so nothing beside the chapter is needed).
+    The download holds the visible cells of that run with their execution counts (the
+    hidden ``remove-cell`` cells ran between them and are left out, like on the page).
     Cells the site adds to the download (an install cell, say) are not part of that run,
     nor are cells tagged ``skip-execution`` (nbclient's tag; an interactive widget, say).
     A fresh environment installing only what the notebook asks for is tested separately."""
@@ -159,15 +161,20 @@ def test_downloaded_notebooks_are_one_top_to_bottom_run(site):
 
     for chapter in CHAPTERS:
         source = jupytext.read(DOCS / f"{chapter}.md")
-        expected = [
-            c.source
+        run = [
+            c
             for c in source.cells
             if c.cell_type == "code" and "skip-execution" not in c.metadata.get("tags", [])
         ]
+        expected = [
+            (count, c.source)
+            for count, c in enumerate(run, start=1)
+            if "remove-cell" not in c.metadata.get("tags", [])
+        ]
         nb = nbformat.read(site / "_sources" / f"{chapter}.ipynb", as_version=4)
+        assert not [c for c in nb.cells if "remove-cell" in c.metadata.get("tags", [])]
         ran = [c for c in nb.cells if c.cell_type == "code" and c.execution_count is not None]
-        assert [c.source for c in ran] == expected, chapter
-        assert [c.execution_count for c in ran] == list(range(1, len(ran) + 1)), chapter
+        assert [(c.execution_count, c.source) for c in ran] == expected, chapter
         errors = [o for c in ran for o in c.outputs if o.output_type == "error"]
         assert errors == [], chapter
 

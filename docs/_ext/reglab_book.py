@@ -6,12 +6,17 @@ jupyter-cache and sphinx-book-theme.
   (``merge_match_into_notebook``) in cache mode, from MyST-NB's executed copy otherwise.
   This extension is its one writer: others change the notebook before it is written
   through the ``reglab-notebook-download`` event (``reglab_notebooks`` adds its setup
-  cell there).
+  cell there). The download holds what the page shows: its hidden (``remove-cell``)
+  cells, the claim checks and their glue, are dropped, and a note after the title says
+  where they are (the page's ``.md`` source) and that they ran when the site was built.
+  The visible cells keep the execution counts of that run.
 - **A Colab button** that opens that notebook on the notebooks branch: the theme's
   ``header_buttons`` context gets a launch group of our own (the theme is given no
   ``colab_url``, so it adds none pointing at the ``.md``).
 - **The build report's claim checks**: ``{reglab-claim-checks}`` renders, per chapter, the
-  code cells tagged ``remove-cell`` and the ``assert`` statements they run, and the paired
+  code cells tagged ``claim-check`` (hidden cells that guard the page's sentences, tagged
+  ``[remove-cell, claim-check]``; a hidden cell that only glues is ``remove-cell`` alone)
+  and the ``assert`` statements they run, and the paired
   comparisons the chapter made and found clear (its hidden ``comparisons`` glue).
   ``{reglab-execution-inputs}`` lists what the execution key was computed from.
 - **Re-exported objects in the API reference**, documented at their public path
@@ -43,7 +48,8 @@ from sphinx.writers.html5 import HTML5Translator
 
 logger = logging.getLogger(__name__)
 
-CLAIM_TAG = "remove-cell"
+HIDDEN_TAG = "remove-cell"  # MyST-NB removes the cell from the page
+CLAIM_TAG = "claim-check"  # a hidden cell that asserts the sentences around it
 
 
 def is_chapter(env, docname: str) -> bool:
@@ -113,9 +119,44 @@ def notebook_with_outputs(source: Path, executed):
     return notebook
 
 
+CHECKS_NOTE = (
+    "*The checks behind this page's sentences run when the site is built; they are in the "
+    "page's source (the `.md` download).*"
+)
+NOTE_TAG = "reglab-checks-note"
+
+
+def without_hidden_cells(notebook):
+    """``notebook`` without its hidden (``remove-cell``) cells, and with :data:`CHECKS_NOTE`
+    in a markdown cell right after the title (the first ``# `` line, whose cell is split
+    there) when it had any. Changes ``notebook`` in place and returns it."""
+    import nbformat
+
+    kept = [c for c in notebook.cells if HIDDEN_TAG not in c.get("metadata", {}).get("tags", [])]
+    if len(kept) == len(notebook.cells):
+        notebook.cells = kept
+        return notebook
+    note = nbformat.v4.new_markdown_cell(CHECKS_NOTE, metadata={"tags": [NOTE_TAG]})
+    for i, cell in enumerate(kept):
+        lines = cell.source.splitlines(keepends=True) if cell.cell_type == "markdown" else []
+        title = next((j for j, line in enumerate(lines) if line.startswith("# ")), None)
+        if title is None:
+            continue
+        cell.source = "".join(lines[: title + 1]).rstrip("\n")
+        rest = "".join(lines[title + 1 :]).strip("\n")
+        after = [note] + ([nbformat.v4.new_markdown_cell(rest)] if rest else [])
+        kept[i + 1 : i + 1] = after
+        break
+    else:  # no title: the note comes first
+        kept.insert(0, note)
+    notebook.cells = kept
+    return notebook
+
+
 def write_notebooks_with_outputs(app: Sphinx, exception: Exception | None) -> None:
-    """Write ``_sources/<chapter>.ipynb``: the chapter's cells with their outputs, as the
-    ``reglab-notebook-download`` listeners leave them."""
+    """Write ``_sources/<chapter>.ipynb``: the chapter's visible cells with their outputs
+    (:func:`without_hidden_cells`), as the ``reglab-notebook-download`` listeners leave
+    them."""
     if exception is not None or app.builder.format != "html":
         return
     import nbformat
@@ -127,6 +168,7 @@ def write_notebooks_with_outputs(app: Sphinx, exception: Exception | None) -> No
         except (KeyError, ValueError, FileNotFoundError) as error:
             logger.warning(f"{docname}: no notebook with outputs ({error!r})", location=docname)
             continue
+        without_hidden_cells(notebook)
         app.emit("reglab-notebook-download", docname, notebook)
         target = Path(app.outdir) / "_sources" / f"{docname}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -184,7 +226,7 @@ def count_asserts(source: str) -> int:
 
 
 def claim_checks(notebook) -> tuple[int, int]:
-    """(claim-check cells, their ``assert`` statements): code cells tagged remove-cell."""
+    """(claim-check cells, their ``assert`` statements): code cells tagged ``claim-check``."""
     cells = [
         c
         for c in notebook.cells
