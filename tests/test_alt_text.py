@@ -26,11 +26,6 @@ ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "docs" / "chapters").glob("*.md"))
 PAGES = sorted(p for p in (ROOT / "docs").glob("*.md"))
 
-#: Chapters whose figures still lack alt texts (being fixed on the chapter branches): their
-#: static test is expected to fail, strictly, so that a fixed chapter is taken off the list.
-#: Empty this list once every chapter gives each figure its ``mystnb: image: alt:``.
-CHAPTERS_WITHOUT_ALT_TEXT: list[str] = ["averaging"]  # its five figures: no image alt
-
 #: ``<img>`` that may have an empty ``alt``, with why: decorative images whose link names
 #: the target in text. sphinx-gallery writes its thumbnails with ``:alt:`` empty, and the
 #: thumbnail's link holds the example's title (reglab_notebooks keeps it for screen readers).
@@ -87,16 +82,7 @@ def missing_alt_texts(path: Path) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
-        pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="alt texts being written"))
-        if p.stem in CHAPTERS_WITHOUT_ALT_TEXT
-        else p
-        for p in CHAPTERS + PAGES
-    ],
-    ids=lambda p: p.stem,
-)
+@pytest.mark.parametrize("path", CHAPTERS + PAGES, ids=lambda p: p.stem)
 def test_every_figure_has_an_alt_text(path):
     assert missing_alt_texts(path) == []
 

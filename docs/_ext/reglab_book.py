@@ -218,11 +218,19 @@ def add_colab_button(app: Sphinx, pagename, templatename, context, doctree) -> N
 
 
 def count_asserts(source: str) -> int:
-    """Number of ``assert`` statements in a code cell (IPython syntax allowed)."""
+    """Number of checks in a code cell (IPython syntax allowed): ``assert`` statements and
+    calls of ``torch.testing.assert_close`` (any call named ``assert_close``)."""
     from IPython.core.inputtransformer2 import TransformerManager
 
     tree = ast.parse(TransformerManager().transform_cell(source))
-    return sum(isinstance(node, ast.Assert) for node in ast.walk(tree))
+    return sum(
+        isinstance(node, ast.Assert)
+        or (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "attr", getattr(node.func, "id", None)) == "assert_close"
+        )
+        for node in ast.walk(tree)
+    )
 
 
 def claim_checks(notebook) -> tuple[int, int]:
@@ -329,7 +337,7 @@ class FillReport(SphinxPostTransform):
                     rows.append([_doc_link(self.env.docname, docname), *map(str, counts), cell])
                 everything = f"{compared[0]} made, {compared[1]} clear"
                 rows.append(["all chapters", *map(str, total), everything])
-                header = ["chapter", "claim-check cells", "assert statements",
+                header = ["chapter", "claim-check cells", "checks (assert, assert_close)",
                           "paired comparisons"]  # fmt: skip
                 node.replace_self(_table(header, rows))
             else:
