@@ -6,7 +6,10 @@
   profile), the data root and the device. :func:`execution_inputs` collects all of them
   and :func:`execution_key` hashes them; the cache lives in a folder named by the key
   (``nb_execution_cache_path``, an ``env`` setting: a new key makes Sphinx re-read every
-  page, so nothing stale is ever published).
+  page, so nothing stale is ever published). The library counts by its code
+  (:func:`code_digest`: a docstring or comment changes no output, so it re-executes
+  nothing), except the modules whose source a page prints (``inspect.getsource``; found
+  by :func:`shown_modules`): every byte of those counts.
 - **The chapters' kernel.** A kernelspec of its own, written into the build folder: this
   checkout's ``reglab`` first on ``PYTHONPATH``, the IPython profile (SVG figures with
   stable bytes), the matplotlibrc, in the kernelspec's ``env``. The build's own
@@ -24,13 +27,17 @@ workflow caches by it).
 
 from __future__ import annotations
 
+import ast
 import hashlib
+import importlib
+import inspect
 import json
 import os
 import platform
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 
@@ -89,6 +96,121 @@ def _version(name: str) -> str | None:
         return None
 
 
+def code_digest(source: str) -> str:
+    """What a module does, not what it says: the sha256 of its syntax tree without
+    docstrings. Comments, blank lines and formatting never reach the tree, so editing them
+    keeps the digest; any change to the code (a name, a constant, an operator) changes it.
+    """
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            first = node.body[0] if node.body else None
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                if isinstance(first.value.value, str):  # a def needs a body; a module not
+                    node.body = node.body[1:] or (
+                        [] if isinstance(node, ast.Module) else [ast.Pass()]
+                    )
+    return _sha256(ast.dump(tree).encode())
+
+
+def _code_cells(path: Path) -> list[str]:
+    """The code cells of a MyST notebook (``.md``) or of a gallery script (``.py``: one)."""
+    if path.suffix == ".py":
+        return [path.read_text(encoding="utf-8")]
+    import jupytext
+
+    notebook = jupytext.read(path)
+    return [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+
+
+def _parse(cell: str) -> ast.Module:
+    """A code cell as Python: IPython's ``%magic`` and ``!shell`` lines left out."""
+    lines = [line for line in cell.splitlines() if not line.lstrip().startswith(("%", "!"))]
+    try:
+        return ast.parse("\n".join(lines))
+    except SyntaxError:
+        return ast.Module(body=[], type_ignores=[])
+
+
+def _reglab_imports(tree: ast.AST) -> dict[str, str]:
+    """``{local name: dotted path}`` of the reglab modules and objects ``tree`` imports."""
+    found = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "reglab":
+            found.update({a.asname or a.name: f"{node.module}.{a.name}" for a in node.names})
+        elif isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name.split(".")[0] == "reglab":
+                    found[a.asname or a.name.split(".")[0]] = a.name if a.asname else "reglab"
+    return found
+
+
+def _shown_expression(call: ast.Call) -> list[str] | None:
+    """``["batchnorm", "batch_norm"]`` for ``inspect.getsource(batchnorm.batch_norm)``."""
+    func = call.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+    if name not in {"getsource", "getsourcelines", "getsourcefile", "getfile"} or not call.args:
+        return None
+    chain, node = [], call.args[0]
+    while isinstance(node, ast.Attribute):
+        chain.insert(0, node.attr)
+        node = node.value
+    return [node.id, *chain] if isinstance(node, ast.Name) else []
+
+
+def _resolve(dotted: str, attributes: list[str]):
+    """The object at ``dotted`` (a module, or an attribute of one), then ``attributes``."""
+    module, _, rest = dotted, "", []
+    while True:
+        try:
+            obj = importlib.import_module(module)
+            break
+        except ModuleNotFoundError:
+            module, _, last = module.rpartition(".")
+            rest.insert(0, last)
+            if not module:
+                raise
+    for name in [*rest, *attributes]:
+        if not hasattr(obj, name):
+            break
+        obj = getattr(obj, name)
+    return obj
+
+
+def shown_modules(documents: Iterable[Path], package: Path) -> set[str]:
+    """The files of ``package`` (relative paths) whose source a document prints.
+
+    A chapter that prints library code (``inspect.getsource(batchnorm.batch_norm)``) shows
+    its comments and docstring too. The object is resolved through the chapter's imports
+    (``from reglab.nn import batchnorm``) to the file defining it; where the expression
+    does not start at an imported name (a loop variable), every reglab name imported in
+    that cell counts, or in the whole document when the cell imports none.
+    """
+    package = Path(package).resolve()
+    shown: set[str] = set()
+    for path in documents:
+        text = Path(path).read_text(encoding="utf-8")
+        if "getsource" not in text and "getfile" not in text:
+            continue
+        trees = [_parse(cell) for cell in _code_cells(Path(path))]
+        everywhere = {k: v for tree in trees for k, v in _reglab_imports(tree).items()}
+        for tree in trees:
+            calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
+            for expression in filter(lambda e: e is not None, map(_shown_expression, calls)):
+                if expression and expression[0] in everywhere:
+                    targets = [(everywhere[expression[0]], expression[1:])]
+                else:
+                    here = _reglab_imports(tree) or everywhere
+                    targets = [(dotted, []) for dotted in here.values()]
+                for dotted, attributes in targets:
+                    obj = _resolve(dotted, attributes)
+                    source = inspect.getsourcefile(obj if inspect.ismodule(obj) else
+                                                   inspect.getmodule(obj) or obj)  # fmt: skip
+                    if source and Path(source).resolve().is_relative_to(package):
+                        shown.add(Path(source).resolve().relative_to(package).as_posix())
+    return shown
+
+
 def execution_inputs(
     *,
     package: Path,
@@ -96,24 +218,31 @@ def execution_inputs(
     data_root: Path,
     device: str,
     kernel_config: str = KERNEL_CONFIG,
+    shown: Iterable[str] = (),
 ) -> dict:
     """Everything besides a chapter's own cells that its outputs depend on.
 
     Args:
-        package: the ``reglab`` package folder the kernels import (its ``*.py`` are hashed).
+        package: the ``reglab`` package folder the kernels import (the code of its
+            ``*.py`` is hashed: :func:`code_digest`).
         matplotlibrc: the figure style the kernels load.
         data_root: the folder holding ``MNIST/raw`` (see :func:`data_fingerprint`).
         device: the device the chapters run on (``reglab.train.default_device()``).
         kernel_config: the IPython profile the kernels load.
+        shown: files of ``package`` whose source a page prints (:func:`shown_modules`):
+            every byte of these is hashed, comments and docstrings included.
     """
-    sources = {
-        path.relative_to(package).as_posix(): _sha256(path.read_bytes())
-        for path in sorted(Path(package).rglob("*.py"))
-    }
+    shown = sorted(set(shown))
+    sources = {}
+    for path in sorted(Path(package).rglob("*.py")):
+        name = path.relative_to(package).as_posix()
+        text = path.read_bytes()
+        sources[name] = _sha256(text) if name in shown else code_digest(text.decode())
     return {
         "python": platform.python_version(),
         "packages": {name: _version(name) for name in PACKAGES},
         "reglab": sources,
+        "reglab_shown": shown,
         "matplotlibrc": _sha256(Path(matplotlibrc).read_bytes()),
         "kernel_config": _sha256(kernel_config.encode()),
         "data": data_fingerprint(data_root),
@@ -136,7 +265,15 @@ def current_inputs(root: Path, docs: Path) -> dict:
         matplotlibrc=docs / "matplotlibrc",
         data_root=data_root(),
         device=str(default_device()),
+        shown=shown_modules(documents(root, docs), root / "reglab"),
     )
+
+
+def documents(root: Path, docs: Path) -> list[Path]:
+    """The executed sources: the book's MyST notebooks and the gallery's scripts."""
+    skip = {"_build", "node_modules", "_static"}
+    pages = [p for p in docs.rglob("*.md") if not skip & set(p.relative_to(docs).parts)]
+    return sorted([*pages, *(root / "examples").glob("*.py")])
 
 
 # -- Sphinx hooks ---------------------------------------------------------------------
