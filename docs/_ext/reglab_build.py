@@ -12,8 +12,16 @@
   by :func:`shown_modules`): every byte of those counts.
 - **The chapters' kernel.** A kernelspec of its own, written into the build folder: this
   checkout's ``reglab`` first on ``PYTHONPATH``, the IPython profile (SVG figures with
-  stable bytes), the matplotlibrc, in the kernelspec's ``env``. The build's own
-  environment is left alone (but for ``JUPYTER_PATH``; see :func:`write_kernelspec`).
+  stable bytes), the matplotlibrc, and one thread (:data:`KERNEL_THREADS`), in the
+  kernelspec's ``env``. The build's own environment is left alone (but for
+  ``JUPYTER_PATH``; see :func:`write_kernelspec`).
+- **Chapters in parallel.** MyST-NB executes a notebook while Sphinx reads it, so
+  ``sphinx-build -j N`` (Sphinx's parallel read: N forked processes, each reading a chunk
+  of the changed documents) executes up to N chapters at once, each in its one-thread
+  kernel; a serial build runs the same kernels, so both give the same numbers. Sphinx cuts
+  the list into consecutive chunks: :func:`balance_parallel_read` reorders it so that the
+  executing pages are dealt over the chunks that run first, and records how many
+  processes read this build (``reglab_read_processes``, for the Build report).
 - **MathJax, served by the site** (HTML builders only): installed from npm
   (``docs/package-lock.json``) into ``_static/mathjax``. Other builders, ``linkcheck``
   included, never need Node.
@@ -56,6 +64,10 @@ c.InlineBackend.print_figure_kwargs = {'bbox_inches': 'tight', 'metadata': {'Dat
 #: Installed distributions whose version can change a chapter's numbers or figures.
 PACKAGES = ("torch", "torchvision", "numpy", "scipy", "matplotlib")
 MATHJAX_FONT = "mathjax-newcm-font"
+#: Threads of each chapter's kernel, serial or parallel build alike: small models run
+#: fastest on one, parallel chapters do not fight over cores, and thread count changes
+#: rounding (so it is part of the execution key).
+KERNEL_THREADS = 1
 #: The chapters' kernel: ``python3`` in their metadata (what Colab and readers run) is
 #: aliased to this kernelspec, which the build writes (``nb_kernel_rgx_aliases``).
 KERNEL_NAME = "reglab-book"
@@ -247,6 +259,7 @@ def execution_inputs(
         "kernel_config": _sha256(kernel_config.encode()),
         "data": data_fingerprint(data_root),
         "device": device,
+        "threads": KERNEL_THREADS,
     }
 
 
@@ -305,6 +318,10 @@ def kernel_environment(root: Path, docs: Path, build: Path) -> dict[str, str]:
     return {
         "IPYTHONDIR": str(build / "ipython"),  # profile_default/ipython_kernel_config.py
         "MATPLOTLIBRC": str(docs / "matplotlibrc"),
+        # one thread for torch's intra-op pool (OpenMP), MKL and OpenBLAS alike
+        "OMP_NUM_THREADS": str(KERNEL_THREADS),
+        "MKL_NUM_THREADS": str(KERNEL_THREADS),
+        "OPENBLAS_NUM_THREADS": str(KERNEL_THREADS),
         "PYTHONPATH": os.pathsep.join([str(root), *filter(None, [os.environ.get("PYTHONPATH")])]),
         "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "0"),
         "TQDM_DISABLE": "1",  # progress bars are for terminals, not pages
@@ -347,6 +364,60 @@ def write_kernelspec(app: Sphinx) -> None:
         os.environ["JUPYTER_PATH"] = os.pathsep.join([str(jupyter), *paths])
 
 
+def executes(env, docname: str) -> bool:
+    """Whether MyST-NB reads ``docname`` as a notebook (and so executes it, or takes its
+    outputs from the cache): MyST-NB's own test, its notebook reader for the file."""
+    from myst_nb.core.read import create_nb_reader
+
+    path = env.doc2path(docname)
+    text = Path(path).read_text(encoding="utf-8")
+    return create_nb_reader(str(path), env.myst_config, env.mystnb_config, text) is not None
+
+
+def balanced_order(docnames: list[str], heavy: set[str], nproc: int) -> list[str]:
+    """``docnames`` reordered for Sphinx's parallel read: the ``heavy`` ones dealt in turn
+    over the chunks that start first (one per process), the others filling the rest.
+
+    Sphinx cuts the list into consecutive chunks (``make_chunks``) and starts the first
+    ``nproc`` at once, a later one when one ends. In sorted order, the chapters fall into
+    one or two chunks and run one after the other.
+    """
+    from sphinx.util.parallel import make_chunks
+
+    sizes = [len(chunk) for chunk in make_chunks(docnames, nproc)]
+    chunks: list[list[str]] = [[] for _ in sizes]
+    first, later = range(min(nproc, len(sizes))), range(nproc, len(sizes))
+    for name in [d for d in docnames if d in heavy]:
+        open_first = [i for i in first if len(chunks[i]) < sizes[i]]
+        target = min(open_first or [i for i in later if len(chunks[i]) < sizes[i]],
+                     key=lambda i: sum(d in heavy for d in chunks[i]))  # fmt: skip
+        chunks[target].append(name)
+    light = iter(d for d in docnames if d not in heavy)
+    for i, size in enumerate(sizes):
+        chunks[i].extend(next(light) for _ in range(size - len(chunks[i])))
+    return [name for chunk in chunks for name in chunk]
+
+
+def balance_parallel_read(app: Sphinx, env, docnames: list[str]) -> None:
+    """``env-before-read-docs``: reorder the documents to read (in place, as the event
+    allows) so that parallel processes share the executing pages; record how many
+    processes read them (``reglab_read_processes``: 1 for a serial read, 0 when nothing
+    was read)."""
+    from sphinx.util.parallel import parallel_available
+
+    safe = all(ext.parallel_read_safe for ext in app.extensions.values())
+    processes = app.parallel if parallel_available and app.parallel > 1 and safe else 1
+    app.config.reglab_read_processes = processes if docnames else 0
+    app.config.reglab_read_notebooks = sum(executes(env, d) for d in docnames)
+    if processes > 1:
+        heavy = {d for d in docnames if executes(env, d)}
+        docnames[:] = balanced_order(list(docnames), heavy, processes)
+    logger.info(
+        f"[reglab] reading {len(docnames)} pages ({app.config.reglab_read_notebooks} "
+        f"notebooks) in {processes} process(es), {KERNEL_THREADS} thread per kernel"
+    )
+
+
 def install_mathjax(app: Sphinx) -> None:
     """Install MathJax 4 and its font from npm into ``_static/mathjax`` (HTML only)."""
     if app.builder.format != "html" or not app.config.reglab_bundled_mathjax:
@@ -381,9 +452,13 @@ def setup(app: Sphinx) -> dict:
     # set on config-inited; never a reason to rebuild by themselves (the cache path is)
     app.add_config_value("reglab_execution_key", "", "", str)
     app.add_config_value("reglab_execution_inputs", {}, "", dict)
+    # set on env-before-read-docs: processes that read (and executed) this build's pages
+    app.add_config_value("reglab_read_processes", 0, "", int)
+    app.add_config_value("reglab_read_notebooks", 0, "", int)
     app.connect("config-inited", key_the_execution_cache)
     app.connect("builder-inited", write_kernelspec)
     app.connect("builder-inited", install_mathjax)
+    app.connect("env-before-read-docs", balance_parallel_read)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 
