@@ -412,10 +412,11 @@ def balance_parallel_read(app: Sphinx, env, docnames: list[str]) -> None:
     if processes > 1:
         heavy = {d for d in docnames if executes(env, d)}
         docnames[:] = balanced_order(list(docnames), heavy, processes)
-    logger.info(
-        f"[reglab] reading {len(docnames)} pages ({app.config.reglab_read_notebooks} "
-        f"notebooks) in {processes} process(es), {KERNEL_THREADS} thread per kernel"
-    )
+    if docnames:
+        logger.info(
+            f"[reglab] reading {len(docnames)} pages ({app.config.reglab_read_notebooks} "
+            f"notebooks) in {processes} process(es), {KERNEL_THREADS} thread per kernel"
+        )
 
 
 def install_mathjax(app: Sphinx) -> None:
