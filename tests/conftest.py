@@ -129,7 +129,8 @@ def site(request) -> Path:
     request.getfixturevalue("mnist_root")
     if shutil.which("npm") is None:
         require("npm (Node.js) is needed: the book installs the MathJax it serves from npm")
-    result = build_docs(DOCS, SITE, "-E", "-b", "html")
+    # as `nox -s docs` builds it: chapters execute in parallel, one per core
+    result = build_docs(DOCS, SITE, "-E", "-j", "auto", "-b", "html")
     assert result.returncode == 0, (
         f"strict docs build failed:\n{result.stdout[-4000:]}\n{result.stderr[-8000:]}"
     )

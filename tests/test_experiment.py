@@ -226,12 +226,29 @@ def test_cli_runs_end_to_end_and_writes_results(tmp_path, mnist_root):
     assert "all" in result.stdout and "test acc" in result.stdout
 
 
-def test_cli_help():
-    result = subprocess.run([sys.executable, str(CLI), "--help"], capture_output=True, text=True)
-    assert result.returncode == 0
+@pytest.fixture
+def cli(monkeypatch):
+    """The example script as a module (its ``parse_args`` and ``main``): the tests about
+    its options and checks call them in process, without starting Python and torch again
+    (``REGLAB_QUICK`` unset, as in :func:`_cli`)."""
+    import importlib.util
+
+    monkeypatch.delenv("REGLAB_QUICK", raising=False)
+
+    spec = importlib.util.spec_from_file_location("compare_regularizers", CLI)
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+    return cli
+
+
+def test_cli_help(cli, capsys):
+    with pytest.raises(SystemExit) as exit:
+        cli.parse_args(["--help"])
+    assert exit.value.code == 0
+    out = capsys.readouterr().out
     for option in ("--per-class", "--val-per-class", "--n-test", "--epochs", "--patience",
                    "--seeds", "--device", "--output", "--settings"):  # fmt: skip
-        assert option in result.stdout
+        assert option in out
 
 
 @pytest.mark.parametrize(
@@ -245,10 +262,12 @@ def test_cli_help():
         (["--per-class", "0"], "must be a positive integer"),
     ],
 )
-def test_cli_bad_options_are_argparse_errors(args, message, tmp_path):
-    result = _cli(*args, tmp_path=tmp_path)
-    assert result.returncode == 2
-    assert "error:" in result.stderr and message in result.stderr
+def test_cli_bad_options_are_argparse_errors(args, message, cli, capsys):
+    with pytest.raises(SystemExit) as exit:
+        cli.main(args)
+    assert exit.value.code == 2
+    err = capsys.readouterr().err
+    assert "error:" in err and message in err
 
 
 def test_mean_curves_average_over_seeds(tiny_data):
@@ -264,12 +283,7 @@ def test_mean_curves_average_over_seeds(tiny_data):
     assert curves["none"].epoch == [1, 2]
 
 
-def test_cli_n_test_all_means_the_whole_test_split_and_defaults_are_the_books():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("compare_regularizers", CLI)
-    cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)
+def test_cli_n_test_all_means_the_whole_test_split_and_defaults_are_the_books(cli):
     assert cli.parse_args(["--n-test", "all"]).n_test is None
     assert cli.parse_args(["--n-test", "300"]).n_test == 300
     args = cli.parse_args([])  # the defaults are the chapter's StudyConfig
@@ -281,9 +295,9 @@ def test_cli_n_test_all_means_the_whole_test_split_and_defaults_are_the_books():
     assert args.settings == [f.replace(" ", "-") for f in book.candidates]
 
 
-def test_cli_rejects_more_images_per_class_than_the_data_root_has(tmp_path, mnist_root):
-    result = _cli("--per-class", "100000", "--device", "cpu", tmp_path=tmp_path)
-    assert result.returncode == 2 and "rarest class" in result.stderr
+def test_cli_rejects_more_images_per_class_than_the_data_root_has(mnist_root, cli, capsys):
+    assert cli.main(["--per-class", "100000", "--device", "cpu"]) == 2
+    assert "rarest class" in capsys.readouterr().err
 
 
 def test_test_set_once_gives_the_same_numbers_without_per_epoch_test_metrics(tiny_data):

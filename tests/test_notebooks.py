@@ -16,6 +16,9 @@ seed whose sign flips, a tie that breaks the other way) fails here, not on a rea
 machine. CI's build of the book and this second run of every chapter disagree in rounding.
 The download leaves the hidden cells out, so this run puts them back from the ``.md``.
 
+The notebooks run at once in a pool of processes, one per core (``fresh_runs``), each in
+a fresh environment of its own; each test waits for its own notebook and checks it.
+
 Measured on the 2-core build machine (shared, so inflated): building the wheel ~5 s, a new
 environment <1 s, the setup cell ~6 s when it installs reglab and <0.1 s when everything
 is present (plus the ``import torch`` the notebook does anyway).
@@ -205,10 +208,10 @@ def other_torch(tmp_path_factory) -> Path | None:
     return target
 
 
-@pytest.fixture
-def fresh(tmp_path, site_packages_without_reglab, other_torch, monkeypatch):
-    """A new virtual environment (reglab not importable) with a Jupyter kernel of its own."""
-    venv = tmp_path / "venv"
+def make_fresh_environment(path: Path, site_packages: Path, other_torch: Path | None) -> Path:
+    """A new virtual environment in ``path/venv`` (reglab not importable) and its Jupyter
+    kernel :data:`KERNEL` in ``path/jupyter`` (put that folder on ``JUPYTER_PATH``)."""
+    venv = path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
     purelib = subprocess.run(
@@ -218,22 +221,50 @@ def fresh(tmp_path, site_packages_without_reglab, other_torch, monkeypatch):
     # after the environment's own site-packages, so what pip installs there comes first
     paths = [other_torch] if other_torch else []
     (Path(purelib) / "torch-and-friends.pth").write_text(
-        "".join(f"{p}\n" for p in [*paths, site_packages_without_reglab])
+        "".join(f"{p}\n" for p in [*paths, site_packages])
     )
     check = subprocess.run(
         [python, "-c", "import importlib.util as u; print(u.find_spec('reglab'), "
                        "u.find_spec('torch') is not None, u.find_spec('pip') is not None)"],
-        capture_output=True, text=True, env=_kernel_env(), cwd=tmp_path,
+        capture_output=True, text=True, env=_kernel_env(), cwd=path,
     )  # fmt: skip
     assert check.stdout.split() == ["None", "True", "True"], check.stdout + check.stderr
-    kernels = tmp_path / "jupyter" / "kernels" / KERNEL
+    kernels = path / "jupyter" / "kernels" / KERNEL
     kernels.mkdir(parents=True)
     (kernels / "kernel.json").write_text(json.dumps({
         "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "fresh environment without reglab", "language": "python",
     }))  # fmt: skip
+    return venv
+
+
+@pytest.fixture
+def fresh(tmp_path, site_packages_without_reglab, other_torch, monkeypatch):
+    """A new virtual environment (reglab not importable) with a Jupyter kernel of its own."""
+    venv = make_fresh_environment(tmp_path, site_packages_without_reglab, other_torch)
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
     return venv
+
+
+def run_in_fresh_environment(job: dict) -> dict:
+    """Run one notebook in a fresh environment of its own: what a worker of
+    :func:`fresh_runs` does, in its own process (so ``JUPYTER_PATH`` is its own).
+
+    Returns ``{"notebook": ..., "venv": ...}``, or ``{"error": ...}`` when it failed (the
+    message; an exception of nbclient does not always survive pickling)."""
+    import traceback
+
+    path = Path(job["path"])
+    try:
+        venv = make_fresh_environment(path, Path(job["site_packages"]), job["other_torch"])
+        os.environ["JUPYTER_PATH"] = str(path / "jupyter")
+        notebook = nbformat.read(job["notebook"], as_version=4)
+        _where_reglab_comes_from(notebook)
+        env = {k: v.replace("{path}", str(path)) for k, v in job["env"].items()}
+        run_notebook(notebook, path, **env)
+    except Exception as error:  # reported by the test of this notebook
+        return {"error": f"{type(error).__name__}: {error}\n{traceback.format_exc()[-4000:]}"}
+    return {"notebook": nbformat.writes(notebook), "venv": str(venv)}
 
 
 def _kernel_env(**extra) -> dict:
@@ -334,26 +365,67 @@ def _with_the_checks(download, chapter: str):
     return notebook
 
 
+CHAPTER_TEST = "test_chapter_notebook_runs_where_reglab_is_not_installed"
+GALLERY_TEST = "test_gallery_notebook_runs_where_reglab_is_not_installed"
+
+
+@pytest.fixture(scope="session")
+def fresh_runs(request, site, wheel, site_packages_without_reglab, other_torch, tmp_path_factory):
+    """Every selected chapter and gallery notebook, run at once in a pool of processes (one
+    per core; each kernel on one thread, ``OTHER_ROUNDING``), each in a fresh environment
+    of its own: ``{(kind, name): future}``. A test waits for its own notebook only."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    jobs = {}
+    for item in request.session.items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        name = getattr(item, "originalname", "")
+        if name == CHAPTER_TEST:
+            chapter = params["chapter"]
+            download = site / "_sources" / "chapters" / f"{chapter}.ipynb"
+            notebook = tmp_path_factory.mktemp(f"checked-{chapter}") / f"{chapter}.ipynb"
+            checked = _with_the_checks(nbformat.read(download, as_version=4), chapter)
+            nbformat.write(checked, notebook)
+            jobs["chapter", chapter] = (notebook, {})
+        elif name == GALLERY_TEST:
+            example = params["example"]
+            quick = {"REGLAB_QUICK": "1", "REGLAB_OUTPUT": "{path}/out"}
+            jobs["example", example] = (_gallery_notebook(site, example), quick)
+    pool = ProcessPoolExecutor(os.cpu_count(), mp_context=multiprocessing.get_context("spawn"))
+    futures = {}
+    for (kind, name), (notebook, env) in jobs.items():
+        job = {"path": str(tmp_path_factory.mktemp(f"{kind}-{name}")), "notebook": str(notebook),
+               "env": {**env, rn.INSTALL_SPEC_VAR: str(wheel)},
+               "site_packages": str(site_packages_without_reglab),
+               "other_torch": str(other_torch) if other_torch else None}  # fmt: skip
+        futures[kind, name] = pool.submit(run_in_fresh_environment, job)
+    yield futures
+    pool.shutdown(cancel_futures=True)
+
+
+def _fresh_run(fresh_runs, kind: str, name: str):
+    result = fresh_runs[kind, name].result()
+    if "error" in result:
+        pytest.fail(f"{kind} {name} failed in a fresh environment:\n{result['error']}",
+                    pytrace=False)  # fmt: skip
+    return nbformat.reads(result["notebook"], as_version=4), Path(result["venv"])
+
+
 @pytest.mark.docs
 @pytest.mark.slow
 @pytest.mark.parametrize("chapter", CHAPTERS)
-def test_chapter_notebook_runs_where_reglab_is_not_installed(chapter, site, wheel, fresh, tmp_path):
-    notebook = nbformat.read(site / "_sources" / "chapters" / f"{chapter}.ipynb", as_version=4)
-    notebook = _with_the_checks(notebook, chapter)
-    _where_reglab_comes_from(notebook)
-    run_notebook(notebook, tmp_path, **{rn.INSTALL_SPEC_VAR: str(wheel)})
-    _check_ran_with_the_installed_wheel(notebook, fresh, wheel)
+def test_chapter_notebook_runs_where_reglab_is_not_installed(chapter, fresh_runs, wheel):
+    notebook, venv = _fresh_run(fresh_runs, "chapter", chapter)
+    _check_ran_with_the_installed_wheel(notebook, venv, wheel)
 
 
 @pytest.mark.docs
 @pytest.mark.slow
 @pytest.mark.parametrize("example", EXAMPLES)
-def test_gallery_notebook_runs_where_reglab_is_not_installed(example, site, wheel, fresh, tmp_path):
-    notebook = nbformat.read(_gallery_notebook(site, example), as_version=4)
-    _where_reglab_comes_from(notebook)
-    run_notebook(notebook, tmp_path, REGLAB_QUICK="1", REGLAB_OUTPUT=str(tmp_path / "out"),
-                 **{rn.INSTALL_SPEC_VAR: str(wheel)})  # fmt: skip
-    _check_ran_with_the_installed_wheel(notebook, fresh, wheel)
+def test_gallery_notebook_runs_where_reglab_is_not_installed(example, fresh_runs, wheel):
+    notebook, venv = _fresh_run(fresh_runs, "example", example)
+    _check_ran_with_the_installed_wheel(notebook, venv, wheel)
 
 
 @pytest.mark.docs

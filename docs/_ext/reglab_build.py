@@ -6,11 +6,22 @@
   profile), the data root and the device. :func:`execution_inputs` collects all of them
   and :func:`execution_key` hashes them; the cache lives in a folder named by the key
   (``nb_execution_cache_path``, an ``env`` setting: a new key makes Sphinx re-read every
-  page, so nothing stale is ever published).
+  page, so nothing stale is ever published). The library counts by its code
+  (:func:`code_digest`: a docstring or comment changes no output, so it re-executes
+  nothing), except the modules whose source a page prints (``inspect.getsource``; found
+  by :func:`shown_modules`): every byte of those counts.
 - **The chapters' kernel.** A kernelspec of its own, written into the build folder: this
   checkout's ``reglab`` first on ``PYTHONPATH``, the IPython profile (SVG figures with
-  stable bytes), the matplotlibrc, in the kernelspec's ``env``. The build's own
-  environment is left alone (but for ``JUPYTER_PATH``; see :func:`write_kernelspec`).
+  stable bytes), the matplotlibrc, and one thread (:data:`KERNEL_THREADS`), in the
+  kernelspec's ``env``. The build's own environment is left alone (but for
+  ``JUPYTER_PATH``; see :func:`write_kernelspec`).
+- **Chapters in parallel.** MyST-NB executes a notebook while Sphinx reads it, so
+  ``sphinx-build -j N`` (Sphinx's parallel read: N forked processes, each reading a chunk
+  of the changed documents) executes up to N chapters at once, each in its one-thread
+  kernel; a serial build runs the same kernels, so both give the same numbers. Sphinx cuts
+  the list into consecutive chunks: :func:`balance_parallel_read` reorders it so that the
+  executing pages are dealt over the chunks that run first, and records how many
+  processes read this build (``reglab_read_processes``, for the Build report).
 - **MathJax, served by the site** (HTML builders only): installed from npm
   (``docs/package-lock.json``) into ``_static/mathjax``. Other builders, ``linkcheck``
   included, never need Node.
@@ -24,13 +35,17 @@ workflow caches by it).
 
 from __future__ import annotations
 
+import ast
 import hashlib
+import importlib
+import inspect
 import json
 import os
 import platform
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 
@@ -49,6 +64,10 @@ c.InlineBackend.print_figure_kwargs = {'bbox_inches': 'tight', 'metadata': {'Dat
 #: Installed distributions whose version can change a chapter's numbers or figures.
 PACKAGES = ("torch", "torchvision", "numpy", "scipy", "matplotlib")
 MATHJAX_FONT = "mathjax-newcm-font"
+#: Threads of each chapter's kernel, serial or parallel build alike: small models run
+#: fastest on one, parallel chapters do not fight over cores, and thread count changes
+#: rounding (so it is part of the execution key).
+KERNEL_THREADS = 1
 #: The chapters' kernel: ``python3`` in their metadata (what Colab and readers run) is
 #: aliased to this kernelspec, which the build writes (``nb_kernel_rgx_aliases``).
 KERNEL_NAME = "reglab-book"
@@ -89,6 +108,121 @@ def _version(name: str) -> str | None:
         return None
 
 
+def code_digest(source: str) -> str:
+    """What a module does, not what it says: the sha256 of its syntax tree without
+    docstrings. Comments, blank lines and formatting never reach the tree, so editing them
+    keeps the digest; any change to the code (a name, a constant, an operator) changes it.
+    """
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            first = node.body[0] if node.body else None
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                if isinstance(first.value.value, str):  # a def needs a body; a module not
+                    node.body = node.body[1:] or (
+                        [] if isinstance(node, ast.Module) else [ast.Pass()]
+                    )
+    return _sha256(ast.dump(tree).encode())
+
+
+def _code_cells(path: Path) -> list[str]:
+    """The code cells of a MyST notebook (``.md``) or of a gallery script (``.py``: one)."""
+    if path.suffix == ".py":
+        return [path.read_text(encoding="utf-8")]
+    import jupytext
+
+    notebook = jupytext.read(path)
+    return [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+
+
+def _parse(cell: str) -> ast.Module:
+    """A code cell as Python: IPython's ``%magic`` and ``!shell`` lines left out."""
+    lines = [line for line in cell.splitlines() if not line.lstrip().startswith(("%", "!"))]
+    try:
+        return ast.parse("\n".join(lines))
+    except SyntaxError:
+        return ast.Module(body=[], type_ignores=[])
+
+
+def _reglab_imports(tree: ast.AST) -> dict[str, str]:
+    """``{local name: dotted path}`` of the reglab modules and objects ``tree`` imports."""
+    found = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "reglab":
+            found.update({a.asname or a.name: f"{node.module}.{a.name}" for a in node.names})
+        elif isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name.split(".")[0] == "reglab":
+                    found[a.asname or a.name.split(".")[0]] = a.name if a.asname else "reglab"
+    return found
+
+
+def _shown_expression(call: ast.Call) -> list[str] | None:
+    """``["batchnorm", "batch_norm"]`` for ``inspect.getsource(batchnorm.batch_norm)``."""
+    func = call.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+    if name not in {"getsource", "getsourcelines", "getsourcefile", "getfile"} or not call.args:
+        return None
+    chain, node = [], call.args[0]
+    while isinstance(node, ast.Attribute):
+        chain.insert(0, node.attr)
+        node = node.value
+    return [node.id, *chain] if isinstance(node, ast.Name) else []
+
+
+def _resolve(dotted: str, attributes: list[str]):
+    """The object at ``dotted`` (a module, or an attribute of one), then ``attributes``."""
+    module, _, rest = dotted, "", []
+    while True:
+        try:
+            obj = importlib.import_module(module)
+            break
+        except ModuleNotFoundError:
+            module, _, last = module.rpartition(".")
+            rest.insert(0, last)
+            if not module:
+                raise
+    for name in [*rest, *attributes]:
+        if not hasattr(obj, name):
+            break
+        obj = getattr(obj, name)
+    return obj
+
+
+def shown_modules(documents: Iterable[Path], package: Path) -> set[str]:
+    """The files of ``package`` (relative paths) whose source a document prints.
+
+    A chapter that prints library code (``inspect.getsource(batchnorm.batch_norm)``) shows
+    its comments and docstring too. The object is resolved through the chapter's imports
+    (``from reglab.nn import batchnorm``) to the file defining it; where the expression
+    does not start at an imported name (a loop variable), every reglab name imported in
+    that cell counts, or in the whole document when the cell imports none.
+    """
+    package = Path(package).resolve()
+    shown: set[str] = set()
+    for path in documents:
+        text = Path(path).read_text(encoding="utf-8")
+        if "getsource" not in text and "getfile" not in text:
+            continue
+        trees = [_parse(cell) for cell in _code_cells(Path(path))]
+        everywhere = {k: v for tree in trees for k, v in _reglab_imports(tree).items()}
+        for tree in trees:
+            calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
+            for expression in filter(lambda e: e is not None, map(_shown_expression, calls)):
+                if expression and expression[0] in everywhere:
+                    targets = [(everywhere[expression[0]], expression[1:])]
+                else:
+                    here = _reglab_imports(tree) or everywhere
+                    targets = [(dotted, []) for dotted in here.values()]
+                for dotted, attributes in targets:
+                    obj = _resolve(dotted, attributes)
+                    source = inspect.getsourcefile(obj if inspect.ismodule(obj) else
+                                                   inspect.getmodule(obj) or obj)  # fmt: skip
+                    if source and Path(source).resolve().is_relative_to(package):
+                        shown.add(Path(source).resolve().relative_to(package).as_posix())
+    return shown
+
+
 def execution_inputs(
     *,
     package: Path,
@@ -96,28 +230,36 @@ def execution_inputs(
     data_root: Path,
     device: str,
     kernel_config: str = KERNEL_CONFIG,
+    shown: Iterable[str] = (),
 ) -> dict:
     """Everything besides a chapter's own cells that its outputs depend on.
 
     Args:
-        package: the ``reglab`` package folder the kernels import (its ``*.py`` are hashed).
+        package: the ``reglab`` package folder the kernels import (the code of its
+            ``*.py`` is hashed: :func:`code_digest`).
         matplotlibrc: the figure style the kernels load.
         data_root: the folder holding ``MNIST/raw`` (see :func:`data_fingerprint`).
         device: the device the chapters run on (``reglab.train.default_device()``).
         kernel_config: the IPython profile the kernels load.
+        shown: files of ``package`` whose source a page prints (:func:`shown_modules`):
+            every byte of these is hashed, comments and docstrings included.
     """
-    sources = {
-        path.relative_to(package).as_posix(): _sha256(path.read_bytes())
-        for path in sorted(Path(package).rglob("*.py"))
-    }
+    shown = sorted(set(shown))
+    sources = {}
+    for path in sorted(Path(package).rglob("*.py")):
+        name = path.relative_to(package).as_posix()
+        text = path.read_bytes()
+        sources[name] = _sha256(text) if name in shown else code_digest(text.decode())
     return {
         "python": platform.python_version(),
         "packages": {name: _version(name) for name in PACKAGES},
         "reglab": sources,
+        "reglab_shown": shown,
         "matplotlibrc": _sha256(Path(matplotlibrc).read_bytes()),
         "kernel_config": _sha256(kernel_config.encode()),
         "data": data_fingerprint(data_root),
         "device": device,
+        "threads": KERNEL_THREADS,
     }
 
 
@@ -136,7 +278,15 @@ def current_inputs(root: Path, docs: Path) -> dict:
         matplotlibrc=docs / "matplotlibrc",
         data_root=data_root(),
         device=str(default_device()),
+        shown=shown_modules(documents(root, docs), root / "reglab"),
     )
+
+
+def documents(root: Path, docs: Path) -> list[Path]:
+    """The executed sources: the book's MyST notebooks and the gallery's scripts."""
+    skip = {"_build", "node_modules", "_static"}
+    pages = [p for p in docs.rglob("*.md") if not skip & set(p.relative_to(docs).parts)]
+    return sorted([*pages, *(root / "examples").glob("*.py")])
 
 
 # -- Sphinx hooks ---------------------------------------------------------------------
@@ -168,6 +318,10 @@ def kernel_environment(root: Path, docs: Path, build: Path) -> dict[str, str]:
     return {
         "IPYTHONDIR": str(build / "ipython"),  # profile_default/ipython_kernel_config.py
         "MATPLOTLIBRC": str(docs / "matplotlibrc"),
+        # one thread for torch's intra-op pool (OpenMP), MKL and OpenBLAS alike
+        "OMP_NUM_THREADS": str(KERNEL_THREADS),
+        "MKL_NUM_THREADS": str(KERNEL_THREADS),
+        "OPENBLAS_NUM_THREADS": str(KERNEL_THREADS),
         "PYTHONPATH": os.pathsep.join([str(root), *filter(None, [os.environ.get("PYTHONPATH")])]),
         "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "0"),
         "TQDM_DISABLE": "1",  # progress bars are for terminals, not pages
@@ -210,6 +364,61 @@ def write_kernelspec(app: Sphinx) -> None:
         os.environ["JUPYTER_PATH"] = os.pathsep.join([str(jupyter), *paths])
 
 
+def executes(env, docname: str) -> bool:
+    """Whether MyST-NB reads ``docname`` as a notebook (and so executes it, or takes its
+    outputs from the cache): MyST-NB's own test, its notebook reader for the file."""
+    from myst_nb.core.read import create_nb_reader
+
+    path = env.doc2path(docname)
+    text = Path(path).read_text(encoding="utf-8")
+    return create_nb_reader(str(path), env.myst_config, env.mystnb_config, text) is not None
+
+
+def balanced_order(docnames: list[str], heavy: set[str], nproc: int) -> list[str]:
+    """``docnames`` reordered for Sphinx's parallel read: the ``heavy`` ones dealt in turn
+    over the chunks that start first (one per process), the others filling the rest.
+
+    Sphinx cuts the list into consecutive chunks (``make_chunks``) and starts the first
+    ``nproc`` at once, a later one when one ends. In sorted order, the chapters fall into
+    one or two chunks and run one after the other.
+    """
+    from sphinx.util.parallel import make_chunks
+
+    sizes = [len(chunk) for chunk in make_chunks(docnames, nproc)]
+    chunks: list[list[str]] = [[] for _ in sizes]
+    first, later = range(min(nproc, len(sizes))), range(nproc, len(sizes))
+    for name in [d for d in docnames if d in heavy]:
+        open_first = [i for i in first if len(chunks[i]) < sizes[i]]
+        target = min(open_first or [i for i in later if len(chunks[i]) < sizes[i]],
+                     key=lambda i: sum(d in heavy for d in chunks[i]))  # fmt: skip
+        chunks[target].append(name)
+    light = iter(d for d in docnames if d not in heavy)
+    for i, size in enumerate(sizes):
+        chunks[i].extend(next(light) for _ in range(size - len(chunks[i])))
+    return [name for chunk in chunks for name in chunk]
+
+
+def balance_parallel_read(app: Sphinx, env, docnames: list[str]) -> None:
+    """``env-before-read-docs``: reorder the documents to read (in place, as the event
+    allows) so that parallel processes share the executing pages; record how many
+    processes read them (``reglab_read_processes``: 1 for a serial read, 0 when nothing
+    was read)."""
+    from sphinx.util.parallel import parallel_available
+
+    safe = all(ext.parallel_read_safe for ext in app.extensions.values())
+    processes = app.parallel if parallel_available and app.parallel > 1 and safe else 1
+    app.config.reglab_read_processes = processes if docnames else 0
+    app.config.reglab_read_notebooks = sum(executes(env, d) for d in docnames)
+    if processes > 1:
+        heavy = {d for d in docnames if executes(env, d)}
+        docnames[:] = balanced_order(list(docnames), heavy, processes)
+    if docnames:
+        logger.info(
+            f"[reglab] reading {len(docnames)} pages ({app.config.reglab_read_notebooks} "
+            f"notebooks) in {processes} process(es), {KERNEL_THREADS} thread per kernel"
+        )
+
+
 def install_mathjax(app: Sphinx) -> None:
     """Install MathJax 4 and its font from npm into ``_static/mathjax`` (HTML only)."""
     if app.builder.format != "html" or not app.config.reglab_bundled_mathjax:
@@ -244,9 +453,13 @@ def setup(app: Sphinx) -> dict:
     # set on config-inited; never a reason to rebuild by themselves (the cache path is)
     app.add_config_value("reglab_execution_key", "", "", str)
     app.add_config_value("reglab_execution_inputs", {}, "", dict)
+    # set on env-before-read-docs: processes that read (and executed) this build's pages
+    app.add_config_value("reglab_read_processes", 0, "", int)
+    app.add_config_value("reglab_read_notebooks", 0, "", int)
     app.connect("config-inited", key_the_execution_cache)
     app.connect("builder-inited", write_kernelspec)
     app.connect("builder-inited", install_mathjax)
+    app.connect("env-before-read-docs", balance_parallel_read)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 

@@ -52,11 +52,24 @@ def _name(requirement: str) -> str:
     return re.sub(r"[-_.]+", "_", name).lower()
 
 
+def pinned_requirements(constraints: Path) -> dict:
+    """``{module: requirement}`` of the exact builds in ``constraints.txt`` beside
+    ``pyproject.toml`` (torch, torchvision: those the book is executed with)."""
+    if not constraints.is_file():
+        return {}
+    lines = constraints.read_text(encoding="utf-8").splitlines()
+    pins = [line.split("#")[0].strip() for line in lines]
+    return {_name(pin): pin for pin in pins if pin}
+
+
 def declared_requirements(pyproject: Path = ROOT / "pyproject.toml") -> tuple[dict, dict]:
-    """``(runtime, optional)``: ``{module: requirement}`` of reglab's dependencies, and of
-    every dependency group (the packages a chapter may import beyond reglab's own)."""
+    """``(runtime, optional)``: ``{module: requirement}`` of reglab's dependencies (pinned
+    to the builds of ``constraints.txt`` where it pins them), and of every dependency group
+    (the packages a chapter may import beyond reglab's own)."""
     data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     runtime = {_name(r): r for r in data["project"]["dependencies"]}
+    pins = pinned_requirements(pyproject.with_name("constraints.txt"))
+    runtime.update({name: pin for name, pin in pins.items() if name in runtime})
     optional = {}
     for group in data.get("dependency-groups", {}).values():
         optional.update({_name(r): r for r in group if isinstance(r, str)})
