@@ -348,7 +348,14 @@ class FillReport(SphinxPostTransform):
                     ["python", inputs.get("python", "")],
                     *[[k, v or "not installed"] for k, v in inputs.get("packages", {}).items()],
                     ["device", inputs.get("device", "")],
-                    ["reglab source", f"{len(inputs.get('reglab', {}))} files hashed"],
+                    ["threads per chapter kernel", str(inputs.get("threads", ""))],
+                    ["chapters read in this build", _read_in(config)],
+                    [
+                        "reglab source",
+                        f"{len(inputs.get('reglab', {}))} files hashed by "
+                        f"their code, {len(inputs.get('reglab_shown', {}))} of them (printed on a "
+                        "page) byte for byte",
+                    ],
                     *[[name, _describe_idx(entry)] for name, entry in data.items()],
                 ]
                 node.replace_self(_table(["input", "value"], rows))
@@ -363,6 +370,16 @@ class FillReport(SphinxPostTransform):
         folder = Path(self.env.mystnb_config.output_folder).joinpath(*parents)
         glue = json.loads((folder / f"{name}.glue.json").read_text(encoding="utf8"))
         return comparisons(glue)
+
+
+def _read_in(config) -> str:
+    """How this build read its notebooks (each executed, or its outputs taken from the
+    cache): how many, and by how many processes."""
+    read, processes = config.reglab_read_notebooks, config.reglab_read_processes
+    if not read:
+        return "none (no chapter changed since the last build)"
+    how = "serially" if processes <= 1 else f"in parallel, {processes} processes"
+    return f"{read}, {how}"
 
 
 def _describe_idx(entry: list | None) -> str:
