@@ -48,6 +48,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import reglab_build
 from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.locale import _
@@ -125,17 +126,8 @@ def key(tex: str, display: bool) -> str:
 
 
 def node_modules() -> Path:
-    """``docs/node_modules``, installed from ``docs/package-lock.json`` if missing."""
-    modules = DOCS / "node_modules"
-    if not (modules / "mathjax" / "package.json").exists():
-        npm = shutil.which("npm")
-        if npm is None:
-            raise RuntimeError(
-                "The book typesets its math with MathJax from npm at build time "
-                "(docs/package-lock.json), but `npm` was not found. Install Node.js."
-            )
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=DOCS, check=True)
-    return modules
+    """``docs/node_modules`` (this extension's npm project), installed if missing."""
+    return reglab_build.npm_install(DOCS)
 
 
 def renderer_version(modules: Path) -> str:
