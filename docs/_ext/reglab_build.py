@@ -234,6 +234,12 @@ def install_mathjax(app: Sphinx) -> None:
     if app.builder.format != "html" or not app.config.reglab_bundled_mathjax:
         return
     npm_install(Path(app.confdir))
+    # earlier builds copied MathJax (5 MB) into _static: never publish it again
+    for stale in (
+        Path(app.confdir) / "_static" / "mathjax",
+        Path(app.outdir) / "_static" / "mathjax",
+    ):
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 def setup(app: Sphinx) -> dict:
