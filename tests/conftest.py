@@ -128,7 +128,7 @@ def site(request) -> Path:
         return built
     request.getfixturevalue("mnist_root")
     if shutil.which("npm") is None:
-        require("npm (Node.js) is needed: the book installs the MathJax it serves from npm")
+        require("npm (Node.js) is needed: the build typesets the math with MathJax from npm")
     result = build_docs(DOCS, SITE, "-E", "-b", "html")
     assert result.returncode == 0, (
         f"strict docs build failed:\n{result.stdout[-4000:]}\n{result.stderr[-8000:]}"

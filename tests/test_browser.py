@@ -11,6 +11,7 @@ Playwright or npm is missing, except in CI (``CI`` set), where that is a failure
 from __future__ import annotations
 
 import functools
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -203,6 +204,29 @@ def test_dark_mode_keeps_figures_on_white(browser, base, site):
     assert "fill: #ffffff" in figure  # matplotlib's facecolor: white, not transparent
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "dark__chapters__dropout.png"))
+    context.close()
+
+
+def test_a_chapter_reads_with_javascript_off(browser, base):
+    """Equations (typeset at build time) and icons (the theme's webfonts) need no script."""
+    context = browser.new_context(
+        java_script_enabled=False, viewport={"width": 1280, "height": 900}
+    )
+    requests: list[str] = []
+    context.on("request", lambda r: requests.append(r.url))
+    page = context.new_page()
+    page.goto(f"{base}/chapters/dropout.html", wait_until="load")
+    boxes = page.locator(".math mjx-container > svg").evaluate_all(
+        "els => els.map(e => e.getBoundingClientRect()).map(b => [b.width, b.height])"
+    )
+    assert len(boxes) > 10 and all(w > 1 and h > 1 for w, h in boxes)
+    numbers = page.locator("div.math .eqno").all_inner_texts()
+    assert numbers and all(re.match(r"\(\d+\.\d+\)", n) for n in numbers), numbers
+    assert page.locator("a.reference[href^='#equation-']").count() > 0  # {eq} references
+    github = page.locator("article-header-buttons i.fa-github, .article-header-buttons i.fab")
+    assert github.first.bounding_box()["width"] > 0  # an icon drawn by the theme's webfont
+    scripts = [u for u in requests if re.search(r"mathjax|fontawesome", u, re.I)]
+    assert scripts == []
     context.close()
 
 

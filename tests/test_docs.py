@@ -79,6 +79,8 @@ def test_math_is_typeset_at_build_time_and_no_mathjax_is_served(site):
         maths = len(re.findall(r'class="[^"]*\bmath notranslate', page))
         assert page.count("<mjx-container") == maths, chapter
         assert page.count("<mjx-assistive-mml") == maths, chapter
+        # docs/_templates/static/webpack-macros.html: the theme's icons come from its webfonts
+        assert "fontawesome.js" not in page, chapter
 
 
 def _text(html: str) -> str:
