@@ -227,7 +227,7 @@ def test_a_chapter_reads_with_javascript_off(browser, base):
         "els => els.map(e => e.getBoundingClientRect().width)"
     )
     assert max(icons) > 10  # drawn by the theme's webfont (hidden menu copies are 0 wide)
-    scripts = [u for u in requests if re.search(r"mathjax|fontawesome", u, re.I)]
+    scripts = [u for u in requests if re.search(r"mathjax|fontawesome\.js", u, re.I)]
     assert scripts == []
     context.close()
 
