@@ -93,7 +93,9 @@ def visit(context, url: str, screenshot: Path | None = None) -> dict:
            }))"""
     )
     report["has_math"] = page.evaluate("document.querySelector('.math') !== null")
-    report["mathjax"] = page.evaluate("'MathJax' in window")  # the math is typeset at build time
+    report["mathjax"] = page.evaluate(  # the math is typeset at build time: no MathJax
+        "performance.getEntriesByType('resource').some(e => /mathjax/i.test(e.name))"
+    )
     if report["has_math"]:
         report["typeset"] = page.evaluate("document.querySelectorAll('mjx-container').length")
         report["raw_math"] = page.evaluate(

@@ -31,7 +31,8 @@ How a build typesets (parallel reads and writes stay safe: no state but the file
 3. Each placeholder becomes MathJax's ``<mjx-container>``: the SVG (``aria-hidden``), the
    assistive MathML that screen readers read (with the TeX as its
    ``application/x-tex`` annotation), and the TeX once more as visually hidden text, so
-   that selecting a sentence and copying it gives ``$...$`` in place of each equation.
+   that selecting a sentence and copying it gives ``$...$`` in place of each equation
+   (``\[...\]`` for a displayed one).
    MathJax's stylesheet for that output is ``_static/reglab-math.css``, linked from pages
    with math.
 """
@@ -191,10 +192,10 @@ class Cache:
 
 
 def _copy_text(tex: str, display: bool) -> str:
-    """The TeX as a reader copies it: ``$...$``, ``$$...$$``, or the bare environment."""
+    r"""The TeX as a reader copies it: ``$...$``, ``\[...\]``, or the bare environment."""
     if not display:
         return f"${tex}$"
-    return tex if tex.lstrip().startswith(r"\begin") else f"$$\n{tex.strip()}\n$$"
+    return tex if tex.lstrip().startswith(r"\begin") else f"\\[\n{tex.strip()}\n\\]"
 
 
 def equation(out: str, tex: str, display: bool, glyphs: dict[str, str]) -> str:
