@@ -175,6 +175,7 @@ def test_a_page_carries_each_glyph_once():
     assert '<annotation encoding="application/x-tex">x^2</annotation>' in out
     assert '<span class="reglab-tex" aria-hidden="true">$x$</span>' in out
     assert "\\[\nx^2\n\\]" in out
+    assert out.count('<mjx-container tabindex="0"') == 1  # the displayed one: it may scroll
 
 
 def test_the_cache_typesets_each_equation_once(tmp_path, monkeypatch):

@@ -221,6 +221,8 @@ def equation(out: str, tex: str, display: bool, glyphs: dict[str, str]) -> str:
         count=1,
         flags=re.S,
     )
+    if display:  # a wide equation scrolls: keyboard users reach it (as MathJax's tabindex)
+        out = out.replace("<mjx-container ", '<mjx-container tabindex="0" ', 1)
     copy = html.escape(_copy_text(tex, display), quote=False)
     tail = out.rindex("</mjx-container>")
     hidden = f'<span class="reglab-tex" aria-hidden="true">{copy}</span>'
