@@ -136,8 +136,6 @@ def docs_live(session: nox.Session) -> None:
         "--ignore",
         "*/_build/*",
         "--ignore",
-        "*/_static/mathjax/*",
-        "--ignore",
         "*/node_modules/*",
         *session.posargs,
     )

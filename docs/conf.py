@@ -3,7 +3,8 @@
 Settings only: importing this file does no work. What a build prepares happens in
 ``docs/_ext/reglab_build.py``: the execution cache key and the settings it decides on
 ``config-inited``, the chapters' kernelspec and MathJax from npm on ``builder-inited``;
-page features live in ``docs/_ext/reglab_book.py``. The build's ``REGLAB_*`` settings are
+page features live in ``docs/_ext/reglab_book.py``; the math is typeset into the pages at
+build time by ``docs/_ext/reglab_math.py``. The build's ``REGLAB_*`` settings are
 read through ``docs/_ext/reglab_settings.py``.
 
 Build strictly with ``nox -s docs`` (or ``sphinx-build -W --keep-going -n -b html docs
@@ -44,12 +45,12 @@ extensions = [
     "sphinx_exercise",
     "sphinx_togglebutton",
     "sphinxcontrib.bibtex",
-    "sphinx.ext.mathjax",
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
     "sphinx.ext.viewcode",
     "reglab_build",  # docs/_ext: execution key, kernel environment, MathJax from npm
     "reglab_book",  # docs/_ext: notebooks with outputs, Colab button, build report, a11y
+    "reglab_math",  # docs/_ext: math typeset into static SVG at build time (no MathJax script)
 ]
 exclude_patterns = [
     "_build",
@@ -82,10 +83,10 @@ nb_render_markdown_format = "myst"  # Markdown outputs (result tables) may use t
 # Figures: SVG with stable bytes on a white background (readable in dark mode); the
 # kernels load docs/matplotlibrc and reglab_build's IPython profile.
 
-# -- MathJax 4, served by the site itself (no CDN); installed from npm for HTML builds --
+# -- Math: typeset at build time by MathJax 4 on Node (installed from npm for HTML builds) --
+# The pages carry SVG and assistive MathML and load no math JavaScript (docs/_ext/reglab_math.py).
 reglab_bundled_mathjax = True
-mathjax_path = "mathjax/tex-chtml.js"  # relative to _static
-mathjax4_config = {"loader": {"paths": {"fonts": "[mathjax]/fonts"}}}
+html_math_renderer = "reglab_math"
 
 # -- API reference ----------------------------------------------------------------
 # Each object is documented at its public path (reglab.train.train) and viewcode follows it

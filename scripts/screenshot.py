@@ -1,8 +1,8 @@
 """Open every page of the built site in headless Chromium, offline, and screenshot it.
 
 Serves ``docs/_build/html`` on 127.0.0.1, blocks every request to any other host (and
-records it), waits for MathJax, and fails when a page asked for a third-party URL, left
-raw LaTeX untypeset, or logged a console error.
+records it), and fails when a page asked for a third-party URL, left raw LaTeX untypeset
+(the build typesets it into SVG), or logged a console error.
 
     python scripts/screenshot.py                      # every page -> docs/_build/screenshots/
     python scripts/screenshot.py --pages index --out docs/_static/screenshot.png
@@ -42,8 +42,6 @@ def check_page(page, url: str, base: str) -> list[str]:
     page.goto(url, wait_until="load")
     has_math = page.evaluate("document.querySelector('.math') !== null")
     if has_math:
-        page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise")
-        page.evaluate("MathJax.startup.promise")
         typeset = page.evaluate("document.querySelectorAll('mjx-container').length")
         raw = page.evaluate(
             "[...document.querySelectorAll('.math')].filter("

@@ -128,7 +128,7 @@ def site(request) -> Path:
         return built
     request.getfixturevalue("mnist_root")
     if shutil.which("npm") is None:
-        require("npm (Node.js) is needed: the book installs the MathJax it serves from npm")
+        require("npm (Node.js) is needed: the build typesets the math with MathJax from npm")
     # as `nox -s docs` builds it: chapters execute in parallel, one per core
     result = build_docs(DOCS, SITE, "-E", "-j", "auto", "-b", "html")
     assert result.returncode == 0, (

@@ -11,6 +11,7 @@ Playwright or npm is missing, except in CI (``CI`` set), where that is a failure
 from __future__ import annotations
 
 import functools
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -92,15 +93,14 @@ def visit(context, url: str, screenshot: Path | None = None) -> dict:
            }))"""
     )
     report["has_math"] = page.evaluate("document.querySelector('.math') !== null")
+    report["mathjax"] = page.evaluate(  # the math is typeset at build time: no MathJax
+        "performance.getEntriesByType('resource').some(e => /mathjax/i.test(e.name))"
+    )
     if report["has_math"]:
-        page.wait_for_function(
-            "window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=20_000
-        )
-        page.evaluate("MathJax.startup.promise")
         report["typeset"] = page.evaluate("document.querySelectorAll('mjx-container').length")
         report["raw_math"] = page.evaluate(
             "[...document.querySelectorAll('.math')]"
-            ".filter(e => !e.querySelector('mjx-container')).length"
+            ".filter(e => !e.querySelector('mjx-container > svg')).length"
         )
     report["raw_dollars"] = page.evaluate(
         "document.querySelector('article').innerText.includes('$$')"
@@ -157,6 +157,7 @@ def test_every_image_loads_and_has_alt_text(reports, name):
 def test_math_is_typeset(reports, name):
     report = reports[name]
     assert not report["raw_dollars"]
+    assert not report["mathjax"]
     if report["has_math"]:
         assert report["typeset"] > 0 and report["raw_math"] == 0
 
@@ -205,6 +206,31 @@ def test_dark_mode_keeps_figures_on_white(browser, base, site):
     assert "fill: #ffffff" in figure  # matplotlib's facecolor: white, not transparent
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "dark__chapters__dropout.png"))
+    context.close()
+
+
+def test_a_chapter_reads_with_javascript_off(browser, base):
+    """Equations (typeset at build time) and icons (the theme's webfonts) need no script."""
+    context = browser.new_context(
+        java_script_enabled=False, viewport={"width": 1280, "height": 900}
+    )
+    requests: list[str] = []
+    context.on("request", lambda r: requests.append(r.url))
+    page = context.new_page()
+    page.goto(f"{base}/chapters/dropout.html", wait_until="load")
+    boxes = page.locator(".math mjx-container > svg").evaluate_all(
+        "els => els.map(e => e.getBoundingClientRect()).map(b => [b.width, b.height])"
+    )
+    assert len(boxes) > 10 and all(w > 1 and h > 1 for w, h in boxes)
+    numbers = page.locator("div.math .eqno").all_inner_texts()
+    assert numbers and all(re.match(r"\(\d+\.\d+\)", n) for n in numbers), numbers
+    assert page.locator("a.reference[href^='#equation-']").count() > 0  # {eq} references
+    icons = page.locator("i.fa-github, i.fa-download").evaluate_all(
+        "els => els.map(e => e.getBoundingClientRect().width)"
+    )
+    assert max(icons) > 10  # drawn by the theme's webfont (hidden menu copies are 0 wide)
+    scripts = [u for u in requests if re.search(r"mathjax|fontawesome\.js", u, re.I)]
+    assert scripts == []
     context.close()
 
 

@@ -69,13 +69,18 @@ def test_no_page_loads_anything_from_another_host(site):
     assert offenders == []
 
 
-def test_mathjax_and_its_font_are_served_locally(site):
-    static = site / "_static" / "mathjax"
-    assert (static / "tex-chtml.js").exists()
-    assert list((static / "fonts" / "mathjax-newcm-font" / "chtml" / "woff2").glob("*.woff2"))
-    page = (site / CHAPTERS[0]).with_suffix(".html").read_text()
-    assert 'src="../_static/mathjax/tex-chtml.js' in page
-    assert '"fonts": "[mathjax]/fonts"' in page or "[mathjax]/fonts" in page
+def test_math_is_typeset_at_build_time_and_no_mathjax_is_served(site):
+    """Every chapter's math is SVG in the page (reglab_math); no page loads MathJax."""
+    assert not (site / "_static" / "mathjax").exists()
+    for chapter in CHAPTERS:
+        page = (site / chapter).with_suffix(".html").read_text()
+        assert "<reglab-math" not in page, chapter
+        assert not re.search(r"<script[^>]*(mathjax|tex-chtml|tex-svg)", page, re.I), chapter
+        maths = len(re.findall(r'class="[^"]*\bmath notranslate', page))
+        assert page.count("<mjx-container") == maths, chapter
+        assert page.count("<mjx-assistive-mml") == maths, chapter
+        # docs/_templates/static/webpack-macros.html: the theme's icons come from its webfonts
+        assert "fontawesome.js" not in page, chapter
 
 
 def _text(html: str) -> str:

@@ -22,9 +22,10 @@
   the list into consecutive chunks: :func:`balance_parallel_read` reorders it so that the
   executing pages are dealt over the chunks that run first, and records how many
   processes read this build (``reglab_read_processes``, for the Build report).
-- **MathJax, served by the site** (HTML builders only): installed from npm
-  (``docs/package-lock.json``) into ``_static/mathjax``. Other builders, ``linkcheck``
-  included, never need Node.
+- **MathJax for the build** (HTML builders only): installed from npm
+  (``docs/package-lock.json``) into ``docs/node_modules``, where ``reglab_math`` runs it
+  on Node to typeset the math into the pages. Other builders, ``linkcheck`` included,
+  never need Node.
 
 Configuration is changed on ``config-inited`` (Sphinx's event for it, before the
 environment compares the configuration with the previous build's); the kernelspec and
@@ -63,7 +64,6 @@ c.InlineBackend.print_figure_kwargs = {'bbox_inches': 'tight', 'metadata': {'Dat
 """
 #: Installed distributions whose version can change a chapter's numbers or figures.
 PACKAGES = ("torch", "torchvision", "numpy", "scipy", "matplotlib")
-MATHJAX_FONT = "mathjax-newcm-font"
 #: Threads of each chapter's kernel, serial or parallel build alike: small models run
 #: fastest on one, parallel chapters do not fight over cores, and thread count changes
 #: rounding (so it is part of the execution key).
@@ -419,32 +419,36 @@ def balance_parallel_read(app: Sphinx, env, docnames: list[str]) -> None:
         )
 
 
-def install_mathjax(app: Sphinx) -> None:
-    """Install MathJax 4 and its font from npm into ``_static/mathjax`` (HTML only)."""
-    if app.builder.format != "html" or not app.config.reglab_bundled_mathjax:
-        return
-    docs = Path(app.confdir)
-    target = docs / "_static" / "mathjax"
-    wanted = [target / "tex-chtml.js", target / "fonts" / MATHJAX_FONT / "chtml.js"]
-    if all(p.exists() for p in wanted):
-        return
+def npm_install(docs: Path) -> Path:
+    """``docs/node_modules``, installed from ``docs/package-lock.json`` when MathJax is missing."""
     modules = docs / "node_modules"
-    if not (modules / "mathjax" / "tex-chtml.js").exists():
+    if not (modules / "mathjax" / "package.json").exists():
         npm = shutil.which("npm")
         if npm is None:
             raise RuntimeError(
-                "The book serves MathJax itself and installs it with npm "
+                "The book typesets its math with MathJax from npm at build time "
                 "(docs/package-lock.json), but `npm` was not found. Install Node.js."
             )
         subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=docs, check=True)
-    staging = target.with_name("mathjax.tmp")
-    shutil.rmtree(staging, ignore_errors=True)
-    shutil.copytree(modules / "mathjax", staging, ignore=shutil.ignore_patterns("*.md"))
-    font = modules / "@mathjax" / MATHJAX_FONT
-    shutil.copytree(font / "chtml", staging / "fonts" / MATHJAX_FONT / "chtml")
-    shutil.copy2(font / "chtml.js", staging / "fonts" / MATHJAX_FONT / "chtml.js")
-    shutil.rmtree(target, ignore_errors=True)
-    staging.rename(target)
+    return modules
+
+
+def install_mathjax(app: Sphinx) -> None:
+    """Install MathJax 4 and its font from npm (HTML only), for ``reglab_math`` to run.
+
+    Done on ``builder-inited`` so that a missing Node.js fails the build at once, not after
+    every chapter has executed. Nothing is copied into ``_static``: the pages load no
+    MathJax.
+    """
+    if app.builder.format != "html" or not app.config.reglab_bundled_mathjax:
+        return
+    npm_install(Path(app.confdir))
+    # earlier builds copied MathJax (5 MB) into _static: never publish it again
+    for stale in (
+        Path(app.confdir) / "_static" / "mathjax",
+        Path(app.outdir) / "_static" / "mathjax",
+    ):
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 def setup(app: Sphinx) -> dict:
