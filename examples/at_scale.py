@@ -42,7 +42,7 @@ else:  # a small grid of the same study, written the way the command writes it
         seeds=(0, 1) if quick else (0, 1, 2, 3, 4),
         per_class=5 if quick else 20,
         val_per_class=5 if quick else 20,
-        num_epochs=4 if quick else 40,
+        num_epochs=4 if quick else 80,
         channels=(2, 4) if quick else (4, 8),
         candidates={
             "none": (Setting("none"),),

@@ -63,7 +63,7 @@ class StudyConfig:
             Default: ``None``.
         data_seed (int): seed of the draw of the training and validation images.
             Default: ``0``.
-        num_epochs (int): the cap on the epochs of a run. Default: ``40``.
+        num_epochs (int): the cap on the epochs of a run. Default: ``80``.
         patience (int): early stopping's patience on the validation loss. Default: ``5``.
         batch_size (int): Default: ``50``.
         lr (float): AdamW's learning rate. Default: ``2e-3``.
@@ -82,7 +82,7 @@ class StudyConfig:
     val_per_class: int = 50
     n_test: int | None = None
     data_seed: int = 0
-    num_epochs: int = 40
+    num_epochs: int = 80
     patience: int = 5
     batch_size: int = 50
     lr: float = 2e-3
