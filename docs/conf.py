@@ -46,6 +46,7 @@ extensions = [
     "sphinx_togglebutton",
     "sphinxcontrib.bibtex",
     "sphinx.ext.autodoc",
+    "sphinx.ext.intersphinx",
     "sphinx.ext.napoleon",
     "sphinx.ext.viewcode",
     "reglab_build",  # docs/_ext: execution key, kernel environment, MathJax from npm
@@ -99,16 +100,19 @@ autodoc_member_order = "bysource"
 napoleon_google_docstring = True
 napoleon_custom_sections = ["Shape"]
 napoleon_use_rtype = False
-# Types named in docstrings that have no inventory offline (torch, matplotlib, builtins'
-# informal names): leave them as plain text rather than fail the nitpicky build.
+# torch and torchvision names link to their documentation through inventories committed
+# with the book (docs/_inventories, written from the installed packages by
+# docs/_ext/torch_inventory.py): no download, so the build works offline. Short names in
+# docstrings (``Tensor``, ``nn.Module``) are resolved by reglab_book (TORCH_ALIASES).
+intersphinx_mapping = {
+    "torch": ("https://docs.pytorch.org/docs/stable/", "_inventories/torch.inv"),
+    "torchvision": ("https://docs.pytorch.org/vision/stable/", "_inventories/torchvision.inv"),
+}
+# Types named in docstrings that no inventory holds (matplotlib's, builtins' informal
+# names): plain text rather than a failed nitpicky build.
 nitpick_ignore_regex = [
-    (
-        "py:class",
-        r"(torch|torchvision|nn|matplotlib|PIL|optional|callable|device|Tensor|Axes|Optimizer|path)\b.*",
-    ),
-    ("py:class", r"(int|float|str|bool|tuple|list|dict|sequences?|iterable|Module)(\[.*\])?"),
-    ("py:class", r"InterpolationMode\b.*"),
-    ("py:(func|meth|attr|mod|obj|data)", r"(torch|torchvision)\..*"),
+    ("py:class", r"(matplotlib|PIL|optional|callable|Axes|path)\b.*"),
+    ("py:class", r"(int|float|str|bool|tuple|list|dict|sequences?|iterable)(\[.*\])?"),
 ]
 
 # -- Bibliography --------------------------------------------------------------------

@@ -231,3 +231,15 @@ def _all_of(package: str) -> list[str]:
     import importlib
 
     return getattr(importlib.import_module(package), "__all__", [])
+
+
+def test_torch_names_link_to_pytorchs_documentation(site):
+    """The API reference's torch names, short ones (``Tensor``) included, link to PyTorch's
+    and torchvision's documentation through the committed inventories (docs/_inventories)."""
+    api = (site / "api.html").read_text(encoding="utf-8")
+    for target in (
+        "docs/stable/tensors.html#torch.Tensor",  # written `Tensor` in the docstrings
+        "docs/stable/generated/torch.nn.Module.html",  # `nn.Module`
+        "vision/stable/generated/torchvision.datasets.MNIST.html",
+    ):
+        assert f'href="https://docs.pytorch.org/{target}"' in api, target

@@ -471,7 +471,41 @@ class AccessibleCitations(HTML5Translator):
         self.body.append(self.starttag(node, "div", classes=[node.tagname], role="listitem"))
 
 
+#: Short names of torch types in the docstrings (as PyTorch's own docstrings write them),
+#: with the full names the intersphinx inventories list.
+TORCH_ALIASES = {
+    "Tensor": "torch.Tensor",
+    "device": "torch.device",
+    "dtype": "torch.dtype",
+    "Generator": "torch.Generator",
+    "Module": "torch.nn.Module",
+    "Parameter": "torch.nn.Parameter",
+    "Optimizer": "torch.optim.Optimizer",
+    "InterpolationMode": "torchvision.transforms.InterpolationMode",
+}
+
+
+def resolve_torch_alias(app: Sphinx, env, node, contnode):
+    """``missing-reference``: a short torch name (``Tensor``, ``nn.Module``,
+    :data:`TORCH_ALIASES`) resolved through intersphinx under its full name; ``None`` for
+    anything else, which then stays a nitpicky warning."""
+    from sphinx.ext.intersphinx import missing_reference
+
+    if node.get("refdomain") != "py":
+        return None
+    target = node.get("reftarget", "")
+    full = TORCH_ALIASES.get(target)
+    if full is None and target.startswith(("nn.", "optim.")):
+        full = f"torch.{target}"
+    if full is None:
+        return None
+    aliased = node.deepcopy()
+    aliased["reftarget"] = full
+    return missing_reference(app, env, aliased, contnode)
+
+
 def setup(app: Sphinx) -> dict:
+    app.connect("missing-reference", resolve_torch_alias, priority=900)  # after intersphinx
     app.add_config_value("reglab_notebook_branch", "notebooks", "html")
     app.add_config_value("reglab_colab_url", "https://colab.research.google.com", "html")
     app.set_translator("html", AccessibleCitations)
