@@ -100,6 +100,20 @@ SITE = DOCS / "_build" / "html"
 CHROMIUM = SETTINGS.get("REGLAB_CHROMIUM", "/usr/bin/chromium")
 
 
+#: The front matter of a MyST notebook (a chapter), for the tests' tiny pages.
+MYST_NOTEBOOK_HEADER = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+"""
+
+
 def load_script(name: str):
     """Import ``scripts/<name>.py`` (the scripts folder is not a package)."""
     spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import jupytext
 import pytest
+from conftest import MYST_NOTEBOOK_HEADER
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "docs" / "chapters").glob("*.md"))
@@ -90,9 +91,7 @@ def test_every_figure_has_an_alt_text(path):
 def test_the_static_check_finds_figures_without_alt_text(tmp_path):
     page = tmp_path / "page.md"
     page.write_text(
-        "---\njupytext:\n  text_representation:\n    extension: .md\n"
-        "    format_name: myst\nkernelspec:\n  display_name: Python 3\n"
-        "  language: python\n  name: python3\n---\n\n# Page\n\n![](a.png) ![A digit](b.png)\n\n"
+        MYST_NOTEBOOK_HEADER + "\n# Page\n\n![](a.png) ![A digit](b.png)\n\n"
         "```{code-cell} ipython3\n---\nmystnb:\n  figure:\n    name: fig-a\n"
         "  image:\n    alt: _images/a.png\n---\nfig, ax = plt.subplots()\n```\n\n"
         "```{code-cell} ipython3\nfig, ax = plt.subplots()\n```\n\n"

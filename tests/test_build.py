@@ -22,7 +22,7 @@ from types import SimpleNamespace
 import nbformat
 import pytest
 import torch
-from conftest import build_docs, write_idx_mnist
+from conftest import MYST_NOTEBOOK_HEADER, build_docs, write_idx_mnist
 
 ROOT = Path(__file__).resolve().parents[1]
 EXT = ROOT / "docs" / "_ext"
@@ -67,17 +67,9 @@ REPORT = """# Report
 ```{reglab-execution-inputs}
 ```
 """
-CHAPTER = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-
+CHAPTER = (
+    MYST_NOTEBOOK_HEADER
+    + """
 # Chapter
 
 ```{code-cell}
@@ -108,6 +100,7 @@ for i in range(3):
 assert y == 1  # a visible cell: not a claim check
 ```
 """
+)
 BIB = "@article{author2020, author={Ann Author}, title={A title}, journal={J}, year={2020}}\n"
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import jupytext
 import pytest
+from conftest import MYST_NOTEBOOK_HEADER
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "docs" / "_ext"))
@@ -45,9 +46,7 @@ def test_claim_checks_are_tagged_as_such(path):
 def test_the_rule_finds_each_kind_of_misfiled_cell(tmp_path):
     page = tmp_path / "page.md"
     page.write_text(
-        "---\njupytext:\n  text_representation:\n    extension: .md\n"
-        "    format_name: myst\nkernelspec:\n  display_name: Python 3\n"
-        "  language: python\n  name: python3\n---\n\n# Page\n\n"
+        MYST_NOTEBOOK_HEADER + "\n# Page\n\n"
         "```{code-cell} ipython3\n:tags: [remove-cell]\n\nassert 1\n```\n\n"
         "```{code-cell} ipython3\n:tags: [remove-cell, claim-check]\n\nglue('a', 1)\n```\n\n"
         "```{code-cell} ipython3\n:tags: [claim-check]\n\nassert 2\n```\n\n"

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import MYST_NOTEBOOK_HEADER
 from test_build import BIB, CONF, _build, _data_root
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "docs" / "_ext"))
@@ -26,17 +27,9 @@ one
 two
 ```
 """
-CHAPTER = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-
+CHAPTER = (
+    MYST_NOTEBOOK_HEADER
+    + """
 # Chapter {name}
 
 ```{{code-cell}}
@@ -54,6 +47,7 @@ print("threads", torch.get_num_threads())
 print([f"{{v:.17g}}" for v in y_hat.sum(dim=0)[:6].tolist()])
 ```
 """
+)
 
 
 def _tiny(path: Path) -> Path:
