@@ -490,6 +490,11 @@ CASES: dict[str, list[Case]] = {
         c(lambda: D.sample_lambda(-1.0), V, "alpha"),
         c(lambda: D.sample_lambda(INF), V, "alpha"),
     ],
+    "reglab.data.draw_train_val": [
+        c(lambda: D.draw_train_val(Y(), 1, 1, generator=0), T, "generator"),
+        c(lambda: D.draw_train_val(Y(), 0, 1, generator=gen()), V, "per_class"),
+        c(lambda: D.draw_train_val(Y(), 1, -1, generator=gen()), V, "val_per_class"),
+    ],
     "reglab.data.train_val_indices": [
         c(lambda: D.train_val_indices(Y(), val_fraction=1.5), V, "val_fraction"),
         c(lambda: D.train_val_indices(Y(), val_per_class=0), V, "val_per_class"),
@@ -672,6 +677,26 @@ CASES: dict[str, list[Case]] = {
         c(lambda: TR.small_cnn((0, 8)), V, "channels"),
         c(lambda: TR.small_cnn(norm="bogus"), V, "norm"),
         c(lambda: TR.small_cnn(p=2.0), V, r"\bp\b"),
+    ],
+    "reglab.train.layer_seeds": [
+        c(lambda: TR.layer_seeds(1.5, 2), T, "seed"),
+        c(lambda: TR.layer_seeds(0, 0), V, r"\bn\b"),
+    ],
+    "reglab.train.overfitting": [
+        c(lambda: TR.overfitting([0.5]), T, "history"),
+        c(lambda: TR.overfitting(TR.History(val_loss=[1.0], val_acc=[0.5])), V, "train"),
+        c(
+            lambda: TR.overfitting(
+                TR.History(train_acc=[1.0], val_loss=[1.0], val_acc=[1.0]), memorise_at=2.0
+            ),
+            V,
+            "memorise_at",
+        ),
+    ],
+    "reglab.train.stopped_before_cap": [
+        c(lambda: TR.stopped_before_cap([TR.History()], 0), V, "num_epochs"),
+        c(lambda: TR.stopped_before_cap([], 5), V, "histories"),
+        c(lambda: TR.stopped_before_cap([1], 5), T, "histories"),
     ],
     "reglab.train.spawn_seeds": [
         c(lambda: TR.spawn_seeds(gen(), 0), V, r"\bn\b"),
@@ -1000,6 +1025,7 @@ EXEMPT = {
     "reglab.train.default_device": "no arguments",
     "reglab.train.StoppingCriterion": "an abstract base class with no arguments",
     "reglab.train.History": "a record of lists; train() fills it",
+    "reglab.train.Overfitting": "a record returned by overfitting()",
     "reglab.train.Replay": "a record returned by replay()",
     "reglab.nn.RunningStats": "a record returned by trace_running_stats()",
     "reglab.inspection.ActivationStats": "a record returned by activation_stats()",
@@ -1205,6 +1231,10 @@ RNG_CALLS = {
     "reglab.data.add_input_noise": lambda: D.add_input_noise(X(), 0.1, generator=gen()),
     "reglab.data.corrupt_labels": lambda: D.corrupt_labels(Y(), 0.5, generator=gen()),
     "reglab.data.balanced_subset": lambda: D.balanced_subset(Y(), 1, generator=gen()),
+    "reglab.data.draw_train_val": lambda: D.draw_train_val(
+        torch.arange(2).repeat(3), 1, 1, generator=gen()
+    ),
+    "reglab.train.mlp": lambda: TR.mlp((3,)),
     "reglab.data.random_affine": lambda: D.random_affine(img(), generator=gen()),
     "reglab.train.mc_dropout_logits": lambda: TR.mc_dropout_logits(
         nn.Sequential(lin(), nn.Dropout(0.5)), X(), 2, generator=gen()

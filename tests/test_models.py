@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from reglab.train import deep_mlp, mlp, small_cnn, spawn_seeds
+from reglab.train import deep_mlp, layer_seeds, mlp, small_cnn, spawn_seeds
 
 
 def test_mlp_layers_and_output_shape():
@@ -79,12 +79,68 @@ def test_a_generator_seeds_torchs_own_initialization_and_leaves_the_global_rng(b
     for x, y in zip(a.parameters(), b.parameters(), strict=True):
         assert torch.equal(x, y)
     assert not all(torch.equal(x, y) for x, y in zip(a.parameters(), c.parameters(), strict=True))
-    # torch.nn's initialization under the seed drawn from the generator
+    # torch.nn's own initialization: layer k is what its constructor draws under its seed
     (seed,) = spawn_seeds(torch.Generator().manual_seed(3), 1)
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        reference = build(None)
-    for x, y in zip(a.parameters(), reference.parameters(), strict=True):
+    weighted = [m for m in a if isinstance(m, nn.Linear | nn.Conv2d)]
+    for layer, layer_seed in zip(weighted, layer_seeds(seed, len(weighted)), strict=True):
+        with torch.random.fork_rng():
+            torch.manual_seed(layer_seed)
+            if isinstance(layer, nn.Linear):
+                fresh = nn.Linear(layer.in_features, layer.out_features)
+            else:
+                fresh = nn.Conv2d(
+                    layer.in_channels, layer.out_channels, layer.kernel_size,
+                    padding=layer.padding, bias=layer.bias is not None,
+                )  # fmt: skip
+        for x, y in zip(layer.parameters(), fresh.parameters(), strict=True):
+            assert torch.equal(x, y)
+
+
+@pytest.mark.parametrize(
+    ("plain", "regularized"),
+    [
+        (lambda g: small_cnn(generator=g), lambda g: small_cnn(batch_norm=True, generator=g)),
+        (lambda g: small_cnn(generator=g), lambda g: small_cnn(norm="group", generator=g)),
+        (lambda g: small_cnn(generator=g), lambda g: small_cnn(p=0.5, p2d=0.2, generator=g)),
+        (lambda g: mlp((32, 16), generator=g), lambda g: mlp((32, 16), p=0.5, generator=g)),
+    ],
+    ids=["batch_norm", "group_norm", "dropout", "mlp_dropout"],
+)
+def test_architectures_that_coincide_start_from_identical_weights(plain, regularized):
+    a = plain(torch.Generator().manual_seed(5))
+    b = regularized(torch.Generator().manual_seed(5))
+    wa = [m for m in a if isinstance(m, nn.Linear | nn.Conv2d)]
+    wb = [m for m in b if isinstance(m, nn.Linear | nn.Conv2d)]
+    assert len(wa) == len(wb)
+    for x, y in zip(wa, wb, strict=True):  # every shared layer: the same weights
+        assert torch.equal(x.weight, y.weight)
+        if x.bias is not None and y.bias is not None:
+            assert torch.equal(x.bias, y.bias)
+    other = plain(torch.Generator().manual_seed(6))  # and another seed, other weights
+    first = next(m for m in other if isinstance(m, nn.Linear | nn.Conv2d))
+    assert not torch.equal(wa[0].weight, first.weight)
+
+
+def test_layer_seeds_depend_on_the_seed_and_the_position_only():
+    assert layer_seeds(7, 4)[:3] == layer_seeds(7, 3)
+    assert len(set(layer_seeds(7, 4))) == 4
+    assert layer_seeds(7, 2) != layer_seeds(8, 2)
+    with pytest.raises(TypeError, match="seed must be an int"):
+        layer_seeds(1.0, 2)
+    with pytest.raises(ValueError, match="n"):
+        layer_seeds(1, 0)
+
+
+def test_without_a_generator_one_draw_of_the_global_rng_seeds_the_model():
+    torch.manual_seed(11)
+    a = mlp((8,))
+    after = torch.get_rng_state()
+    torch.manual_seed(11)
+    torch.randint(0, 2**62, (1,))
+    assert torch.equal(torch.get_rng_state(), after)  # exactly one draw
+    torch.manual_seed(11)
+    b = mlp((8,))
+    for x, y in zip(a.parameters(), b.parameters(), strict=True):
         assert torch.equal(x, y)
 
 

@@ -3,7 +3,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reglab.data import train_val_indices, train_val_split
+from reglab.data import draw_train_val, train_val_indices, train_val_split
 
 
 def _labels(counts, seed=0):
@@ -110,3 +110,28 @@ def test_bad_labels(y):
 def test_split_rejects_mismatched_lengths():
     with pytest.raises(ValueError, match="X and y differ in length: 5 != 4"):
         train_val_split(torch.zeros(5, 3), torch.zeros(4, dtype=torch.long), val_per_class=1)
+
+
+def test_a_seed_draws_its_own_disjoint_balanced_training_and_validation_sets():
+    y = torch.arange(10).repeat_interleave(40)  # 40 of each class
+    a_train, a_val = draw_train_val(y, 5, 3, generator=torch.Generator().manual_seed(0))
+    b_train, b_val = draw_train_val(y, 5, 3, generator=torch.Generator().manual_seed(0))
+    c_train, _ = draw_train_val(y, 5, 3, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(a_train, b_train) and torch.equal(a_val, b_val)  # paired: same data
+    assert set(a_train.tolist()) != set(c_train.tolist())  # another seed, another subset
+    assert not set(a_train.tolist()) & set(a_val.tolist())
+    assert torch.equal(torch.bincount(y[a_train]), torch.full((10,), 5))
+    assert torch.equal(torch.bincount(y[a_val]), torch.full((10,), 3))
+
+
+def test_draw_train_val_rejects_bad_input_by_name():
+    y = torch.arange(3).repeat_interleave(4)
+    g = torch.Generator().manual_seed(0)
+    with pytest.raises(TypeError, match=r"generator must be a torch\.Generator"):
+        draw_train_val(y, 1, 1, generator=0)
+    with pytest.raises(ValueError, match="per_class"):
+        draw_train_val(y, 0, 1, generator=g)
+    with pytest.raises(ValueError, match="val_per_class"):
+        draw_train_val(y, 1, 0, generator=g)
+    with pytest.raises(ValueError, match="fewer than n_per_class=5"):
+        draw_train_val(y, 3, 2, generator=g)

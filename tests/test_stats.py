@@ -315,3 +315,16 @@ def test_verdict_reads_a_clear_difference_by_the_metric_direction(lower_is_bette
     assert verdict(one_sign, lower_is_better=lower_is_better, effect=False) == (
         "not clearly different"
     )
+
+
+def test_describe_in_a_family_names_the_holm_p_that_decides():
+    strong = paired_difference([1.0, 1.2, 0.9, 1.1, 1.0], [0.0, 0.1, 0.1, 0.0, 0.2])
+    weak = paired_difference([0.03, 0.01, 0.02, 0.0, 0.025], [0.0] * 5)
+    alone = weak.describe()
+    assert "Holm" not in alone
+    family = holm([strong, weak, weak])
+    text = family[1].describe()
+    assert text.startswith(alone[:-1] + "; Holm-adjusted p = ")
+    assert text.endswith(" over 3)")
+    assert f"{family[1].p_adjusted:.2g}" in text
+    assert "< 0.001" in family[0].describe()

@@ -28,7 +28,7 @@ from reglab.data.noise import (
     noisy_least_squares_sgd,
     ridge_solution,
 )
-from reglab.data.splits import train_val_indices, train_val_split
+from reglab.data.splits import draw_train_val, train_val_indices, train_val_split
 
 __all__ = [
     "MNIST_FILES",
@@ -44,6 +44,7 @@ __all__ = [
     "cutmix",
     "cutmix_box",
     "data_root",
+    "draw_train_val",
     "load_mnist",
     "mixup",
     "mixup_or_cutmix",

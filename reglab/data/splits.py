@@ -10,8 +10,9 @@ from __future__ import annotations
 import torch
 
 from reglab._checks import check_positive_int
+from reglab.data.mnist import balanced_subset
 
-__all__ = ["train_val_indices", "train_val_split"]
+__all__ = ["draw_train_val", "train_val_indices", "train_val_split"]
 
 
 def train_val_indices(
@@ -99,3 +100,56 @@ def train_val_split(
         y, val_fraction=val_fraction, val_per_class=val_per_class, generator=generator
     )
     return (X[train_idx], y[train_idx]), (X[val_idx], y[val_idx])
+
+
+def draw_train_val(
+    y: torch.Tensor,
+    per_class: int,
+    val_per_class: int,
+    *,
+    generator: torch.Generator,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""One seed's data: ``per_class`` training and ``val_per_class`` validation samples of
+    every class, drawn without replacement from the pool ``y``, disjoint.
+
+    In a paired comparison a seed draws the data, the initial weights and the batch order.
+    Drawing the subset per seed puts data sampling into the seed-to-seed spread, so an
+    interval over seeds covers a new draw of the training set, not only a new
+    initialization. Every setting trained with the same seed sees the same subset.
+
+    .. math::
+        \mathcal D_s = \{\text{per\_class} + \text{val\_per\_class}
+        \text{ samples of each class of the pool, drawn with seed } s\}
+
+    Args:
+        y (Tensor): :math:`(N,)` integer labels of the pool.
+        per_class (int): training samples per class, ``>= 1``.
+        val_per_class (int): validation samples per class, ``>= 1``.
+        generator (torch.Generator): the seed's stream; advanced by the draw.
+
+    Returns:
+        (Tensor, Tensor): training and validation indices into ``y``, each shuffled.
+
+    Raises:
+        TypeError: ``generator`` is not a ``torch.Generator``.
+        ValueError: a size is not a positive integer, or a class of the pool has fewer
+            than ``per_class + val_per_class`` samples.
+
+    Example::
+
+        >>> g = torch.Generator().manual_seed(3)            # seed 3
+        >>> train_idx, val_idx = draw_train_val(y_pool, 50, 100, generator=g)
+        >>> model = mlp(generator=g)                        # then the weights, the order
+    """
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(
+            f"generator must be a torch.Generator (the seed's stream), got "
+            f"{type(generator).__name__}"
+        )
+    check_positive_int(per_class, "per_class")
+    check_positive_int(val_per_class, "val_per_class")
+    pool = balanced_subset(y, per_class + val_per_class, generator=generator)
+    train_idx, val_idx = train_val_indices(
+        y[pool], val_per_class=val_per_class, generator=generator
+    )
+    return pool[train_idx], pool[val_idx]

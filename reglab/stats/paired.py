@@ -64,6 +64,11 @@ class PairedDifference:
     def describe(self, scale: float = 100.0, unit: str = "points", digits: int = 1) -> str:
         """The effect with its interval, e.g. ``"+1.6 points (95% interval -0.5 to +3.7)"``.
 
+        The interval is the comparison's own (unadjusted) paired t interval. In a family
+        (:func:`holm`) the verdict reads the Holm-adjusted p-value instead, so the text then
+        adds it, e.g. ``"+1.6 points (95% interval +0.2 to +3.0; Holm-adjusted p = 0.09
+        over 4)"``: an interval that excludes zero is not by itself a verdict.
+
         Args:
             scale (float): multiplies mean and interval (100 turns accuracies into
                 percentage points). Default: ``100.0``.
@@ -73,10 +78,18 @@ class PairedDifference:
         f = f"+.{digits}f"
         level = f"{self.confidence:.0%}"
         unit = f" {unit}" if unit else ""  # a unitless effect: no trailing space
-        return (
+        # in a family, the interval is the comparison's own; the verdict reads Holm's p,
+        # so say which p decides, lest an interval that excludes 0 read as a verdict
+        holm = (
+            ""
+            if self.family_size == 1
+            else (f"; Holm-adjusted p = {_format_p(self.p_adjusted)} over {self.family_size}")
+        )
+        effect = (
             f"{self.mean * scale:{f}}{unit} ({level} interval "
-            f"{self.low * scale:{f}} to {self.high * scale:{f}})"
-        ).replace("-", "\u2212")
+            f"{self.low * scale:{f}} to {self.high * scale:{f}}"
+        ).replace("-", "\u2212")  # a true minus sign in the numbers
+        return f"{effect}{holm})"
 
     @property
     def excludes_zero(self) -> bool:
@@ -154,6 +167,11 @@ class PairedDifference:
     def __iter__(self):
         # (mean, low, high, all_same_sign), so the result unpacks like a tuple
         return iter((self.mean, self.low, self.high, self.all_same_sign))
+
+
+def _format_p(p: float) -> str:
+    """Two significant digits, ``"< 0.001"`` below a thousandth."""
+    return "< 0.001" if p < 0.001 else f"{p:.2g}"
 
 
 def _as_floats(values, name: str) -> list[float]:

@@ -15,7 +15,8 @@ from reglab.train.ensembles import (
     scores_by_size,
 )
 from reglab.train.loop import History, evaluate, forked_rng, spawn_seeds, train, train_one_epoch
-from reglab.train.models import deep_mlp, mlp, small_cnn
+from reglab.train.models import deep_mlp, layer_seeds, mlp, small_cnn
+from reglab.train.overfitting import Overfitting, overfitting, stopped_before_cap
 from reglab.train.replay import Replay, replay
 from reglab.train.stopping import (
     MONITORS,
@@ -32,6 +33,7 @@ __all__ = [
     "MONITORS",
     "GeneralizationLoss",
     "History",
+    "Overfitting",
     "Patience",
     "ProgressQuotient",
     "Replay",
@@ -45,16 +47,19 @@ __all__ = [
     "fgsm",
     "forked_rng",
     "generalization_loss",
+    "layer_seeds",
     "linear_adversarial_loss",
     "mc_dropout_logits",
     "member_logits",
     "mlp",
+    "overfitting",
     "pgd",
     "replay",
     "resolve_device",
     "scores_by_size",
     "small_cnn",
     "spawn_seeds",
+    "stopped_before_cap",
     "train",
     "train_one_epoch",
     "training_progress",

@@ -1,11 +1,15 @@
 """The small networks the chapters train: an MLP and a CNN for 28x28 digits, with optional
 dropout and batch normalization, built from plain ``torch.nn`` layers.
 
-Seeded initialization, the one way the library does it: pass a ``generator``. The model is
-then built under :func:`reglab.train.forked_rng`, seeded with one draw from the generator
-(:func:`reglab.train.spawn_seeds`): ``torch.nn``'s own initialization, reproducible, and the
-caller's global RNG untouched. Without a generator the layers draw from the global RNG, as
-``torch.nn`` layers do.
+Seeded initialization, the one way the library does it: pass a ``generator``. One draw
+from it (:func:`reglab.train.spawn_seeds`) is the model's seed; without a generator that
+one draw comes from the global RNG. Each layer with weights (``Linear``, ``Conv2d``) is then
+initialized by ``torch.nn``'s own ``reset_parameters`` under
+:func:`reglab.train.forked_rng`, seeded by the model's seed and the layer's position among
+the layers with weights (:func:`layer_seeds`). So two architectures that share layers start
+those layers from identical weights: a network with batch norm or dropout and the same
+network without it differ only in what they do not share, and a paired comparison of the
+two compares the regularizer, not two draws of the initial weights.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ def _check_widths(widths, name: str) -> None:
             raise ValueError(f"{name} must hold integers >= 1, got {tuple(widths)}")
 
 
-__all__ = ["deep_mlp", "mlp", "small_cnn"]
+__all__ = ["deep_mlp", "layer_seeds", "mlp", "small_cnn"]
 
 _ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}
 # norm name -> layer(channels, num_groups) after a conv layer; layer norm over (C, H, W)
@@ -40,15 +44,45 @@ _NORMS = {
 }
 
 
+_WEIGHTED = (nn.Linear, nn.Conv2d)
+
+
+def layer_seeds(seed: int, n: int) -> list[int]:
+    """The seeds of the first ``n`` layers with weights of a model seeded with ``seed``.
+
+    Layer ``k``'s seed depends on ``seed`` and ``k`` only, not on ``n`` or on the layers
+    around it, so a layer keeps its initial weights when another layer is added or removed.
+
+    Example::
+
+        >>> layer_seeds(0, 3)[:2] == layer_seeds(0, 2)
+        True
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__} {seed!r}")
+    check_positive_int(n, "n")
+    return [
+        spawn_seeds(torch.Generator().manual_seed((seed + 7919 * (k + 1)) % 2**63), 1)[0]
+        for k in range(n)
+    ]
+
+
 def _build(layers: Callable[[], list[nn.Module]], generator: torch.Generator | None):
-    """``nn.Sequential(*layers())``, initialized under a seed drawn from ``generator``."""
+    """``nn.Sequential(*layers())``, each weighted layer initialized from its own stream
+    (:func:`layer_seeds`) under a seed drawn from ``generator`` (or the global RNG)."""
     if generator is None:
-        return nn.Sequential(*layers())
-    if not isinstance(generator, torch.Generator):
+        seed = int(torch.randint(0, 2**62, (1,)))  # one draw from the global RNG
+    elif not isinstance(generator, torch.Generator):
         raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
-    (seed,) = spawn_seeds(generator, 1)
-    with forked_rng(seed):  # the initial weights: their own stream
-        return nn.Sequential(*layers())
+    else:
+        (seed,) = spawn_seeds(generator, 1)
+    with forked_rng(seed):  # construction draws nothing the caller sees
+        model = nn.Sequential(*layers())
+    weighted = [m for m in model if isinstance(m, _WEIGHTED)]
+    for layer, layer_seed in zip(weighted, layer_seeds(seed, len(weighted)), strict=True):
+        with forked_rng(layer_seed):  # layer k: the same weights in every architecture
+            layer.reset_parameters()
+    return model
 
 
 def mlp(
@@ -69,7 +103,8 @@ def mlp(
         in_features (int): input size after flattening. Default: ``784`` (28 x 28).
         classes (int): number of outputs. Default: ``10``.
         generator (torch.Generator, optional): seeds the initial weights (see the module's
-            docstring); advanced by one draw. Default: ``None``, the global RNG.
+            docstring); advanced by one draw. Default: ``None``: one draw of the
+            global RNG seeds the model.
 
     Example::
 
@@ -134,7 +169,8 @@ def small_cnn(
             dropout there sees no normalization after it.
         num_groups (int): groups for ``norm="group"``; must divide every width. Default: 4.
         generator (torch.Generator, optional): seeds the initial weights (see the module's
-            docstring); advanced by one draw. Default: ``None``, the global RNG.
+            docstring); advanced by one draw. Default: ``None``: one draw of the
+            global RNG seeds the model.
     """
     check_probability(p)
     check_probability(p2d, "p2d")
