@@ -1022,6 +1022,7 @@ EXEMPT = {
     "reglab.data.DatasetCorruptError": "an exception class",
     "reglab.data.DatasetNotFoundError": "an exception class",
     "reglab.data.data_root": "no arguments",
+    "reglab.environment.data_root": "no arguments",
     "reglab.train.default_device": "no arguments",
     "reglab.train.StoppingCriterion": "an abstract base class with no arguments",
     "reglab.train.History": "a record of lists; train() fills it",
