@@ -337,7 +337,7 @@ def cached_shown_modules(root: Path, docs: Path, cache: Path | None = None) -> l
     package = root / "reglab"
     files = [*documents(root, docs), *sorted(package.rglob("*.py"))]
     probe = {"files": _sha256(b"".join(
-        p.relative_to(root).as_posix().encode() + b"\0" + _sha256(p.read_bytes()).encode()
+        str(p).encode() + b"\0" + _sha256(p.read_bytes()).encode()
         for p in files
     ))}  # fmt: skip
     return _memo(cache, probe, lambda: sorted(shown_modules(documents(root, docs), package)))
