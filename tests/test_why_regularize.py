@@ -202,8 +202,13 @@ def test_double_descent_study_shapes_and_interpolation(tiny):
     pool, test, config = tiny
     out = study.run_double_descent(pool, test, config)
     assert out["widths"].tolist() == [15, 30, 60] and config.n == 30
-    for key in ("error", "error_noisy", "ridge", "ridge_noisy", "norm", "smin", "lam"):
+    for key in ("error", "error_noisy", "ridge", "ridge_noisy", "norm", "smin", "lam",
+                "val_error"):  # fmt: skip
         assert out[key].shape == (2, 3) and torch.isfinite(out[key]).all(), key
+    # an error rate on the 20 validation digits (2 per class), never on the test set
+    n_val = 10 * config.val_per_class
+    counts = out["val_error"] * n_val
+    assert torch.allclose(counts, counts.round()) and (out["val_error"] <= 1).all()
     assert out["fixed"].shape == (1, 2, 3)
     assert (out["train_error"][:, 1:] == 0).all()  # p >= n: the fit interpolates
     assert set(out["lam"].flatten().tolist()) <= set(config.penalties)
