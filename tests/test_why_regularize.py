@@ -230,12 +230,13 @@ def test_memorization_study_reaches_full_training_accuracy(tiny):
 def test_plots_draw_every_seed_and_the_mean(ax):
     from reglab.plotting.double_descent import plot_seed_lines, plot_training_accuracy
 
-    curves = {"a": torch.rand(3, 4), "b": torch.rand(3, 4)}
+    g = torch.Generator().manual_seed(0)
+    curves = {"a": torch.rand(3, 4, generator=g), "b": torch.rand(3, 4, generator=g)}
     plot_seed_lines([10, 20, 40, 80], curves, ax, threshold=30)
     assert len(ax.lines) == 2 * (3 + 1) + 1 and ax.get_xscale() == "log"
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b"]
     torch.testing.assert_close(
-        torch.tensor(ax.lines[3].get_ydata()), 100 * curves["a"].mean(0).double()
+        torch.tensor(ax.lines[3].get_ydata()), (100 * curves["a"].double()).mean(0)
     )
     with pytest.raises(ValueError, match=r"curves\['a'\] must be \(seeds, 3\)"):
         plot_seed_lines([1, 2, 3], curves, ax)
