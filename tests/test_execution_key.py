@@ -244,3 +244,17 @@ def test_a_warm_key_equals_the_cold_one_and_imports_no_torch(tmp_path, mnist_roo
     cold = reglab_build.execution_key(reglab_build.current_inputs(ROOT, ROOT / "docs"))
     assert runs[0] == [cold, True]  # the first build asks torch and reads the data
     assert runs[1] == [cold, False]  # the next one: the same key, no torch
+
+
+def test_the_execution_cache_exists_before_parallel_readers_start(tmp_path):
+    # two readers creating jupyter-cache's database at once fail ("table settings already
+    # exists"); the build creates it first, in the main process
+    from jupyter_cache import get_cache
+
+    db = reglab_build.create_execution_cache(tmp_path / "cache")
+    assert db.is_file()
+    tables = sorted(get_cache(str(tmp_path / "cache")).db.dialect.get_table_names(
+        get_cache(str(tmp_path / "cache")).db.connect()
+    ))  # fmt: skip
+    assert "settings" in tables
+    assert reglab_build.create_execution_cache(tmp_path / "cache") == db  # idempotent

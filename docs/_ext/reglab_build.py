@@ -410,6 +410,21 @@ def kernel_environment(root: Path, docs: Path, build: Path) -> dict[str, str]:
     }
 
 
+def create_execution_cache(path: Path) -> Path:
+    """Create jupyter-cache's database at ``path`` now, in the main process.
+
+    jupyter-cache creates its SQLite database on first use: it checks whether the file
+    exists, then creates the tables. In a parallel read (``-j``) two processes can both
+    find it missing, and the second fails with "table settings already exists". Creating
+    it before the readers fork leaves them nothing to race for. Returns the database file.
+    """
+    from jupyter_cache import get_cache
+    from jupyter_cache.cache.db import DB_NAME
+
+    get_cache(str(path)).db  # noqa: B018 (the property creates the database)
+    return Path(path) / DB_NAME
+
+
 def write_kernelspec(app: Sphinx) -> None:
     """``builder-inited``: write the chapters' kernelspec and IPython profile into the
     build folder, drop the caches of other keys.
@@ -429,6 +444,8 @@ def write_kernelspec(app: Sphinx) -> None:
         for stale in caches.iterdir():
             if stale.name != app.config.reglab_execution_key:
                 shutil.rmtree(stale, ignore_errors=True)
+    if app.config.nb_execution_mode == "cache":
+        create_execution_cache(Path(app.config.nb_execution_cache_path))
     profile = build / "ipython" / "profile_default"
     profile.mkdir(parents=True, exist_ok=True)
     (profile / "ipython_kernel_config.py").write_text(KERNEL_CONFIG)
