@@ -81,7 +81,7 @@ for k, (kind, G) in enumerate(layers):
 # %%
 # Small batches
 # -------------
-# The same learning-rate rule (lr = 0.1 B / 32, momentum 0.9) for every batch size,
+# The same learning-rate rule (lr = 0.05 B / 32, momentum 0.9) for every batch size,
 # every run early-stopped on its validation loss; seed s draws the digits, the weights and
 # the batch order, so the layers are paired by seed at each batch size.
 from dataclasses import replace

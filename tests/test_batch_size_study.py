@@ -3,6 +3,7 @@
 import copy
 import dataclasses
 import statistics
+from dataclasses import replace
 
 import matplotlib
 import pytest
@@ -157,7 +158,7 @@ def test_the_study_trains_with_the_configs_learning_rate():
     pool, test_data = _toy_pool(), _toy_data(10, 1)
     config = _tiny_config(norms=("group",), batch_sizes=(4,))
     base = run_batch_size_study(config, pool, test_data)
-    faster = run_batch_size_study(dataclasses.replace(config, lr_32=0.2), pool, test_data)
+    faster = run_batch_size_study(replace(config, lr_32=2 * config.lr_32), pool, test_data)
     assert [r.lr for r in faster] == pytest.approx([2 * r.lr for r in base])
 
 

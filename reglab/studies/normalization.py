@@ -53,7 +53,7 @@ class BatchSizeConfig:
         seeds (tuple[int, ...]): the paired seeds; seed :math:`s` draws the training and
             validation digits, the initial weights and the batch order. Default:
             ``(0, 1, 2, 3, 4)``.
-        lr_32 (float): the learning rate at :math:`B = 32`. Default: ``0.1``.
+        lr_32 (float): the learning rate at :math:`B = 32`. Default: ``0.05``.
         momentum (float): SGD momentum. Default: ``0.9``.
         channels (tuple[int, int]): conv widths of ``small_cnn``. Default: ``(4, 8)``.
         hidden (int): classifier width. Default: ``32``.
@@ -68,7 +68,7 @@ class BatchSizeConfig:
     norms: tuple[str, ...] = ("batch", "group", "layer")
     batch_sizes: tuple[int, ...] = (2, 32)
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
-    lr_32: float = 0.1
+    lr_32: float = 0.05
     momentum: float = 0.9
     channels: tuple[int, int] = (4, 8)
     hidden: int = 32
