@@ -135,7 +135,7 @@ class GhostConfig:
         channels (tuple[int, int]): conv widths of ``small_cnn``. Default: ``(4, 8)``.
         hidden (int): classifier width. Default: ``64``.
         per_class (int): training digits per class, drawn per seed. Default: ``50``.
-        val_per_class (int): validation digits per class, drawn per seed. Default: ``100``.
+        val_per_class (int): validation digits per class, drawn per seed. Default: ``50``.
         seeds (tuple[int, ...]): the paired seeds. Default: ``0`` to ``9``.
         num_epochs (int): the cap on the epochs. Default: ``60``.
         patience (int): early stopping on the validation loss. Default: ``5``.
@@ -148,7 +148,7 @@ class GhostConfig:
     channels: tuple[int, int] = (4, 8)
     hidden: int = 64
     per_class: int = 50
-    val_per_class: int = 100
+    val_per_class: int = 50
     seeds: tuple[int, ...] = tuple(range(10))
     num_epochs: int = 60
     patience: int = 5
