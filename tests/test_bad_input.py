@@ -754,17 +754,17 @@ CASES: dict[str, list[Case]] = {
         c(lambda: SES.ridge_weights(X(), X(6, 1)[:, 0], -1.0), V, "alpha"),
         c(lambda: SES.ridge_weights(X(), X(7, 1)[:, 0], 1.0), V, r"\by\b"),
     ],
-    "reglab.studies.batchnorm.GhostBatchNorm2d": [
-        c(lambda: SB.GhostBatchNorm2d(3, ghost_size=1), V, "ghost_size"),
-        c(lambda: SB.GhostBatchNorm2d(3, ghost_size=2.0), T, "ghost_size"),
+    "reglab.nn.GhostBatchNorm2d": [
+        c(lambda: RN.GhostBatchNorm2d(3, ghost_size=1), V, "ghost_size"),
+        c(lambda: RN.GhostBatchNorm2d(3, ghost_size=2.0), T, "ghost_size"),
     ],
     "reglab.studies.batchnorm.GhostConfig": [
         c(lambda: SB.GhostConfig(ghost_sizes=(3,)), V, "ghost_sizes"),
         c(lambda: SB.GhostConfig(lr=0.0), V, "lr"),
     ],
-    "reglab.studies.batchnorm.ghost_batch_norm": [
-        c(lambda: SB.ghost_batch_norm("model", 2), T, "model"),
-        c(lambda: SB.ghost_batch_norm(lin(), 2), V, "model"),
+    "reglab.nn.ghost_batch_norm": [
+        c(lambda: RN.ghost_batch_norm("model", 2), T, "model"),
+        c(lambda: RN.ghost_batch_norm(lin(), 2), V, "model"),
     ],
     "reglab.studies.batchnorm.run_ghost_study": [
         c(lambda: SB.run_ghost_study("config", (X(), Y()), (X(), Y())), T, "config"),

@@ -1,4 +1,5 @@
-"""Ghost batch normalization and the batch-noise study (reglab.studies.batchnorm)."""
+"""Ghost batch normalization (reglab.nn) and the batch-noise study
+(reglab.studies.batchnorm)."""
 
 import dataclasses
 
@@ -7,12 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from reglab.studies.batchnorm import (
-    GhostBatchNorm2d,
-    GhostConfig,
-    ghost_batch_norm,
-    run_ghost_study,
-)
+from reglab.nn import GhostBatchNorm2d, ghost_batch_norm
+from reglab.studies.batchnorm import GhostConfig, run_ghost_study
 from reglab.train import small_cnn
 
 
