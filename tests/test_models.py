@@ -113,8 +113,10 @@ def test_a_generator_seeds_torchs_own_initialization_and_leaves_the_global_rng(b
         (lambda g: small_cnn(generator=g), lambda g: small_cnn(norm="group", generator=g)),
         (lambda g: small_cnn(generator=g), lambda g: small_cnn(p=0.5, p2d=0.2, generator=g)),
         (lambda g: mlp((32, 16), generator=g), lambda g: mlp((32, 16), p=0.5, generator=g)),
-        (lambda g: mlp((32, 16), generator=g),
-         lambda g: mlp((32, 16), batch_norm=True, generator=g)),  # fmt: skip
+        (
+            lambda g: mlp((32, 16), generator=g),
+            lambda g: mlp((32, 16), batch_norm=True, generator=g),
+        ),
     ],
     ids=["batch_norm", "group_norm", "dropout", "mlp_dropout", "mlp_batch_norm"],
 )
