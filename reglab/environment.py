@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["VARIABLES", "Variables", "flag", "get", "path"]
+__all__ = ["VARIABLES", "Variables", "data_root", "flag", "get", "path"]
 
 
 class Variables:
@@ -97,3 +97,16 @@ def flag(name: str) -> bool:
 def path(name: str, default: str | os.PathLike) -> Path:
     """The library's variable ``name`` as a path (see :meth:`Variables.path`)."""
     return _LIBRARY.path(name, default)
+
+
+def data_root() -> Path:
+    """The folder datasets are read from (and downloaded into), without importing torch.
+
+    ``$REGLAB_DATA`` when set, else ``$XDG_CACHE_HOME/reglab`` (``~/.cache/reglab``).
+    :func:`reglab.data.data_root` is this function.
+    """
+    env = get("REGLAB_DATA")
+    if env:
+        return Path(env).expanduser().resolve()
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "reglab"

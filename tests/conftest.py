@@ -70,6 +70,15 @@ def ax():
     plt.close(fig)
 
 
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (``nox -s tests`` runs ``-n auto --dist loadgroup``), every test
+    of the built book goes to one worker, so the book is built once (the ``site`` fixture
+    is per worker) while the other workers run the rest of the suite beside it."""
+    for item in items:
+        if item.get_closest_marker("docs"):
+            item.add_marker(pytest.mark.xdist_group("site"))
+
+
 def require(reason: str) -> None:
     """A prerequisite is missing: fail under ``CI``, skip elsewhere."""
     if os.environ.get("CI"):

@@ -297,6 +297,7 @@ def test_adversarial_mix_trains_on_attacked_batches():
 
 def test_run_seed_on_synthetic_digits():
     from reglab.studies.adversarial import QUICK_CONFIG, run_seed
+    from reglab.train import History, overfitting
 
     g = torch.Generator().manual_seed(0)
     y = torch.arange(10).repeat(40)
@@ -310,6 +311,11 @@ def test_run_seed_on_synthetic_digits():
     for r in first:
         assert r["n_train"] == 200 and r["n_val"] == 100 and r["n_test"] == 100
         assert r["best_epoch"] <= r["epochs_trained"] <= QUICK_CONFIG.num_epochs
+        history = History(**r["history"])  # the run's history survives as plain data
+        assert len(history.train_acc) == len(history.val_loss) == r["epochs_trained"]
+        signs = overfitting(history)
+        assert r["overfitting"]["overfits"] == signs.overfits
+        assert r["overfitting"]["best_train_acc"] == max(history.train_acc)
         for attacks in r["attacks"].values():
             assert 0 <= attacks["pgd_acc"] <= 1 and attacks["pgd_loss"] >= 0
 

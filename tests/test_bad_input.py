@@ -138,6 +138,7 @@ from reglab.plotting import targets as PT  # noqa: E402
 from reglab.plotting import viewer as PV  # noqa: E402
 from reglab.studies import adversarial as SADV  # noqa: E402
 from reglab.studies import averaging as SA  # noqa: E402
+from reglab.studies import batchnorm as SB  # noqa: E402
 from reglab.studies import early_stopping as SES  # noqa: E402
 from reglab.studies import normalization as SN  # noqa: E402
 from reglab.studies import records as SR  # noqa: E402
@@ -753,6 +754,21 @@ CASES: dict[str, list[Case]] = {
         c(lambda: SES.ridge_weights(X(), X(6, 1)[:, 0], -1.0), V, "alpha"),
         c(lambda: SES.ridge_weights(X(), X(7, 1)[:, 0], 1.0), V, r"\by\b"),
     ],
+    "reglab.nn.GhostBatchNorm2d": [
+        c(lambda: RN.GhostBatchNorm2d(3, ghost_size=1), V, "ghost_size"),
+        c(lambda: RN.GhostBatchNorm2d(3, ghost_size=2.0), T, "ghost_size"),
+    ],
+    "reglab.studies.batchnorm.GhostConfig": [
+        c(lambda: SB.GhostConfig(ghost_sizes=(3,)), V, "ghost_sizes"),
+        c(lambda: SB.GhostConfig(lr=0.0), V, "lr"),
+    ],
+    "reglab.nn.ghost_batch_norm": [
+        c(lambda: RN.ghost_batch_norm("model", 2), T, "model"),
+        c(lambda: RN.ghost_batch_norm(lin(), 2), V, "model"),
+    ],
+    "reglab.studies.batchnorm.run_ghost_study": [
+        c(lambda: SB.run_ghost_study("config", (X(), Y()), (X(), Y())), T, "config"),
+    ],
     "reglab.studies.normalization.BatchSizeConfig": [
         c(lambda: SN.BatchSizeConfig(batch_sizes=(0,)), V, "batch_sizes"),
         c(lambda: SN.BatchSizeConfig(norms=("bogus",)), V, "norms"),
@@ -1051,6 +1067,7 @@ EXEMPT = {
     "reglab.data.DatasetCorruptError": "an exception class",
     "reglab.data.DatasetNotFoundError": "an exception class",
     "reglab.data.data_root": "no arguments",
+    "reglab.environment.data_root": "no arguments",
     "reglab.train.default_device": "no arguments",
     "reglab.train.StoppingCriterion": "an abstract base class with no arguments",
     "reglab.train.History": "a record of lists; train() fills it",
@@ -1060,6 +1077,7 @@ EXEMPT = {
     "reglab.inspection.ActivationStats": "a record returned by activation_stats()",
     "reglab.inspection.Description": "a record returned by describe()",
     "reglab.stats.PairedDifference": "a record returned by paired_difference()",
+    "reglab.studies.batchnorm.GhostRun": "a record returned by the study",
     "reglab.studies.normalization.BatchSizeRun": "a record returned by the study",
     "reglab.studies.results.RunResult": "a record returned by the study",
 }

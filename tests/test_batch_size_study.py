@@ -3,6 +3,7 @@
 import copy
 import dataclasses
 import statistics
+from dataclasses import replace
 
 import matplotlib
 import pytest
@@ -22,7 +23,7 @@ from reglab.studies.normalization import (
     draw_data,
     run_batch_size_study,
 )
-from reglab.train import small_cnn
+from reglab.train import History, small_cnn
 
 
 @pytest.mark.parametrize(
@@ -96,35 +97,68 @@ def _toy_data(n, seed):
 
 def _tiny_config(**kwargs):
     tiny = dict(norms=("batch", "group"), batch_sizes=(2, 4), seeds=(0, 1), channels=(4, 4),
-                hidden=8, num_groups=2)  # fmt: skip
+                hidden=8, num_groups=2, per_class=2, val_per_class=2, num_epochs=4,
+                patience=1)  # fmt: skip
     return dataclasses.replace(BatchSizeConfig(), **{**tiny, **kwargs})
 
 
+def _toy_pool(per_class=5, seed=0):
+    return _toy_data(10 * per_class, seed)
+
+
 def test_batch_size_study_runs_are_deterministic_and_leave_the_global_rng_alone():
-    train_data, test_data = _toy_data(12, 0), _toy_data(10, 1)
+    pool, test_data = _toy_pool(), _toy_data(10, 1)
     config = _tiny_config()
     state = torch.get_rng_state()
-    rows = run_batch_size_study(config, train_data, test_data)
+    rows = run_batch_size_study(config, pool, test_data)
     assert torch.equal(torch.get_rng_state(), state)
-    assert rows == run_batch_size_study(config, train_data, test_data)
+    assert rows == run_batch_size_study(config, pool, test_data)
     assert [(r.norm, r.batch_size, r.seed) for r in rows] == [
         (n, B, s) for n in config.norms for B in config.batch_sizes for s in config.seeds
     ]
     for row in rows:
         assert row.lr == pytest.approx(config.lr_32 * row.batch_size / 32)  # linear scaling
-        assert row.steps == 12 // row.batch_size
+        assert row.steps == 20 // row.batch_size
+        assert 1 <= row.best_epoch <= len(row.history.epoch) <= config.num_epochs
+        assert row.train_acc == max(row.history.train_acc)
         batch_norm = row.norm == "batch"
-        assert (row.test_acc_batch_stats is not None) == batch_norm
-        assert (row.test_acc_recalibrated is not None) == batch_norm
+        assert (row.val_acc_batch_stats is not None) == batch_norm
+        assert (row.val_acc_recalibrated is not None) == batch_norm
     with pytest.raises(ValueError, match="a last batch of one sample"):
-        run_batch_size_study(_tiny_config(), _toy_data(13, 0), test_data)  # 13 = 3 * 4 + 1
+        run_batch_size_study(_tiny_config(batch_sizes=(19,)), pool, test_data)  # 20 = 19 + 1
+
+
+def test_every_norm_of_a_seed_sees_the_same_digits_and_starts_from_shared_weights():
+    pool, test_data = _toy_pool(), _toy_data(10, 1)
+    config = _tiny_config(num_epochs=1, batch_sizes=(2,))
+    seen = {}
+
+    def spy(original):
+        def wrapped(model, train_data, **kwargs):
+            seen[len(seen)] = (train_data[0].clone(), model[0].weight.detach().clone())
+            return original(model, train_data, **kwargs)
+
+        return wrapped
+
+    import reglab.studies.normalization as study_module
+
+    original = study_module.train
+    study_module.train = spy(original)
+    try:
+        run_batch_size_study(config, pool, test_data)
+    finally:
+        study_module.train = original
+    (bn0, bn1, gn0, gn1) = (seen[k] for k in range(4))  # batch s0, s1; group s0, s1
+    for a, b in ((bn0, gn0), (bn1, gn1)):
+        assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+    assert not torch.equal(bn0[0], bn1[0])  # another seed draws other digits
 
 
 def test_the_study_trains_with_the_configs_learning_rate():
-    train_data, test_data = _toy_data(12, 0), _toy_data(10, 1)
+    pool, test_data = _toy_pool(), _toy_data(10, 1)
     config = _tiny_config(norms=("group",), batch_sizes=(4,))
-    base = run_batch_size_study(config, train_data, test_data)
-    faster = run_batch_size_study(dataclasses.replace(config, lr_32=0.2), train_data, test_data)
+    base = run_batch_size_study(config, pool, test_data)
+    faster = run_batch_size_study(replace(config, lr_32=2 * config.lr_32), pool, test_data)
     assert [r.lr for r in faster] == pytest.approx([2 * r.lr for r in base])
 
 
@@ -135,6 +169,7 @@ def test_the_study_trains_with_the_configs_learning_rate():
         (dict(batch_sizes=(2, 2)), "batch_sizes must be distinct"),
         (dict(batch_sizes=(1, 2)), "batch_sizes must be >= 2"),
         (dict(per_class=0), "per_class must be an integer >= 1"),
+        (dict(patience=0), "patience must be an integer >= 1"),
         (dict(lr_32=0.0), "lr_32 must be > 0"),
     ],
 )
@@ -143,19 +178,21 @@ def test_batch_size_config_rejects_bad_settings(kwargs, message):
         BatchSizeConfig(**kwargs)
 
 
-def test_draw_data_takes_the_configured_numbers_of_digits():
+def test_draw_data_takes_the_configured_numbers_of_digits_per_seed():
     X, y = torch.arange(200.0).view(200, 1, 1, 1), torch.arange(200) % 10
-    test = _toy_data(30, 1)
-    config = dataclasses.replace(BatchSizeConfig(), per_class=3, n_test=7)
-    (X_tr, y_tr), (X_te, y_te) = draw_data(config, (X, y), test)
+    config = dataclasses.replace(BatchSizeConfig(), per_class=3, val_per_class=2)
+    (X_tr, y_tr), (X_va, y_va) = draw_data(config, (X, y), seed=0)
     assert torch.bincount(y_tr).tolist() == [3] * 10
+    assert torch.bincount(y_va).tolist() == [2] * 10
     assert torch.equal(y_tr, y[X_tr.flatten().long()])
-    assert torch.equal(X_te, test[0][:7]) and torch.equal(y_te, test[1][:7])
-    assert torch.equal(draw_data(config, (X, y), test)[0][0], X_tr)  # seeded by data_seed
+    assert not set(X_tr.flatten().tolist()) & set(X_va.flatten().tolist())  # disjoint
+    assert torch.equal(draw_data(config, (X, y), seed=0)[0][0], X_tr)  # seeded
+    assert not torch.equal(draw_data(config, (X, y), seed=1)[0][0], X_tr)
 
 
 def _run(norm, B, seed, acc):
-    return BatchSizeRun(norm=norm, batch_size=B, seed=seed, lr=0.1, steps=1, test_acc=acc)
+    return BatchSizeRun(norm=norm, batch_size=B, seed=seed, lr=0.1, steps=1,
+                        history=History(), test_acc=acc, val_acc=acc)  # fmt: skip
 
 
 def test_plot_batch_size_study_draws_the_means_and_every_seed():
@@ -172,9 +209,9 @@ def test_plot_batch_size_study_draws_the_means_and_every_seed():
     assert all(len(c.get_offsets()) == 6 for c in ax.collections)
     plt.close(fig)
     fig, ax = plt.subplots()  # a field that only batch norm has: one line
-    rows = [dataclasses.replace(r, test_acc_recalibrated=0.5) if r.norm == "batch" else r
+    rows = [dataclasses.replace(r, val_acc_recalibrated=0.5) if r.norm == "batch" else r
             for r in rows]  # fmt: skip
-    plot_batch_size_study(rows, ax, field="test_acc_recalibrated")
+    plot_batch_size_study(rows, ax, field="val_acc_recalibrated")
     assert len(ax.lines) == 1 and list(ax.lines[0].get_ydata()) == [0.5, 0.5]
     plt.close(fig)
 

@@ -8,7 +8,9 @@ of such a module counts.
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -188,3 +190,71 @@ def test_the_books_pages_that_print_library_source_are_found():
     assert shown <= {
         p.relative_to(ROOT / "reglab").as_posix() for p in ROOT.rglob("reglab/**/*.py")
     }
+
+
+# -- a rebuild with nothing to do imports no torch ---------------------------------------------
+
+
+def test_memo_keeps_a_value_while_its_probe_reads_the_same(tmp_path):
+    cache = tmp_path / "memo.json"
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return len(calls)
+
+    assert reglab_build._memo(cache, {"a": 1}, compute) == 1
+    assert reglab_build._memo(cache, {"a": 1}, compute) == 1  # kept
+    assert reglab_build._memo(cache, {"a": 2}, compute) == 2  # the probe changed
+    cache.write_text("{torn")
+    assert reglab_build._memo(cache, {"a": 2}, compute) == 3  # unreadable: computed again
+    assert reglab_build._memo(None, {"a": 2}, compute) == 4  # no cache: always computed
+
+
+def test_the_device_is_asked_again_when_its_probe_changes(tmp_path, monkeypatch):
+    cache = tmp_path / "device.json"
+    monkeypatch.setenv("REGLAB_DEVICE", "cpu")
+    assert reglab_build.kernel_device(cache) == "cpu"
+    saved = json.loads(cache.read_text())
+    saved["value"] = "a device only the cache knows"
+    cache.write_text(json.dumps(saved))
+    assert reglab_build.kernel_device(cache) == "a device only the cache knows"
+    monkeypatch.setenv("REGLAB_DEVICE", "cpu:0")  # another reading: torch is asked
+    assert reglab_build.kernel_device(cache) == "cpu:0"
+
+
+def test_a_warm_key_equals_the_cold_one_and_imports_no_torch(tmp_path, mnist_root):
+    build = tmp_path / "_build"
+    script = (
+        "import sys, json; from pathlib import Path\n"
+        f"sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'docs' / '_ext')!r}]\n"
+        "import reglab_build as rb\n"
+        f"root, build = Path({str(ROOT)!r}), Path({str(build)!r})\n"
+        "key = rb.execution_key(rb.current_inputs(root, root / 'docs', build))\n"
+        "print(json.dumps([key, 'torch' in sys.modules]))\n"
+    )
+    runs = [
+        json.loads(
+            subprocess.run(
+                [sys.executable, "-c", script], capture_output=True, text=True, check=True
+            ).stdout
+        )
+        for _ in range(2)
+    ]
+    cold = reglab_build.execution_key(reglab_build.current_inputs(ROOT, ROOT / "docs"))
+    assert runs[0] == [cold, True]  # the first build asks torch and reads the data
+    assert runs[1] == [cold, False]  # the next one: the same key, no torch
+
+
+def test_the_execution_cache_exists_before_parallel_readers_start(tmp_path):
+    # two readers creating jupyter-cache's database at once fail ("table settings already
+    # exists"); the build creates it first, in the main process
+    from jupyter_cache import get_cache
+
+    db = reglab_build.create_execution_cache(tmp_path / "cache")
+    assert db.is_file()
+    tables = sorted(get_cache(str(tmp_path / "cache")).db.dialect.get_table_names(
+        get_cache(str(tmp_path / "cache")).db.connect()
+    ))  # fmt: skip
+    assert "settings" in tables
+    assert reglab_build.create_execution_cache(tmp_path / "cache") == db  # idempotent

@@ -202,8 +202,13 @@ def test_double_descent_study_shapes_and_interpolation(tiny):
     pool, test, config = tiny
     out = study.run_double_descent(pool, test, config)
     assert out["widths"].tolist() == [15, 30, 60] and config.n == 30
-    for key in ("error", "error_noisy", "ridge", "ridge_noisy", "norm", "smin", "lam"):
+    for key in ("error", "error_noisy", "ridge", "ridge_noisy", "norm", "smin", "lam",
+                "val_error"):  # fmt: skip
         assert out[key].shape == (2, 3) and torch.isfinite(out[key]).all(), key
+    # an error rate on the 20 validation digits (2 per class), never on the test set
+    n_val = 10 * config.val_per_class
+    counts = out["val_error"] * n_val
+    assert torch.allclose(counts, counts.round()) and (out["val_error"] <= 1).all()
     assert out["fixed"].shape == (1, 2, 3)
     assert (out["train_error"][:, 1:] == 0).all()  # p >= n: the fit interpolates
     assert set(out["lam"].flatten().tolist()) <= set(config.penalties)
@@ -225,12 +230,13 @@ def test_memorization_study_reaches_full_training_accuracy(tiny):
 def test_plots_draw_every_seed_and_the_mean(ax):
     from reglab.plotting.double_descent import plot_seed_lines, plot_training_accuracy
 
-    curves = {"a": torch.rand(3, 4), "b": torch.rand(3, 4)}
+    g = torch.Generator().manual_seed(0)
+    curves = {"a": torch.rand(3, 4, generator=g), "b": torch.rand(3, 4, generator=g)}
     plot_seed_lines([10, 20, 40, 80], curves, ax, threshold=30)
     assert len(ax.lines) == 2 * (3 + 1) + 1 and ax.get_xscale() == "log"
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b"]
     torch.testing.assert_close(
-        torch.tensor(ax.lines[3].get_ydata()), 100 * curves["a"].mean(0).double()
+        torch.tensor(ax.lines[3].get_ydata()), (100 * curves["a"].double()).mean(0)
     )
     with pytest.raises(ValueError, match=r"curves\['a'\] must be \(seeds, 3\)"):
         plot_seed_lines([1, 2, 3], curves, ax)

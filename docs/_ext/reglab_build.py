@@ -229,6 +229,7 @@ def execution_inputs(
     matplotlibrc: Path,
     data_root: Path,
     device: str,
+    data_cache: Path | None = None,
     kernel_config: str = KERNEL_CONFIG,
     shown: Iterable[str] = (),
 ) -> dict:
@@ -240,6 +241,9 @@ def execution_inputs(
         matplotlibrc: the figure style the kernels load.
         data_root: the folder holding ``MNIST/raw`` (see :func:`data_fingerprint`).
         device: the device the chapters run on (``reglab.train.default_device()``).
+        data_cache: a JSON file keeping the data fingerprint while no file of the data
+            root's ``MNIST/raw`` changed in size or time (reading the headers imports
+            reglab's MNIST reader, and so torch). Default: none, always read.
         kernel_config: the IPython profile the kernels load.
         shown: files of ``package`` whose source a page prints (:func:`shown_modules`):
             every byte of these is hashed, comments and docstrings included.
@@ -257,7 +261,7 @@ def execution_inputs(
         "reglab_shown": shown,
         "matplotlibrc": _sha256(Path(matplotlibrc).read_bytes()),
         "kernel_config": _sha256(kernel_config.encode()),
-        "data": data_fingerprint(data_root),
+        "data": _memo(data_cache, _stat_probe(data_root), lambda: data_fingerprint(data_root)),
         "device": device,
         "threads": KERNEL_THREADS,
     }
@@ -268,17 +272,95 @@ def execution_key(inputs: dict) -> str:
     return _sha256(json.dumps(inputs, sort_keys=True).encode())[:16]
 
 
-def current_inputs(root: Path, docs: Path) -> dict:
-    """:func:`execution_inputs` of this checkout, as the chapters' kernels will see it."""
-    from reglab.data import data_root
-    from reglab.train import default_device
+def device_probe() -> dict:
+    """What the chapters' device depends on, read without importing torch: the
+    ``REGLAB_DEVICE`` override, ``CUDA_VISIBLE_DEVICES``, the NVIDIA device files and the
+    installed torch."""
+    from reglab import environment
+
+    return {
+        "REGLAB_DEVICE": environment.get("REGLAB_DEVICE") or "",
+        "CUDA_VISIBLE_DEVICES": os.environ.get("CUDA_VISIBLE_DEVICES"),
+        "gpus": sorted(p.name for p in Path("/dev").glob("nvidia[0-9]*")),
+        "torch": _version("torch"),
+    }
+
+
+def _memo(cache: Path | None, probe: dict, compute):
+    """``compute()``, kept in the JSON file ``cache`` beside ``probe`` and taken from it
+    while ``probe`` reads the same (no cache: always computed)."""
+    if cache is not None and cache.is_file():
+        try:
+            saved = json.loads(cache.read_text())
+        except ValueError:  # a torn write: compute again
+            saved = {}
+        if isinstance(saved, dict) and saved.get("probe") == probe and "value" in saved:
+            return saved["value"]
+    value = compute()
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps({"probe": probe, "value": value}, indent=1))
+    return value
+
+
+def _stat_probe(root: Path) -> dict:
+    """Name, size and modification time of every file under ``root/MNIST/raw``."""
+    raw = Path(root) / "MNIST" / "raw"
+    files = sorted(raw.iterdir()) if raw.is_dir() else []
+    return {
+        "root": str(Path(root).resolve()),
+        "files": [[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in files if p.is_file()],
+    }
+
+
+def kernel_device(cache: Path | None = None) -> str:
+    """``reglab.train.default_device()`` as the chapters' kernels will find it.
+
+    Asking torch costs an ``import torch`` (seconds), most of a rebuild that has nothing
+    to do. The answer is therefore kept in ``cache`` (a JSON file in the build folder)
+    beside :func:`device_probe`'s reading, and torch is asked again only when that
+    reading changes (another torch, a GPU added or hidden, ``REGLAB_DEVICE`` set).
+    """
+
+    def ask_torch() -> str:
+        from reglab.train import default_device
+
+        return str(default_device())
+
+    return _memo(cache, device_probe(), ask_torch)
+
+
+def cached_shown_modules(root: Path, docs: Path, cache: Path | None = None) -> list[str]:
+    """:func:`shown_modules` of this checkout, kept in ``cache`` while no document and no
+    file of ``reglab/`` changed (resolving the printed objects imports reglab, and so
+    torch)."""
+    package = root / "reglab"
+    files = [*documents(root, docs), *sorted(package.rglob("*.py"))]
+    probe = {"files": _sha256(b"".join(
+        str(p).encode() + b"\0" + _sha256(p.read_bytes()).encode()
+        for p in files
+    ))}  # fmt: skip
+    return _memo(cache, probe, lambda: sorted(shown_modules(documents(root, docs), package)))
+
+
+def current_inputs(root: Path, docs: Path, build: Path | None = None) -> dict:
+    """:func:`execution_inputs` of this checkout, as the chapters' kernels will see it.
+
+    With a ``build`` folder, the device and the printed modules are read through their
+    caches there (:func:`kernel_device`, :func:`cached_shown_modules`), so that a rebuild
+    with nothing to do imports no torch.
+    """
+    from reglab.environment import data_root
 
     return execution_inputs(
         package=root / "reglab",
         matplotlibrc=docs / "matplotlibrc",
         data_root=data_root(),
-        device=str(default_device()),
-        shown=shown_modules(documents(root, docs), root / "reglab"),
+        data_cache=None if build is None else build / "reglab-data.json",
+        device=kernel_device(None if build is None else build / "reglab-device.json"),
+        shown=cached_shown_modules(
+            root, docs, None if build is None else build / "reglab-shown.json"
+        ),
     )
 
 
@@ -303,7 +385,7 @@ def key_the_execution_cache(app: Sphinx, config) -> None:
     the chapters in :data:`KERNEL_NAME`."""
     root, build = _paths(app, config)
     sys.path.insert(0, str(root))  # the reglab whose source is hashed is the one imported
-    inputs = current_inputs(root, Path(app.confdir))
+    inputs = current_inputs(root, Path(app.confdir), build)
     key = execution_key(inputs)
     config.reglab_execution_inputs = inputs
     config.reglab_execution_key = key
@@ -328,6 +410,21 @@ def kernel_environment(root: Path, docs: Path, build: Path) -> dict[str, str]:
     }
 
 
+def create_execution_cache(path: Path) -> Path:
+    """Create jupyter-cache's database at ``path`` now, in the main process.
+
+    jupyter-cache creates its SQLite database on first use: it checks whether the file
+    exists, then creates the tables. In a parallel read (``-j``) two processes can both
+    find it missing, and the second fails with "table settings already exists". Creating
+    it before the readers fork leaves them nothing to race for. Returns the database file.
+    """
+    from jupyter_cache import get_cache
+    from jupyter_cache.cache.db import DB_NAME
+
+    get_cache(str(path)).db  # noqa: B018 (the property creates the database)
+    return Path(path) / DB_NAME
+
+
 def write_kernelspec(app: Sphinx) -> None:
     """``builder-inited``: write the chapters' kernelspec and IPython profile into the
     build folder, drop the caches of other keys.
@@ -347,6 +444,8 @@ def write_kernelspec(app: Sphinx) -> None:
         for stale in caches.iterdir():
             if stale.name != app.config.reglab_execution_key:
                 shutil.rmtree(stale, ignore_errors=True)
+    if app.config.nb_execution_mode == "cache":
+        create_execution_cache(Path(app.config.nb_execution_cache_path))
     profile = build / "ipython" / "profile_default"
     profile.mkdir(parents=True, exist_ok=True)
     (profile / "ipython_kernel_config.py").write_text(KERNEL_CONFIG)

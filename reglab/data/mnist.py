@@ -104,11 +104,7 @@ def data_root() -> Path:
 
     ``$REGLAB_DATA`` when set, else ``$XDG_CACHE_HOME/reglab`` (``~/.cache/reglab``).
     """
-    env = environment.get("REGLAB_DATA")
-    if env:
-        return Path(env).expanduser().resolve()
-    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache) / "reglab"
+    return environment.data_root()  # one rule, readable without torch (the docs build)
 
 
 def load_mnist(

@@ -83,7 +83,7 @@ class PairedDifference:
         holm = (
             ""
             if self.family_size == 1
-            else (f"; Holm-adjusted p = {_format_p(self.p_adjusted)} over {self.family_size}")
+            else (f"; Holm-adjusted {_format_p(self.p_adjusted)} over {self.family_size}")
         )
         effect = (
             f"{self.mean * scale:{f}}{unit} ({level} interval "
@@ -170,8 +170,8 @@ class PairedDifference:
 
 
 def _format_p(p: float) -> str:
-    """Two significant digits, ``"< 0.001"`` below a thousandth."""
-    return "< 0.001" if p < 0.001 else f"{p:.2g}"
+    """``"p = 0.09"`` (two significant digits), or ``"p < 0.001"`` below a thousandth."""
+    return "p < 0.001" if p < 0.001 else f"p = {p:.2g}"
 
 
 def _as_floats(values, name: str) -> list[float]:

@@ -7,9 +7,10 @@ Two experiments:
   :math:`\operatorname{softplus}(-s(w^\top x + b) + \epsilon\lVert w\rVert_1)` from the same
   initial weights, step for step.
 - :func:`run_seed`: one seed of the MNIST comparison; a seed draws the training and
-  validation digits, the initial weights and the batch order; both settings (plain and
-  adversarial training) share them. Every run stops early on the clean validation loss,
-  then is evaluated on the clean test split and, with :func:`~reglab.train.pgd` and
+  validation digits (:func:`~reglab.data.draw_train_val`), the initial weights and the
+  batch order; both settings (plain and adversarial training) share them. Every run
+  stops early on the clean validation loss (best weights restored), then is evaluated on
+  the clean test split and, with :func:`~reglab.train.pgd` and
   :func:`~reglab.train.fgsm`, on a balanced subset of it.
 """
 
@@ -23,10 +24,11 @@ from torch import nn
 
 from reglab._checks import check_positive_int
 from reglab.data.mnist import balanced_subset
-from reglab.data.splits import train_val_split
+from reglab.data.splits import draw_train_val
 from reglab.train.adversarial import adversarial_mix, fgsm, linear_adversarial_loss, pgd
-from reglab.train.loop import evaluate, forked_rng, spawn_seeds, train
+from reglab.train.loop import evaluate, spawn_seeds, train
 from reglab.train.models import mlp
+from reglab.train.overfitting import overfitting
 from reglab.train.stopping import Patience
 
 __all__ = [
@@ -116,41 +118,45 @@ def run_seed(
 ) -> list[dict]:
     """Train every setting of ``config`` on one seed's digits; evaluate each.
 
-    The seed draws the digits (``train_per_class + val_per_class`` per class from ``pool``,
-    then split), the initial weights (the same for both settings) and the batch order.
-    The clean test accuracy uses all of ``test_data``; the attacks use a balanced subset
-    of ``robust_per_class`` digits per class, drawn with the fixed seed 0 (the same for
-    every run).
+    The seed draws the digits (``train_per_class`` and ``val_per_class`` per class from
+    ``pool``, :func:`~reglab.data.draw_train_val`), the initial weights (the same for both
+    settings) and the batch order. Each run is early-stopped on the clean validation loss
+    and its best weights restored. The clean test accuracy uses all of ``test_data``; the
+    attacks use a balanced subset of ``robust_per_class`` digits per class, drawn with the
+    fixed seed 0 (the same for every run).
 
     Returns:
-        list[dict]: one plain-data result per setting (JSON-ready).
+        list[dict]: one plain-data result per setting (JSON-ready); ``history`` is the
+        run's :class:`~reglab.train.History` as a dict, ``overfitting`` what
+        :func:`~reglab.train.overfitting` reads from it (``memorises``, ``turns_up``,
+        ``overfits``, ``best_train_acc``, ``gap``).
     """
     if not isinstance(config, AdversarialConfig):
         raise TypeError(f"config must be an AdversarialConfig, got {type(config).__name__}")
-    source = torch.Generator().manual_seed(seed)
-    data_seed, init_seed, order_seed = spawn_seeds(source, 3)
-    g = torch.Generator().manual_seed(data_seed)
-    per_class = config.train_per_class + config.val_per_class
-    idx = balanced_subset(pool[1], per_class, generator=g)
-    train_data, val_data = train_val_split(
-        pool[0][idx], pool[1][idx], val_per_class=config.val_per_class, generator=g
+    g = torch.Generator().manual_seed(seed)  # seed s: data, weights, batch order
+    train_idx, val_idx = draw_train_val(
+        pool[1], config.train_per_class, config.val_per_class, generator=g
     )
+    train_data = (pool[0][train_idx], pool[1][train_idx])
+    val_data = (pool[0][val_idx], pool[1][val_idx])
+    init_seed, order_seed = spawn_seeds(g, 2)
     robust = balanced_subset(
         test_data[1], config.robust_per_class, generator=torch.Generator().manual_seed(0)
     )
     X_rob, y_rob = test_data[0][robust], test_data[1][robust]
     results = []
     for name, eps in config.settings.items():
-        with forked_rng(init_seed):  # the same initial weights for every setting
-            model = mlp(config.hidden)
+        # the same initial weights for every setting
+        model = mlp(config.hidden, generator=torch.Generator().manual_seed(init_seed))
         optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
         history = train(
             model, train_data, val_data=val_data, optimizer=optimizer,
             num_epochs=config.num_epochs, batch_size=config.batch_size,
             mix=adversarial_mix(model, eps) if eps > 0 else None,
-            stopping=Patience(config.patience), seed=order_seed, progress=False,
-            evaluate_train=False,
+            stopping=Patience(config.patience), restore_best=True, seed=order_seed,
+            progress=False, evaluate_train=True,
         )  # fmt: skip
+        signs = overfitting(history)
         result = {
             "setting": name,
             "train_eps": eps,
@@ -161,7 +167,16 @@ def run_seed(
             "n_robust": len(y_rob),
             "best_epoch": history.best_epoch,
             "epochs_trained": len(history.epoch),
+            "stopped_epoch": history.stopped_epoch,
             "val_loss": list(history.val_loss),
+            "history": history.to_dict(),
+            "overfitting": {
+                "memorises": signs.memorises,
+                "turns_up": signs.turns_up,
+                "overfits": signs.overfits,
+                "best_train_acc": signs.train_acc,
+                "gap": signs.gap,
+            },
             "train_acc": evaluate(model, *train_data)[1],
             "val_acc": history.val_acc[history.best_epoch - 1],
             "test_acc": evaluate(model, *test_data)[1],

@@ -1,18 +1,17 @@
 r"""Normalization layers against the batch size: the small-batch study of Wu & He, shrunk to a
 CPU budget.
 
-Every run trains ``small_cnn`` with one normalization layer at one batch size :math:`B` for
-the same number of samples (one pass over the same training digits, in the same order for
-a given seed), with plain SGD with momentum and the *linear scaling rule* for the learning
-rate,
+Every run trains ``small_cnn`` with one normalization layer at one batch size :math:`B`,
+early-stopped on the validation loss with a cap on the epochs, with plain SGD with momentum
+and the *linear scaling rule* for the learning rate,
 
 .. math::
     \text{lr}(B) = \text{lr}_{32} \cdot \frac{B}{32},
 
-so that every setting takes the same step per sample seen. The seed fixes the initialization
-and the order of the samples, so results are paired across settings
-(:func:`reglab.stats.by_seed`). :class:`BatchSizeConfig` holds the study's settings, in one
-place; every run is a :class:`BatchSizeRun`.
+so that every setting takes the same step per sample seen. Seed :math:`s` draws the
+training and validation digits, the initialization and the order of the samples, so results
+are paired across settings (:func:`reglab.stats.by_seed`). :class:`BatchSizeConfig` holds
+the study's settings, in one place; every run is a :class:`BatchSizeRun`.
 """
 
 from __future__ import annotations
@@ -25,10 +24,12 @@ from torch import nn
 from torch.optim.swa_utils import update_bn
 
 from reglab._checks import check_positive_int
-from reglab.data.mnist import balanced_subset
+from reglab.data.splits import draw_train_val
 from reglab.studies._arguments import check_instance
-from reglab.train.loop import evaluate, train
+from reglab.train.loop import History, evaluate, train
 from reglab.train.models import small_cnn
+from reglab.train.overfitting import overfitting
+from reglab.train.stopping import Patience
 
 __all__ = [
     "BatchSizeConfig",
@@ -48,36 +49,42 @@ class BatchSizeConfig:
     Args:
         norms (tuple[str, ...]): ``norm`` values of :func:`reglab.train.small_cnn`.
             Default: ``("batch", "group", "layer")``.
-        batch_sizes (tuple[int, ...]): :math:`B`. Default: ``(2, 4, 8, 32)``.
-        seeds (tuple[int, ...]): the paired seeds. Default: ``(0, 1, 2)``.
-        lr_32 (float): the learning rate at :math:`B = 32`. Default: ``0.1``.
+        batch_sizes (tuple[int, ...]): :math:`B`. Default: ``(2, 32)``.
+        seeds (tuple[int, ...]): the paired seeds; seed :math:`s` draws the training and
+            validation digits, the initial weights and the batch order. Default:
+            ``(0, 1, 2, 3, 4)``.
+        lr_32 (float): the learning rate at :math:`B = 32`. Default: ``0.05``.
         momentum (float): SGD momentum. Default: ``0.9``.
         channels (tuple[int, int]): conv widths of ``small_cnn``. Default: ``(4, 8)``.
         hidden (int): classifier width. Default: ``32``.
         num_groups (int): groups of ``norm="group"``. Default: ``4``.
-        per_class (int): training images per class, each seen once. Default: ``100``.
-        n_test (int): test images (the first ones of the test split). Default: ``1000``.
-        data_seed (int): seed of the draw of the training images. Default: ``0``.
+        per_class (int): training images per class, drawn per seed. Default: ``20``.
+        val_per_class (int): validation images per class, drawn per seed. Default: ``50``.
+        num_epochs (int): the cap on the epochs of every run. Default: ``60``.
+        patience (int): early stopping on the validation loss
+            (:class:`reglab.train.Patience`). Default: ``5``.
     """
 
     norms: tuple[str, ...] = ("batch", "group", "layer")
-    batch_sizes: tuple[int, ...] = (2, 4, 8, 32)
-    seeds: tuple[int, ...] = (0, 1, 2)
-    lr_32: float = 0.1
+    batch_sizes: tuple[int, ...] = (2, 32)
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+    lr_32: float = 0.05
     momentum: float = 0.9
     channels: tuple[int, int] = (4, 8)
     hidden: int = 32
     num_groups: int = 4
-    per_class: int = 100
-    n_test: int = 1000
-    data_seed: int = 0
+    per_class: int = 20
+    val_per_class: int = 50
+    num_epochs: int = 60
+    patience: int = 5
 
     def __post_init__(self):
         for name in ("norms", "batch_sizes", "seeds"):
             values = getattr(self, name)
             if not values or len(set(values)) != len(values):
                 raise ValueError(f"{name} must be distinct and at least one, got {values}")
-        for name in ("hidden", "num_groups", "per_class", "n_test"):
+        for name in ("hidden", "num_groups", "per_class", "val_per_class", "num_epochs",
+                     "patience"):  # fmt: skip
             check_positive_int(getattr(self, name), name)
         if any(n not in ("batch", "group", "layer") for n in self.norms):
             raise ValueError(f"norms must hold 'batch', 'group' or 'layer', got {self.norms}")
@@ -97,15 +104,18 @@ class BatchSizeRun:
     Args:
         norm (str): the normalization layer.
         batch_size (int): :math:`B`.
-        seed (int): the seed of the initialization and of the sample order.
+        seed (int): the seed of the data, the initialization and the sample order.
         lr (float): the learning rate, ``lr_32 * B / 32``.
-        steps (int): optimizer steps (one pass over the training set).
-        test_acc (float): test accuracy in evaluation mode.
-        test_acc_batch_stats (float, optional): batch norm only: the test accuracy with
-            each test batch of size :math:`B` normalized with its own statistics
+        steps (int): optimizer steps per epoch.
+        history (History): the run's per-epoch record, early-stopped on the validation
+            loss; the weights of its ``best_epoch`` were restored.
+        test_acc (float): test accuracy in evaluation mode, on the whole test set.
+        val_acc (float): validation accuracy in evaluation mode (running statistics).
+        val_acc_batch_stats (float, optional): batch norm only: the validation accuracy
+            with each batch of size :math:`B` normalized with its own statistics
             (:func:`accuracy_with_batch_statistics`). Default: ``None``.
-        test_acc_recalibrated (float, optional): batch norm only: the test accuracy in
-            evaluation mode after ``torch.optim.swa_utils.update_bn`` recomputed the
+        val_acc_recalibrated (float, optional): batch norm only: the validation accuracy
+            in evaluation mode after ``torch.optim.swa_utils.update_bn`` recomputed the
             running statistics on the training set with the final weights. Default: ``None``.
     """
 
@@ -114,20 +124,41 @@ class BatchSizeRun:
     seed: int
     lr: float
     steps: int
+    history: History
     test_acc: float
-    test_acc_batch_stats: float | None = None
-    test_acc_recalibrated: float | None = None
+    val_acc: float
+    val_acc_batch_stats: float | None = None
+    val_acc_recalibrated: float | None = None
+
+    @property
+    def best_epoch(self) -> int:
+        """The epoch whose weights were kept."""
+        return self.history.best_epoch
+
+    @property
+    def overfits(self) -> bool:
+        """It memorised its training set and its validation loss turned up
+        (:func:`reglab.train.overfitting`)."""
+        return overfitting(self.history).overfits
+
+    @property
+    def train_acc(self) -> float:
+        """The highest training accuracy of any epoch."""
+        return max(self.history.train_acc)
 
 
-def draw_data(config: BatchSizeConfig, train_pool: Data, test: Data) -> tuple[Data, Data]:
-    """The study's training set (``per_class`` images of each class of ``train_pool``,
-    drawn with ``data_seed``) and test set (the first ``n_test`` images of ``test``)."""
+def draw_data(config: BatchSizeConfig, pool: Data, seed: int) -> tuple[Data, Data]:
+    """Seed ``seed``'s training and validation digits: ``per_class`` and
+    ``val_per_class`` of each class of ``pool``, disjoint
+    (:func:`reglab.data.draw_train_val`), drawn from ``torch.Generator().manual_seed(seed)``."""
     check_instance(config, BatchSizeConfig, "config")
-    (X, y), (X_test, y_test) = train_pool, test
-    idx = balanced_subset(
-        y, config.per_class, generator=torch.Generator().manual_seed(config.data_seed)
-    )
-    return (X[idx], y[idx]), (X_test[: config.n_test], y_test[: config.n_test])
+    return _draw(config, pool, torch.Generator().manual_seed(seed))
+
+
+def _draw(config: BatchSizeConfig, pool: Data, g: torch.Generator) -> tuple[Data, Data]:
+    X, y = pool
+    train_idx, val_idx = draw_train_val(y, config.per_class, config.val_per_class, generator=g)
+    return (X[train_idx], y[train_idx]), (X[val_idx], y[val_idx])
 
 
 @torch.no_grad()
@@ -164,14 +195,20 @@ def accuracy_with_batch_statistics(
 
 
 def run_batch_size_study(
-    config: BatchSizeConfig, train_data: Data, test_data: Data
+    config: BatchSizeConfig, pool: Data, test_data: Data
 ) -> list[BatchSizeRun]:
-    r"""Train every (norm, batch size, seed) of ``config`` once for one pass over
-    ``train_data``.
+    r"""Train every (norm, batch size, seed) of ``config``, early-stopped on validation.
+
+    Seed :math:`s` draws the training and validation digits from ``pool``
+    (:func:`draw_data`), then, from the same generator, the initial weights (shared by every
+    layer the architectures have in common) and the batch order: every setting run with
+    seed :math:`s` sees the same data, starts from the same weights and visits the digits
+    in the same order. Each run stops once the validation loss has not improved for
+    ``patience`` epochs, or at ``num_epochs``, and keeps the weights of its best epoch.
 
     Args:
         config (BatchSizeConfig): the settings.
-        train_data (tuple): ``(X, y)``; every run sees each of these samples once.
+        pool (tuple): ``(X, y)``, the images that the seeds draw from.
         test_data (tuple): ``(X, y)``, evaluated once at the end of each run.
 
     Returns:
@@ -183,36 +220,40 @@ def run_batch_size_study(
     """
     check_instance(config, BatchSizeConfig, "config")
     rows = []
-    n_train = len(train_data[0])
+    n_train = 10 * config.per_class
     for norm in config.norms:
         for batch_size in config.batch_sizes:
-            if n_train % batch_size == 1:
+            if n_train % batch_size == 1 or (10 * config.val_per_class) % batch_size == 1:
                 raise ValueError(f"a last batch of one sample: n_train={n_train}, B={batch_size}")
             lr = config.lr_32 * batch_size / 32  # linear scaling rule
             for seed in config.seeds:
+                g = torch.Generator().manual_seed(seed)
+                train_data, val_data = _draw(config, pool, g)  # the seed's digits
                 with torch.random.fork_rng():
-                    torch.manual_seed(seed)  # the initialization
                     model = small_cnn(config.channels, hidden=config.hidden, norm=norm,
-                                      num_groups=config.num_groups)  # fmt: skip
+                                      num_groups=config.num_groups, generator=g)  # fmt: skip
                     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=config.momentum)
-                    train(
-                        model, train_data, optimizer=optimizer, num_epochs=1,
-                        batch_size=batch_size, seed=seed, device="cpu", progress=False,
-                        evaluate_train=False,
+                    history = train(
+                        model, train_data, val_data=val_data, optimizer=optimizer,
+                        num_epochs=config.num_epochs, batch_size=batch_size, seed=g,
+                        device="cpu", progress=False, stopping=Patience(config.patience),
+                        restore_best=True,
                     )  # fmt: skip
                 test_acc = evaluate(model, *test_data)[1]
+                val_acc = evaluate(model, *val_data)[1]
                 extra = {}
                 if norm == "batch":
-                    extra["test_acc_batch_stats"] = accuracy_with_batch_statistics(
-                        model, *test_data, batch_size=batch_size
+                    extra["val_acc_batch_stats"] = accuracy_with_batch_statistics(
+                        model, *val_data, batch_size=batch_size
                     )
                     # recompute the buffers with the final weights: a cumulative average
                     # over the training set (momentum=None), then evaluate again
                     X_train = train_data[0]
                     update_bn([X_train[i : i + 100] for i in range(0, n_train, 100)], model)
-                    extra["test_acc_recalibrated"] = evaluate(model, *test_data)[1]
+                    extra["val_acc_recalibrated"] = evaluate(model, *val_data)[1]
                 rows.append(BatchSizeRun(
                     norm=norm, batch_size=batch_size, seed=seed, lr=lr,
-                    steps=-(-n_train // batch_size), test_acc=test_acc, **extra,
+                    steps=-(-n_train // batch_size), history=history, test_acc=test_acc,
+                    val_acc=val_acc, **extra,
                 ))  # fmt: skip
     return rows

@@ -200,8 +200,9 @@ def run_double_descent(pool: Data, test_data: Data, config: Config = Config()) -
         ``ridge_noisy`` (validated :math:`\lambda`); ``lam`` and ``lam_noisy`` (the chosen
         :math:`\lambda`); ``fixed`` :math:`(F, S, P)` (``config.fixed_penalties``, true
         labels); ``norm`` (Frobenius norm of the minimum-norm solution, true labels),
-        ``smin`` (the smallest of the :math:`\min(n, p)` singular values) and
-        ``train_error`` (minimum norm, true labels).
+        ``smin`` (the smallest of the :math:`\min(n, p)` singular values),
+        ``train_error`` and ``val_error`` (minimum norm, true labels; the validation
+        error is for choosing among widths without the test set).
     """
     check_instance(config, Config, "config")
     widths = config.widths
@@ -209,6 +210,7 @@ def run_double_descent(pool: Data, test_data: Data, config: Config = Config()) -
     keys = ["error", "error_noisy", "ridge", "ridge_noisy", "lam", "lam_noisy", "norm", "smin"]
     out = {k: torch.zeros(len(config.seeds), len(widths), dtype=torch.float64) for k in keys}
     out["train_error"] = torch.zeros_like(out["error"])
+    out["val_error"] = torch.zeros_like(out["error"])
     out["fixed"] = torch.zeros(len(config.fixed_penalties), *out["error"].shape).double()
     penalties = torch.tensor(config.penalties, dtype=torch.float64)
     for s, seed in enumerate(config.seeds):
@@ -229,6 +231,7 @@ def run_double_descent(pool: Data, test_data: Data, config: Config = Config()) -
             W0 = ls.solve(0.0)  # (p, 20), minimum norm
             out["norm"][s, j] = W0[:, :10].norm()
             out["train_error"][s, j] = _error(F_train[:, :p] @ W0[:, :10], y)
+            out["val_error"][s, j] = _error(F_val[:, :p] @ W0[:, :10].float(), y_val)
             # lambda by validation error, separately for true and noisy labels
             Ws = torch.stack([ls.solve(lam) for lam in config.penalties])  # (L, p, 20)
             val_scores = F_val[:, :p] @ Ws.float()  # (L, n_val, 20)
