@@ -3,7 +3,7 @@
 A study at scale: plotting its results file
 =============================================
 
-``python -m reglab.studies.together --data-size 50000 --seeds 20 --output
+``python -m reglab.studies.together --data-size 500 50000 --seeds 20 --output
 runs/together.jsonl`` runs "Putting it together" at any scale (under ``torchrun`` on
 several GPUs or machines, too) and writes one JSON line per finished run. This example
 reads such a file and plots every setting's test accuracy, one dot per seed, with each
@@ -28,7 +28,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from reglab import environment
-from reglab.studies.together import StudyConfig, draw_data, run_grid_study
+from reglab.studies.together import StudyConfig, run_grid_study
 
 if len(sys.argv) > 1 and sys.argv[1].endswith(".jsonl"):
     path = Path(sys.argv[1])
@@ -40,18 +40,18 @@ else:  # a small grid of the same study, written the way the command writes it
     config = replace(
         StudyConfig(),
         seeds=(0, 1) if quick else (0, 1, 2, 3, 4),
-        per_class=5 if quick else 20,
+        sizes=(5,) if quick else (20,),
         val_per_class=5 if quick else 20,
-        num_epochs=4 if quick else 80,
-        channels=(2, 4) if quick else (4, 8),
+        num_epochs=4 if quick else 100,
+        hidden=(16,) if quick else (256, 256),
         candidates={
             "none": (Setting("none"),),
             "batch norm": (Setting("batch norm", batch_norm=True),),
         },
     )
     path = Path(tempfile.mkdtemp()) / "together.jsonl"
-    data = draw_data(config, mnist_tensors(train=True), mnist_tensors(train=False))
-    run_grid_study(config, data, output=path, device="cpu")
+    pool, test = mnist_tensors(train=True), mnist_tensors(train=False)
+    run_grid_study(config, pool, test, output=path, device="cpu")
 
 # %%
 # Reading it back
@@ -76,6 +76,9 @@ import matplotlib.pyplot as plt
 
 from reglab.plotting.seeds import plot_seed_dots
 
+# the smallest training-set size of the file (which holds each name once per size)
+size = min(r.n_train for r in results)
+results = [r for r in results if r.n_train == size]
 accuracy = {name: by_seed(results, "test_acc", name=name) for name in names}
 fig, ax = plt.subplots(figsize=(6, 3.5))
 plot_seed_dots({n: [100 * a for a in v] for n, v in accuracy.items()}, ax,

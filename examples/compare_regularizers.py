@@ -3,19 +3,20 @@
 Comparing regularizers on MNIST, from the command line
 ======================================================
 
-Runs the study of the chapter "Putting it together": the same small CNN with the same
-budget under each regularizer (weight decay and dropout at a few candidate strengths,
-batch norm, augmentation) for several seeds, on a class-balanced MNIST training sample.
-Every strength is chosen on a validation split carved from the training data, every run
-stops early on the validation loss, and the chosen regularizers are finally combined
-("all"). The test set is evaluated once per run, after training. Writes
-``results.json`` (every run, every epoch), ``summary.csv`` and a dot plot of the test
-accuracy per seed, and prints the choice and the paired differences to "none".
+Runs the study of the chapter "Putting it together": the same MLP with the same budget
+under each regularizer (weight decay and dropout at a few candidate strengths, batch
+norm, augmentation) and under all of them at once (on a joint grid of the strengths), for
+several seeds, at one or more training-set sizes. Each seed draws its own class-balanced
+training and validation digits from the MNIST training split; every strength is chosen on
+the validation digits, and every run stops early on the validation loss. The test set is
+evaluated once per run, after training. Writes ``results.json`` (every run, every epoch),
+``summary.csv`` and a dot plot of the test accuracy per seed, and prints the choice and
+the paired differences to "none".
 
 Examples::
 
     python examples/compare_regularizers.py --device cpu     # the book's study
-    python examples/compare_regularizers.py --per-class 500 --seeds 5 --device cuda
+    python examples/compare_regularizers.py --sizes 50 500 --seeds 10 --device cuda
     python examples/compare_regularizers.py --settings none dropout --output runs/
 
 With the book's data root (``REGLAB_DATA``) and ``--device cpu`` the numbers are those of
@@ -38,7 +39,7 @@ from reglab.studies.together import StudyConfig
 
 BOOK = StudyConfig()  # the chapter's settings: the defaults of every option below
 FAMILIES = {family.replace(" ", "-"): family for family in BOOK.candidates}
-QUICK = dict(per_class=4, val_per_class=2, n_test=100, epochs=1, seeds=2)  # --quick
+QUICK = dict(sizes=[3], val_per_class=2, n_test=100, epochs=2, seeds=2)  # --quick
 
 
 def positive_int(text: str) -> int:
@@ -55,11 +56,16 @@ def n_test_type(text: str) -> int | None:
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description="Compare regularizers on MNIST with a small CNN (the book's study).",
+        description="Compare regularizers on MNIST with an MLP (the book's study).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument(
-        "--per-class", type=positive_int, default=BOOK.per_class, help="training images per class"
+        "--sizes",
+        type=positive_int,
+        nargs="+",
+        default=list(BOOK.sizes),
+        metavar="N",
+        help="training images per class, one study per size",
     )
     parser.add_argument(
         "--val-per-class",
@@ -74,12 +80,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--epochs", type=positive_int, default=BOOK.num_epochs, help="most epochs per run"
     )
     parser.add_argument(
-        "--channels",
+        "--hidden",
         type=positive_int,
-        nargs=2,
-        default=list(BOOK.channels),
-        metavar=("C1", "C2"),
-        help="output channels of the CNN's two conv blocks",
+        nargs="+",
+        default=list(BOOK.hidden),
+        metavar="WIDTH",
+        help="widths of the MLP's hidden layers",
     )
     parser.add_argument(
         "--patience",
@@ -138,8 +144,7 @@ def main(argv=None) -> int:
     from reglab.data import mnist_tensors
     from reglab.stats import Table, by_seed, holm, paired_difference
     from reglab.studies.results import save_results
-    from reglab.studies.selection import choose
-    from reglab.studies.together import draw_data, run
+    from reglab.studies.together import choices, run
     from reglab.train import default_device
 
     if args.device == "cuda" and not torch.cuda.is_available():
@@ -147,36 +152,34 @@ def main(argv=None) -> int:
         return 2
     device = default_device() if args.device == "auto" else torch.device(args.device)
     config = replace(
-        BOOK, per_class=args.per_class, val_per_class=args.val_per_class, n_test=args.n_test,
-        num_epochs=args.epochs, channels=tuple(args.channels), patience=args.patience,
-        seeds=tuple(range(args.seeds)),
+        BOOK, sizes=tuple(dict.fromkeys(args.sizes)), val_per_class=args.val_per_class,
+        n_test=args.n_test, num_epochs=args.epochs, hidden=tuple(args.hidden),
+        patience=args.patience, seeds=tuple(range(args.seeds)),
         candidates={FAMILIES[name]: BOOK.candidates[FAMILIES[name]] for name in args.settings},
     )  # fmt: skip
 
-    X_train, y_train = mnist_tensors(train=True)
+    pool = mnist_tensors(train=True)
     test = mnist_tensors(train=False)
-    rarest = int(torch.bincount(y_train).min())
-    if config.per_class + config.val_per_class > rarest:
-        print(f"error: --per-class + --val-per-class = "
-              f"{config.per_class + config.val_per_class}, but the rarest class of the data "
-              f"root has {rarest} images", file=sys.stderr)  # fmt: skip
+    rarest = int(torch.bincount(pool[1]).min())
+    if max(config.sizes) + config.val_per_class > rarest:
+        print(f"error: --sizes {max(config.sizes)} + --val-per-class "
+              f"{config.val_per_class} = {max(config.sizes) + config.val_per_class}, but "
+              f"the rarest class of the data root has {rarest} images",
+              file=sys.stderr)  # fmt: skip
         return 2
-    data = draw_data(config, (X_train, y_train), test)
-    train_data, val_data, test_data = data
-    print(f"{len(train_data[0])} training, {len(val_data[0])} validation, "
-          f"{len(test_data[0])} test images; CNN channels {list(config.channels)}; "
-          f"at most {config.num_epochs} epochs, patience {config.patience}, "
-          f"{len(config.seeds)} seed(s), device {device}")  # fmt: skip
+    n_test = len(test[0]) if config.n_test is None else min(config.n_test, len(test[0]))
+    print(f"training on {', '.join(str(10 * n) for n in config.sizes)} images, validating "
+          f"on {10 * config.val_per_class}, each seed drawing its own; {n_test} test "
+          f"images; MLP {list(config.hidden)}; at most {config.num_epochs} epochs, "
+          f"patience {config.patience}, {len(config.seeds)} seed(s), device {device}")  # fmt: skip
 
     progress = None
     if sys.stderr.isatty():
         from tqdm import tqdm
 
         progress = lambda jobs: tqdm(jobs, desc="runs", unit="run")  # noqa: E731
-    # draw, split (above), every candidate, the choice on validation, "all"
-    results = run(config, data, device=device, progress=progress)
-    chosen = choose(results, config.candidates)  # the same choice as inside run()
-    final = [s.name for s in chosen.values()] + ["all"] * (len(chosen) > 1)
+    # every size, every candidate and point of the joint grid, every seed
+    results = run(config, pool, test, device=device, progress=progress)
     json_path, csv_path = save_results(results, args.output)
 
     # summary table and figure
@@ -187,33 +190,44 @@ def main(argv=None) -> int:
     def mean(values):
         return sum(values) / len(values)
 
-    # every setting against "none", paired by seed; Holm's adjustment within the table
-    compared = (
-        [n for n in final if n != "none"] if "none" in final and len(config.seeds) > 1 else []
-    )
-    none = by_seed(results, "test_acc", name="none") if compared else []
-    diffs = [paired_difference(by_seed(results, "test_acc", name=n), none) for n in compared]
-    diffs = holm(diffs) if diffs else []
-    by_name = dict(zip(compared, diffs, strict=True))
-    rows = []
-    for name in final:
-        test_acc = by_seed(results, "test_acc", name=name)
-        row = [name, mean(by_seed(results, "val_loss", name=name)), mean(test_acc)]
-        d = by_name.get(name)
-        row += (
-            [d.describe(), f"{d.p_adjusted:.2g}", "yes" if d.rejects else "no"] if d else [""] * 3
-        )
-        rows.append(row)
-    print(Table(
-        ["setting (chosen on val)", "val loss", "test acc", "test acc − none", "Holm p",
-         "differ?"],
-        rows, floatfmt=".3f",
-    ))  # fmt: skip
-    fig, ax = plt.subplots(figsize=(7, 3.6))
-    plot_seed_dots(
-        {name: by_seed(results, "test_acc", name=name) for name in final}, ax,
-        ylabel="test accuracy",
-    )  # fmt: skip
+    fig, axes = plt.subplots(1, len(config.sizes), figsize=(7 * len(config.sizes), 3.6),
+                             squeeze=False)  # fmt: skip
+    for n, ax in zip(config.sizes, axes[0], strict=True):
+        at_size = [r for r in results if r.n_train == 10 * n]
+        chosen = choices(results, config, n)  # on the validation loss
+        final = [s.name for s in chosen.values()]
+        # every setting against "none", paired by seed; Holm's adjustment within the size
+        compared = [
+            name for name in final if name != "none"
+        ] if "none" in final and len(config.seeds) > 1 else []  # fmt: skip
+        none = by_seed(at_size, "test_acc", name="none") if compared else []
+        diffs = [
+            paired_difference(by_seed(at_size, "test_acc", name=name), none) for name in compared
+        ]
+        by_name = dict(zip(compared, holm(diffs) if diffs else [], strict=True))
+        rows = []
+        for name in final:
+            test_acc = by_seed(at_size, "test_acc", name=name)
+            row = [name, mean(by_seed(at_size, "val_loss", name=name)), mean(test_acc)]
+            d = by_name.get(name)
+            row += (
+                [d.describe(), f"{d.p_adjusted:.2g}", "yes" if d.rejects else "no"]
+                if d
+                else [""] * 3
+            )
+            rows.append(row)
+        print(f"\n{10 * n} training images")
+        print(Table(
+            ["setting (chosen on val)", "val loss", "test acc", "test acc − none",
+             "Holm p", "differ?"],
+            rows, floatfmt=".3f",
+        ))  # fmt: skip
+        plot_seed_dots(
+            {name: by_seed(at_size, "test_acc", name=name) for name in final}, ax,
+            ylabel="test accuracy",
+        )  # fmt: skip
+        ax.set_title(f"{10 * n} training images")
+        ax.tick_params(axis="x", labelrotation=20)
     figure = args.output / "test_accuracy.png"
     fig.savefig(figure, dpi=150, bbox_inches="tight")
     print(f"wrote {json_path}, {csv_path} and {figure}")

@@ -829,33 +829,62 @@ CASES: dict[str, list[Case]] = {
     ],
     "reglab.studies.runner.study_parser": [
         c(lambda: SRU.study_parser("d", data_size=0, seeds=5, output="x"), V, "data_size"),
+        c(lambda: SRU.study_parser("d", data_size=[], seeds=5, output="x"), V, "data_size"),
+        c(lambda: SRU.study_parser("d", data_size=[10, 0], seeds=5, output="x"), V, "data_size"),
         c(lambda: SRU.study_parser("d", data_size=10, seeds=0, output="x"), V, "seeds"),
     ],
     "reglab.studies.selection.choose": [
         c(lambda: SSE.choose([], {"a": []}, metric="bogus"), V, "metric"),
     ],
     "reglab.studies.selection.combine": [c(lambda: SSE.combine([]), V, "settings")],
+    "reglab.studies.selection.joint_grid": [
+        c(lambda: SSE.joint_grid({}), V, "candidates"),
+        c(lambda: SSE.joint_grid({"a": ()}), V, "candidates"),
+    ],
     "reglab.studies.selection.family_of": [
         c(lambda: SSE.family_of("nope", {"a": [SRG.Setting("x")]}), KeyError, "name"),
     ],
     "reglab.studies.together.StudyConfig": [
-        c(lambda: STG.StudyConfig(per_class=0), V, "per_class"),
+        c(lambda: STG.StudyConfig(sizes=(0,)), V, "sizes"),
+        c(lambda: STG.StudyConfig(sizes=()), V, "sizes"),
+        c(lambda: STG.StudyConfig(val_per_class=0), V, "val_per_class"),
         c(lambda: STG.StudyConfig(num_epochs=True), T, "num_epochs"),
         c(lambda: STG.StudyConfig(lr=-1.0), V, r"\blr\b"),
     ],
-    "reglab.studies.together.draw_data": [
-        c(lambda: STG.draw_data("config", (X(), Y()), (X(), Y())), T, "config"),
+    "reglab.studies.together.choices": [
+        c(lambda: STG.choices([], "config", 5), T, "config"),
+        c(lambda: STG.choices([], STG.StudyConfig(), 7), V, "per_class"),
     ],
     "reglab.studies.together.run": [
-        c(lambda: STG.run("config", None), T, "config"),
+        c(lambda: STG.run("config", None, None), T, "config"),
     ],
     "reglab.studies.together.run_setting": [
         c(
-            lambda: STG.run_setting(SRG.Setting("x"), (img(6), Y()), (img(6), Y()), num_epochs=0),
+            lambda: STG.run_setting(
+                SRG.Setting("x"),
+                (img(6), Y()),
+                (img(6), Y()),
+                per_class=1,
+                val_per_class=1,
+                num_epochs=0,
+            ),
             V,
             "num_epochs",
         ),
-        c(lambda: STG.run_setting("x", (img(6), Y()), (img(6), Y())), T, "setting"),
+        c(
+            lambda: STG.run_setting(
+                SRG.Setting("x"), (img(6), Y()), (img(6), Y()), per_class=5, val_per_class=1
+            ),
+            V,
+            "per_class",
+        ),
+        c(
+            lambda: STG.run_setting(
+                "x", (img(6), Y()), (img(6), Y()), per_class=1, val_per_class=1
+            ),
+            T,
+            "setting",
+        ),
     ],
     "reglab.studies.together.run_study": [
         c(lambda: STG.run_study([SRG.Setting("x")], [], (img(6), Y()), (img(6), Y())), V, "seeds"),
@@ -1010,7 +1039,7 @@ CASES: dict[str, list[Case]] = {
     ],
     "reglab.studies.together.main": [c(lambda: STG.main(["--seeds", "0"]), SystemExit, "")],
     "reglab.studies.together.run_grid_study": [
-        c(lambda: STG.run_grid_study("config", None, output=_tmp() / "x.jsonl"), T, "config"),
+        c(lambda: STG.run_grid_study("config", None, None, output=_tmp() / "x.jsonl"), T, "config"),
     ],
     "reglab.train.adversarial_mix": [
         c(lambda: TR.adversarial_mix(lin(), -0.1), V, "eps"),

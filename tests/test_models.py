@@ -15,6 +15,16 @@ def test_mlp_layers_and_output_shape():
     assert not any(isinstance(m, nn.Dropout) for m in mlp((8,), p=0.0))
 
 
+def test_mlp_with_batch_norm_normalizes_each_hidden_layer_before_its_dropout():
+    model = mlp((32, 16), p=0.25, batch_norm=True, in_features=12, classes=3)
+    kinds = [type(m) for m in model]
+    assert kinds == [nn.Flatten, nn.Linear, nn.BatchNorm1d, nn.ReLU, nn.Dropout, nn.Linear,
+                     nn.BatchNorm1d, nn.ReLU, nn.Dropout, nn.Linear]  # fmt: skip
+    linears = [m for m in model if isinstance(m, nn.Linear)]
+    assert [m.bias is None for m in linears] == [True, True, False]  # BN's shift: the bias
+    assert model(torch.randn(5, 3, 4)).shape == (5, 3)
+
+
 @pytest.mark.parametrize("batch_norm", [False, True])
 def test_small_cnn_layers_and_output_shape(batch_norm):
     model = small_cnn((4, 8), batch_norm=batch_norm, p=0.5, p2d=0.1, hidden=16, classes=7)
@@ -103,8 +113,12 @@ def test_a_generator_seeds_torchs_own_initialization_and_leaves_the_global_rng(b
         (lambda g: small_cnn(generator=g), lambda g: small_cnn(norm="group", generator=g)),
         (lambda g: small_cnn(generator=g), lambda g: small_cnn(p=0.5, p2d=0.2, generator=g)),
         (lambda g: mlp((32, 16), generator=g), lambda g: mlp((32, 16), p=0.5, generator=g)),
+        (
+            lambda g: mlp((32, 16), generator=g),
+            lambda g: mlp((32, 16), batch_norm=True, generator=g),
+        ),
     ],
-    ids=["batch_norm", "group_norm", "dropout", "mlp_dropout"],
+    ids=["batch_norm", "group_norm", "dropout", "mlp_dropout", "mlp_batch_norm"],
 )
 def test_architectures_that_coincide_start_from_identical_weights(plain, regularized):
     a = plain(torch.Generator().manual_seed(5))

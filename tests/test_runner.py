@@ -331,3 +331,11 @@ def test_study_parser_takes_the_studys_defaults_and_checks_them(capsys):
 
 if __name__ == "__main__":  # the tiny study, as torchrun starts it
     main()
+
+
+def test_study_parser_takes_several_data_sizes_when_its_default_has_several():
+    parser = study_parser("Sizes", data_size=[500, 2000], seeds=5, output="x.jsonl")
+    assert parser.parse_args([]).data_size == [500, 2000]
+    assert parser.parse_args(["--data-size", "10", "20", "30"]).data_size == [10, 20, 30]
+    one = study_parser("One size", data_size=500, seeds=5, output="x.jsonl")
+    assert one.parse_args(["--data-size", "10"]).data_size == 10

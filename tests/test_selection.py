@@ -6,7 +6,7 @@ import pytest
 
 from reglab.studies.regularizers import Setting
 from reglab.studies.results import RunResult
-from reglab.studies.selection import choose, combine, family_of
+from reglab.studies.selection import choose, combine, family_of, joint_grid
 from reglab.studies.together import StudyConfig
 from reglab.train import History
 
@@ -14,7 +14,7 @@ from reglab.train import History
 def _result(name, seed, val_loss, val_acc=0.5):
     return RunResult(
         setting=Setting(name), seed=seed, n_train=1, n_val=1, n_test=1, num_epochs=1,
-        channels=(1, 1), best_epoch=None, device="cpu", history=History(), train_acc=1.0,
+        hidden=(1, 1), best_epoch=None, device="cpu", history=History(), train_acc=1.0,
         test_loss=0.0, test_acc=1.0, val_loss=val_loss, val_acc=val_acc,
     )  # fmt: skip
 
@@ -63,3 +63,23 @@ def test_family_of_finds_each_of_the_books_candidates():
         assert all(family_of(s.name, candidates) == family for s in settings)
     with pytest.raises(KeyError, match="'everything' is not a candidate"):
         family_of("everything", candidates)
+
+
+def test_joint_grid_combines_one_candidate_of_every_family():
+    candidates = {
+        "none": [Setting("none")],
+        "weight decay": [Setting("wd 1", weight_decay=1.0), Setting("wd 2", weight_decay=2.0)],
+        "dropout": [Setting("p .1", p=0.1), Setting("p .3", p=0.3), Setting("p .5", p=0.5)],
+        "batch norm": [Setting("bn", batch_norm=True)],
+    }
+    grid = joint_grid(candidates)
+    assert [(s.weight_decay, s.p) for s in grid] == [
+        (w, p) for w in (1.0, 2.0) for p in (0.1, 0.3, 0.5)
+    ]  # the last family varies fastest
+    assert all(s.batch_norm for s in grid)  # a family of one candidate is on everywhere
+    assert grid[0].name == "all (wd 1, p .1)"
+    assert joint_grid({"bn": [Setting("bn", batch_norm=True)]}) == (
+        Setting("all", batch_norm=True),
+    )
+    with pytest.raises(ValueError, match="candidates must give at least one family"):
+        joint_grid({"dropout": []})

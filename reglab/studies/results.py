@@ -30,12 +30,13 @@ class RunResult:
 
     Args:
         setting (Setting): the regularizers.
-        seed (int): the seed of the run's three streams (init, batch order, noise).
+        seed (int): the seed of the run: its data (training and validation subsets), its
+            initial weights, its batch order and its noise.
         n_train (int): training images.
         n_val (int): validation images (``0`` without a validation set).
         n_test (int): test images.
         num_epochs (int): the cap on the epochs.
-        channels (tuple[int, int]): conv widths of the CNN.
+        hidden (tuple[int, ...]): widths of the MLP's hidden layers.
         best_epoch (int, optional): the epoch early stopping restored, or ``None``.
         device (str): where it trained (``"cpu"``, ``"cuda"``).
         history (History): the per-epoch metrics.
@@ -52,7 +53,7 @@ class RunResult:
     n_val: int
     n_test: int
     num_epochs: int
-    channels: tuple[int, int]
+    hidden: tuple[int, ...]
     best_epoch: int | None
     device: str
     history: History
@@ -89,7 +90,7 @@ class RunResult:
                 **data,
                 "setting": Setting(**data["setting"]),
                 "history": History(**data["history"]),
-                "channels": tuple(data["channels"]),
+                "hidden": tuple(data["hidden"]),
             }
         )
 

@@ -272,7 +272,7 @@ def run_grid(
 def study_parser(
     description: str,
     *,
-    data_size: int,
+    data_size: int | Sequence[int],
     seeds: int,
     output: str | Path,
     device: str | None = None,
@@ -283,7 +283,8 @@ def study_parser(
 
     Args:
         description (str): the study's one-line description (``--help``).
-        data_size (int): default of ``--data-size``, the number of training examples.
+        data_size (int or sequence of int): default of ``--data-size``, the number of
+            training examples; a sequence makes it take several sizes (``nargs="+"``).
         seeds (int): default of ``--seeds``, the number of seeds (``0`` to ``seeds - 1``).
         output (str or path): default of ``--output``, the JSON Lines results file.
         device (str, optional): default of ``--device``. Default: ``None`` (the GPU when
@@ -296,9 +297,13 @@ def study_parser(
         20
     """
 
-    for name, value in (("data_size", data_size), ("seeds", seeds)):
+    several = isinstance(data_size, Sequence) and not isinstance(data_size, str)
+    sizes = list(data_size) if several else [data_size]
+    for name, value in [*(("data_size", v) for v in sizes), ("seeds", seeds)]:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    if not sizes:
+        raise ValueError("data_size must hold at least one size, got none")
 
     def positive(text: str) -> int:
         try:
@@ -312,7 +317,10 @@ def study_parser(
     parser = argparse.ArgumentParser(
         description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter
     )
-    parser.add_argument("--data-size", type=positive, default=data_size, help="training examples")
+    parser.add_argument(
+        "--data-size", type=positive, default=sizes if several else data_size,
+        nargs="+" if several else None, help="training examples",
+    )  # fmt: skip
     parser.add_argument("--seeds", type=positive, default=seeds, help="seeds 0, 1, ... per point")
     parser.add_argument("--device", default=device, help="e.g. cpu, cuda (default: auto)")
     parser.add_argument("--output", type=Path, default=Path(output), help="JSON Lines results")

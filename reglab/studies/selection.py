@@ -3,13 +3,17 @@ study does.
 
 Each regularizer (a *family*: weight decay, dropout, ...) has a few candidate strengths.
 Every candidate trains with the same seeds; :func:`choose` keeps, per family, the candidate
-with the best mean validation metric over the seeds, and :func:`combine` merges the chosen
-candidates into one setting ("all"). The test set plays no part in any of it: the results
-pair up by seed (:func:`reglab.stats.by_seed`) for ``reglab.stats.paired_difference``.
+with the best mean validation metric over the seeds. :func:`combine` merges settings into
+one ("all"), and :func:`joint_grid` lists every combination of the families' candidates,
+so that the strengths of "all" are chosen *jointly*, among settings that have every
+regularizer on, rather than one at a time. The test set plays no part in any of it: the
+results pair up by seed (:func:`reglab.stats.by_seed`) for
+``reglab.stats.paired_difference``.
 """
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import fields, replace
@@ -17,7 +21,7 @@ from dataclasses import fields, replace
 from reglab.stats.seeds import by_seed
 from reglab.studies.regularizers import Setting
 
-__all__ = ["choose", "combine", "family_of"]
+__all__ = ["choose", "combine", "family_of", "joint_grid"]
 
 _LOWER_IS_BETTER = {"val_loss": True, "val_acc": False}
 
@@ -99,3 +103,37 @@ def combine(settings: Iterable[Setting], name: str = "all") -> Setting:
             if value:
                 combined = replace(combined, **{field.name: value})
     return combined
+
+
+def joint_grid(
+    candidates: Mapping[str, Sequence[Setting]], name: str = "all"
+) -> tuple[Setting, ...]:
+    r"""Every combination of one candidate per family, each merged into one setting by
+    :func:`combine`: the grid on which the strengths of "all" are chosen jointly.
+
+    .. math::
+        \mathcal{G} = \mathcal{C}_{f_1} \times \dots \times \mathcal{C}_{f_k}
+
+    A family with one candidate (on or off, e.g. batch norm) is on in every point. Each
+    point is named ``name`` followed by the candidates of the families that have several,
+    e.g. ``"all (weight decay 0.5, dropout 0.1)"``.
+
+    Args:
+        candidates (dict): family -> candidate settings.
+        name (str): the name of the combination. Default: ``"all"``.
+
+    Returns:
+        tuple[Setting, ...]: the grid, the last family varying fastest.
+
+    Raises:
+        ValueError: ``candidates`` is empty or a family has no candidate.
+    """
+    families = [list(settings) for settings in candidates.values()]
+    if not families or any(not settings for settings in families):
+        raise ValueError("candidates must give at least one family, each at least one Setting")
+    grid = []
+    for point in itertools.product(*families):
+        varied = [s.name for s, settings in zip(point, families, strict=True) if len(settings) > 1]
+        label = f"{name} ({', '.join(varied)})" if varied else name
+        grid.append(combine(point, name=label))
+    return tuple(grid)

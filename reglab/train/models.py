@@ -92,9 +92,11 @@ def mlp(
     nonlinearity: str = "relu",
     in_features: int = 784,
     classes: int = 10,
+    batch_norm: bool = False,
     generator: torch.Generator | None = None,
 ) -> nn.Sequential:
-    """``Flatten -> [Linear -> activation -> Dropout(p)] x len(hidden) -> Linear``.
+    """``Flatten -> [Linear -> [BatchNorm1d] -> activation -> Dropout(p)] x len(hidden)
+    -> Linear``.
 
     Args:
         hidden (tuple[int]): widths of the hidden layers. Default: ``(512, 512)``.
@@ -102,6 +104,9 @@ def mlp(
         nonlinearity (str): ``"relu"`` (default) or ``"tanh"``.
         in_features (int): input size after flattening. Default: ``784`` (28 x 28).
         classes (int): number of outputs. Default: ``10``.
+        batch_norm (bool): ``BatchNorm1d`` after each hidden ``Linear``, which then has no
+            bias (the norm's shift replaces it), before the activation and any dropout.
+            Default: ``False``.
         generator (torch.Generator, optional): seeds the initial weights (see the module's
             docstring); advanced by one draw. Default: ``None``: one draw of the
             global RNG seeds the model.
@@ -121,7 +126,10 @@ def mlp(
         out: list[nn.Module] = [nn.Flatten()]
         width = in_features
         for h in hidden:
-            out += [nn.Linear(width, h), _ACTIVATIONS[nonlinearity]()]
+            out.append(nn.Linear(width, h, bias=not batch_norm))
+            if batch_norm:
+                out.append(nn.BatchNorm1d(h))
+            out.append(_ACTIVATIONS[nonlinearity]())
             if p > 0:
                 out.append(nn.Dropout(p))
             width = h
