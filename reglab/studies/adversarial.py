@@ -26,9 +26,9 @@ from reglab._checks import check_positive_int
 from reglab.data.mnist import balanced_subset
 from reglab.data.splits import draw_train_val
 from reglab.train.adversarial import adversarial_mix, fgsm, linear_adversarial_loss, pgd
+from reglab.train.diagnostics import overfitting
 from reglab.train.loop import evaluate, spawn_seeds, train
 from reglab.train.models import mlp
-from reglab.train.overfitting import overfitting
 from reglab.train.stopping import Patience
 
 __all__ = [

@@ -26,9 +26,9 @@ from torch.optim.swa_utils import update_bn
 from reglab._checks import check_positive_int
 from reglab.data.splits import draw_train_val
 from reglab.studies._arguments import check_instance
+from reglab.train.diagnostics import overfitting
 from reglab.train.loop import History, evaluate, train
 from reglab.train.models import small_cnn
-from reglab.train.overfitting import overfitting
 from reglab.train.stopping import Patience
 
 __all__ = [

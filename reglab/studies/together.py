@@ -106,14 +106,14 @@ class StudyConfig:
 
     @property
     def joint(self) -> tuple[Setting, ...]:
-        """The joint grid of "all": every combination of the families' candidates
+        """The joint grid of "all", every combination of the families' candidates
         (:func:`reglab.studies.selection.joint_grid`); empty with one family."""
         return joint_grid(self.candidates) if len(self.candidates) > 1 else ()
 
     @property
     def settings(self) -> list[Setting]:
-        """Every setting each size trains: the candidates of every family, then the joint
-        grid of "all"."""
+        """Every setting each size trains, that is, the candidates of every family, then
+        the joint grid of "all"."""
         return [s for settings in self.candidates.values() for s in settings] + list(self.joint)
 
 

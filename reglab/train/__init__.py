@@ -8,6 +8,7 @@ Imported by: ``reglab.studies``.
 
 from reglab.train.adversarial import adversarial_mix, fgsm, linear_adversarial_loss, pgd
 from reglab.train.device import default_device, resolve_device
+from reglab.train.diagnostics import Overfitting, overfitting, stopped_before_cap
 from reglab.train.ensembles import (
     average_log_probs,
     mc_dropout_logits,
@@ -16,7 +17,6 @@ from reglab.train.ensembles import (
 )
 from reglab.train.loop import History, evaluate, forked_rng, spawn_seeds, train, train_one_epoch
 from reglab.train.models import deep_mlp, layer_seeds, mlp, small_cnn
-from reglab.train.overfitting import Overfitting, overfitting, stopped_before_cap
 from reglab.train.replay import Replay, replay
 from reglab.train.stopping import (
     MONITORS,

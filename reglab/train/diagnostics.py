@@ -66,13 +66,13 @@ class Overfitting:
 
     @property
     def gap(self) -> float:
-        """Best training accuracy minus the validation accuracy at the loss minimum: what
-        there is to regularize."""
+        """The best training accuracy minus the validation accuracy at the loss minimum,
+        what there is to regularize."""
         return self.train_acc - self.val_acc
 
     @property
     def overfits(self) -> bool:
-        """Both signs at once: it memorises, and its validation loss turns up."""
+        """Both signs at once, that is, it memorises and its validation loss turns up."""
         return self.memorises and self.turns_up
 
 
