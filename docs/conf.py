@@ -36,6 +36,9 @@ REPOSITORY_URL = BUILD.get("REGLAB_REPOSITORY_URL", "https://github.com/reglab/r
 # The GitHub Pages workflow publishes every executed chapter notebook (with its outputs) to
 # this branch, at the page's path; reglab_book's Colab button opens it there.
 reglab_notebook_branch = "notebooks"
+# "Putting it together" executes about three times as long as a chapter (its budget is
+# 3 minutes, theirs 1): a parallel build starts it first, so it does not finish last
+reglab_page_cost = {"chapters/together": 3}
 reglab_colab_url = "https://colab.research.google.com"
 
 extensions = [

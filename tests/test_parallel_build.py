@@ -106,6 +106,25 @@ def test_the_executing_pages_are_dealt_over_the_first_chunks():
         assert sum(counts[:nproc]) == min(len(heavy), sum(map(len, chunks[:nproc])))
 
 
+def test_a_costly_page_starts_first_and_the_others_balance_its_cost():
+    from sphinx.util.parallel import make_chunks
+
+    docs = ["api", *(f"gallery/e{i:02d}" for i in range(14)), "build-report",
+            *(f"chapters/c{i:02d}" for i in range(13)), "index", "references"]  # fmt: skip
+    heavy = {d for d in docs if d.startswith("chapters/")}
+    cost = {"chapters/c12": 3}  # the last in sorted order, three times the others
+    for nproc in (2, 3):
+        order = reglab_build.balanced_order(docs, heavy, nproc, cost)
+        assert sorted(order) == sorted(docs)
+        chunks = make_chunks(order, nproc)
+        assert chunks[0][0] == "chapters/c12"  # started at once, not last
+        loads = [sum(cost.get(d, 1) for d in c if d in heavy) for c in chunks[:nproc]]
+        assert max(loads) - min(loads) <= 1, loads  # balanced by cost, not by count
+        for chunk in chunks:  # each chunk runs its chapters before its other pages
+            kinds = [d in heavy for d in chunk]
+            assert kinds == sorted(kinds, reverse=True)
+
+
 def test_a_list_shorter_than_the_processes_keeps_its_documents():
     assert reglab_build.balanced_order(["a", "b"], {"b"}, 4) == ["b", "a"]
     assert reglab_build.balanced_order([], set(), 2) == []

@@ -473,23 +473,30 @@ def executes(env, docname: str) -> bool:
     return create_nb_reader(str(path), env.myst_config, env.mystnb_config, text) is not None
 
 
-def balanced_order(docnames: list[str], heavy: set[str], nproc: int) -> list[str]:
-    """``docnames`` reordered for Sphinx's parallel read: the ``heavy`` ones dealt in turn
-    over the chunks that start first (one per process), the others filling the rest.
+def balanced_order(
+    docnames: list[str], heavy: set[str], nproc: int, cost: dict[str, float] | None = None
+) -> list[str]:
+    """``docnames`` reordered for Sphinx's parallel read: the ``heavy`` ones dealt over the
+    chunks that start first (one per process), the others filling the rest.
 
     Sphinx cuts the list into consecutive chunks (``make_chunks``) and starts the first
     ``nproc`` at once, a later one when one ends. In sorted order, the chapters fall into
-    one or two chunks and run one after the other.
+    one or two chunks and run one after the other. The heavy pages are dealt longest
+    first (``cost``: relative execution time, 1 when not given) to the chunk with the
+    least cost so far, and each chunk runs its heavy pages first: a page that takes three
+    times as long as the others starts at once instead of last.
     """
     from sphinx.util.parallel import make_chunks
 
+    cost = cost or {}
     sizes = [len(chunk) for chunk in make_chunks(docnames, nproc)]
     chunks: list[list[str]] = [[] for _ in sizes]
     first, later = range(min(nproc, len(sizes))), range(nproc, len(sizes))
-    for name in [d for d in docnames if d in heavy]:
+    by_cost = sorted((d for d in docnames if d in heavy), key=lambda d: -cost.get(d, 1))
+    for name in by_cost:
         open_first = [i for i in first if len(chunks[i]) < sizes[i]]
         target = min(open_first or [i for i in later if len(chunks[i]) < sizes[i]],
-                     key=lambda i: sum(d in heavy for d in chunks[i]))  # fmt: skip
+                     key=lambda i: sum(cost.get(d, 1) for d in chunks[i]))  # fmt: skip
         chunks[target].append(name)
     light = iter(d for d in docnames if d not in heavy)
     for i, size in enumerate(sizes):
@@ -510,7 +517,8 @@ def balance_parallel_read(app: Sphinx, env, docnames: list[str]) -> None:
     app.config.reglab_read_notebooks = sum(executes(env, d) for d in docnames)
     if processes > 1:
         heavy = {d for d in docnames if executes(env, d)}
-        docnames[:] = balanced_order(list(docnames), heavy, processes)
+        cost = app.config.reglab_page_cost
+        docnames[:] = balanced_order(list(docnames), heavy, processes, cost)
     if docnames:
         logger.info(
             f"[reglab] reading {len(docnames)} pages ({app.config.reglab_read_notebooks} "
@@ -553,6 +561,9 @@ def install_mathjax(app: Sphinx) -> None:
 def setup(app: Sphinx) -> dict:
     app.add_config_value("reglab_root", "", "env", str)  # default: conf.py's parent folder
     app.add_config_value("reglab_bundled_mathjax", False, "html", bool)
+    # relative execution time of pages that take longer than a chapter (default 1), so a
+    # parallel read starts them first; never a reason to re-read
+    app.add_config_value("reglab_page_cost", {}, "", dict)
     # set on config-inited; never a reason to rebuild by themselves (the cache path is)
     app.add_config_value("reglab_execution_key", "", "", str)
     app.add_config_value("reglab_execution_inputs", {}, "", dict)
