@@ -1,14 +1,14 @@
 """
-===========================================================
-Data augmentation: the seed's pipeline, per sample or batch
-===========================================================
+======================================================================
+Data augmentation: the source notebook's pipeline, per sample or batch
+======================================================================
 
-Applies the seed notebook's ``torchvision.transforms.v2`` pipeline (random rotation,
+Applies the source notebook's ``torchvision.transforms.v2`` pipeline (random rotation,
 shift and zoom) to MNIST digits, saves a grid of originals and augmentations, and compares
 like with like: ``v2.RandomAffine`` applied image by image and
 ``reglab.data.random_affine`` applied to whole batches (one draw per image both ways),
-on the same decoded tensors (and on the GPU when there is one). The seed's pipeline, which
-also decodes PIL images, is timed for reference. The numbers are measurements of the
+on the same decoded tensors (and on the GPU when there is one). The source notebook's
+pipeline, which also decodes PIL images, is timed for reference. The numbers are measurements of the
 machine that runs the script.
 
 Run it with ``python examples/augmentation.py`` (the gallery shows its output).
@@ -82,7 +82,7 @@ for device in {torch.device("cpu"), default_device()}:
     rows.append(["per batch: random_affine", device.type, n, m])
 subset = Subset(train_set, range(min(n, len(train_set))))
 m = measure(lambda: list(DataLoader(subset, bs)))
-rows.append(["seed's pipeline (PIL decoding, DataLoader)", "cpu", len(subset), m])
+rows.append(["source notebook's pipeline (PIL decoding, DataLoader)", "cpu", len(subset), m])
 print(
     Table(
         ["approach", "device", "samples / s (median)", "time: median, IQR (ms)", "runs"],

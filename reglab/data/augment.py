@@ -1,5 +1,6 @@
-r"""Data augmentation for digits: the seed's ``torchvision.transforms.v2`` pipeline, and a
-random affine transform that draws *different* parameters for every image of a batch.
+r"""Data augmentation for digits: the source notebook's ``torchvision.transforms.v2``
+pipeline, and a random affine transform that draws *different* parameters for every image
+of a batch.
 
 A ``v2`` transform called on a batch tensor draws one set of random parameters and applies
 it to every image. :func:`random_affine` draws one set per image and warps the whole batch
@@ -26,7 +27,7 @@ def mnist_augmentation(
     translate: tuple[float, float] = (0.1, 0.1),
     scale: tuple[float, float] = (0.9, 1.1),
 ) -> v2.Compose:
-    """The seed notebook's pipeline: a random affine transform of the PIL image, then a
+    """The source notebook's pipeline: a random affine transform of the PIL image, then a
     float tensor in [0, 1].
 
     ``v2.ToImage() + v2.ToDtype(torch.float32, scale=True)`` replaces the deprecated
