@@ -88,13 +88,13 @@ def torch_env(session: nox.Session) -> Path:
 def tests(session: nox.Session) -> None:
     """Run the test suite, including a strict build of the whole book (docs/_build/html).
 
-    The tests run on one pytest-xdist worker per core: the tests of the built book stay
-    together on one worker (it builds the book once), the others run the rest beside it.
-    Give ``-n 0`` (or any ``-n``) to choose otherwise.
+    The tests run on one pytest-xdist worker per core, the tests of the built book last;
+    the first worker that needs the book builds it and the others wait for it
+    (``tests/conftest.py``). Give ``-n 0`` (or any ``-n``) to choose otherwise.
     """
     python = torch_env(session)
     workers = [] if any(a == "-n" or a.startswith("-n") for a in session.posargs) else [
-        "-n", "auto", "--dist", "loadgroup",
+        "-n", "auto",
     ]  # fmt: skip
     session.run(python, "-m", "pytest", *workers, *session.posargs)
 

@@ -8,6 +8,7 @@ skips its tests on a developer's machine, and FAILS them when the environment va
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import struct
@@ -71,12 +72,10 @@ def ax():
 
 
 def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist (``nox -s tests`` runs ``-n auto --dist loadgroup``), every test
-    of the built book goes to one worker, so the book is built once (the ``site`` fixture
-    is per worker) while the other workers run the rest of the suite beside it."""
-    for item in items:
-        if item.get_closest_marker("docs"):
-            item.add_marker(pytest.mark.xdist_group("site"))
+    """The tests of the built book run last (a stable sort). Under pytest-xdist (``nox -s
+    tests`` runs ``-n auto``) every worker then runs the rest of the suite first, and the
+    book is built once, when the first worker needs it (the ``site`` fixture)."""
+    items.sort(key=lambda item: item.get_closest_marker("docs") is not None)
 
 
 def require(reason: str) -> None:
@@ -138,7 +137,7 @@ def build_docs(source: Path, out: Path, *args: str, env: dict | None = None):
 
 
 @pytest.fixture(scope="session")
-def site(request) -> Path:
+def site(request, tmp_path_factory) -> Path:
     """The whole book, built strictly (fresh environment, every warning an error).
 
     ``REGLAB_SITE`` may point at an already built site to test instead (CI's second
@@ -152,12 +151,33 @@ def site(request) -> Path:
     request.getfixturevalue("mnist_root")
     if shutil.which("npm") is None:
         require("npm (Node.js) is needed: the build typesets the math with MathJax from npm")
-    # as `nox -s docs` builds it: chapters execute in parallel, one per core
-    result = build_docs(DOCS, SITE, "-E", "-j", "auto", "-b", "html")
-    assert result.returncode == 0, (
-        f"strict docs build failed:\n{result.stdout[-4000:]}\n{result.stderr[-8000:]}"
-    )
-    assert "WARNING" not in result.stderr.replace("[IPKernelApp] WARNING", "")
+
+    def build() -> dict:
+        # as `nox -s docs` builds it: chapters execute in parallel, one per core
+        done = build_docs(DOCS, SITE, "-E", "-j", "auto", "-b", "html")
+        return {
+            "returncode": done.returncode,
+            "log": f"{done.stdout[-4000:]}\n{done.stderr[-8000:]}",
+            "warned": "WARNING" in done.stderr.replace("[IPKernelApp] WARNING", ""),
+        }
+
+    if getattr(request.config, "workerinput", None) is None:  # one process: build
+        result = build()
+    else:
+        # Under pytest-xdist each worker has a session of its own. The first worker to
+        # get here builds; the others wait on the lock and test the same site (xdist's
+        # pattern for a session fixture that must run once). The folder above the
+        # workers' temporary folders belongs to this run alone.
+        from filelock import FileLock
+
+        shared = tmp_path_factory.getbasetemp().parent
+        outcome = shared / "site-build.json"
+        with FileLock(str(shared / "site-build.lock")):
+            if not outcome.is_file():
+                outcome.write_text(json.dumps(build()))
+        result = json.loads(outcome.read_text())
+    assert result["returncode"] == 0, f"strict docs build failed:\n{result['log']}"
+    assert not result["warned"], f"the docs build warned:\n{result['log']}"
     return SITE
 
 
