@@ -36,10 +36,11 @@ REPOSITORY_URL = BUILD.get("REGLAB_REPOSITORY_URL", "https://github.com/reglab/r
 # The GitHub Pages workflow publishes every executed chapter notebook (with its outputs) to
 # this branch, at the page's path; reglab_book's Colab button opens it there.
 reglab_notebook_branch = "notebooks"
-# "Putting it together" executes about five times as long as an average chapter (165 s
-# against 7 to 47 s, measured on 2 cores): a parallel build starts it first and gives its
-# process fewer chapters, so that it does not finish last
-reglab_page_cost = {"chapters/together": 5}
+# "Putting it together" executes several times as long as a chapter (165 s against 7 to
+# 47 s, measured on 2 cores): a parallel build starts it first and gives its process fewer
+# chapters. At 7, a 2-process build deals it 3 other chapters and the other process 9:
+# 274 s against 230 s of the measured times (at 5: 316 s against 188 s).
+reglab_page_cost = {"chapters/together": 7}
 reglab_colab_url = "https://colab.research.google.com"
 
 extensions = [
