@@ -88,15 +88,13 @@ def torch_env(session: nox.Session) -> Path:
 def tests(session: nox.Session) -> None:
     """Run the test suite, including a strict build of the whole book (docs/_build/html).
 
-    The tests run on one pytest-xdist worker per core, the tests of the built book last;
-    the first worker that needs the book builds it and the others wait for it
-    (``tests/conftest.py``). Give ``-n 0`` (or any ``-n``) to choose otherwise.
+    ``-- -n auto`` runs it on pytest-xdist workers, the tests of the built book last (the
+    first worker that needs the book builds it, the others wait for it). Not the default
+    yet: the fresh-environment notebook runs start a pool per worker for every notebook,
+    so two workers run each notebook twice (see the README).
     """
     python = torch_env(session)
-    workers = [] if any(a == "-n" or a.startswith("-n") for a in session.posargs) else [
-        "-n", "auto",
-    ]  # fmt: skip
-    session.run(python, "-m", "pytest", *workers, *session.posargs)
+    session.run(python, "-m", "pytest", *session.posargs)
 
 
 @nox.session
