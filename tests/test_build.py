@@ -221,7 +221,9 @@ def test_the_chapters_kernel_gets_its_environment_from_its_kernelspec(tmp_path, 
     app = SimpleNamespace(
         confdir=str(docs),
         outdir=str(docs / "_build" / "html"),
-        config=SimpleNamespace(reglab_root=str(ROOT), reglab_execution_key="k"),
+        config=SimpleNamespace(
+            reglab_root=str(ROOT), reglab_execution_key="k", nb_execution_mode="off"
+        ),
     )
     reglab_build.write_kernelspec(app)
     spec = KernelSpecManager().get_kernel_spec(reglab_build.KERNEL_NAME)
