@@ -89,3 +89,20 @@ def check_positive(value: float, name: str) -> None:
     _check_real(value, name, "a finite number > 0")
     if not (value > 0 and math.isfinite(value)):
         raise ValueError(f"{name} must be a finite number > 0, got {value}")
+
+
+def check_items(values, cls: type, name: str) -> list:
+    """``values`` as a list, raising unless it holds at least one element and every
+    element is a ``cls``.
+
+    Raises:
+        ValueError: ``values`` is empty.
+        TypeError: an element is of another type (named by its index).
+    """
+    values = list(values)
+    if not values:
+        raise ValueError(f"{name} must hold at least one {cls.__name__}, got none")
+    for i, value in enumerate(values):
+        if not isinstance(value, cls):
+            raise TypeError(f"{name}[{i}] must be a {cls.__name__}, got {type(value).__name__}")
+    return values

@@ -90,3 +90,13 @@ def test_zero_is_a_nonnegative_count_and_minus_one_is_not():
         check_nonnegative_int(-1, "num_steps")
     with pytest.raises(TypeError, match=r"^num_steps must be an integer >= 0, got bool True$"):
         check_nonnegative_int(True, "num_steps")
+
+
+def test_check_items_names_the_empty_sequence_and_the_wrong_element():
+    from reglab._checks import check_items
+
+    assert check_items(iter([1, 2]), int, "xs") == [1, 2]
+    with pytest.raises(ValueError, match=r"^xs must hold at least one int, got none$"):
+        check_items([], int, "xs")
+    with pytest.raises(TypeError, match=r"^xs\[1\] must be a int, got str$"):
+        check_items([1, "2"], int, "xs")

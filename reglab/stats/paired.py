@@ -20,6 +20,8 @@ from numbers import Real
 import torch
 from scipy import stats as _scipy_stats
 
+from reglab._checks import check_items
+
 __all__ = ["PairedDifference", "holm", "paired_difference", "tally"]
 
 
@@ -294,12 +296,7 @@ def holm(differences: Sequence[PairedDifference]) -> list[PairedDifference]:
     """
     from dataclasses import replace
 
-    differences = list(differences)
-    if not differences:
-        raise ValueError("differences must hold at least one PairedDifference, got none")
-    for i, d in enumerate(differences):
-        if not isinstance(d, PairedDifference):
-            raise TypeError(f"differences[{i}] must be a PairedDifference, got {type(d).__name__}")
+    differences = check_items(differences, PairedDifference, "differences")
     m = len(differences)
     order = sorted(range(m), key=lambda i: differences[i].p_value)
     adjusted = [0.0] * m

@@ -1,23 +1,8 @@
-r"""Batch norm's batch noise at equal optimization: ghost batch normalization.
-
-In training mode a batch-norm layer normalizes with the mean and variance of its batch,
-and those statistics scatter from batch to batch: noise that the original paper credits
-with a regularizing effect. *Ghost* batch normalization (Hoffer et al., 2017) computes the
-statistics over disjoint slices of ``ghost_size`` samples of each batch,
-
-.. math::
-    y_{i} = \gamma\,\frac{x_{i} - \mathrm{E}_{k(i)}}{\sqrt{\mathrm{V}_{k(i)} + \epsilon}}
-        + \beta, \qquad k(i) = \lfloor i / \text{ghost\_size} \rfloor ,
-
-so the noise of the statistics is set by ``ghost_size`` while the batch of the gradient
-step, the learning rate, the data, the batch order and the initial weights all stay the
-same. :func:`reglab.nn.ghost_batch_norm` swaps the batch-norm layers of a model for
-:class:`reglab.nn.GhostBatchNorm2d`; with ``ghost_size`` equal to the batch size it is
-plain batch norm. This module runs the study: the same network with the statistics of
-the whole batch or of small ghost batches, paired by seed.
-
-Reference: Hoffer, Hubara and Soudry, *Train longer, generalize better: closing the
-generalization gap in large batch training of neural networks*, NeurIPS 2017.
+r"""Batch norm's batch noise, measured: the same network trained with the statistics of
+its whole batch or of small ghost batches (:class:`reglab.nn.GhostBatchNorm2d`, which
+documents the layer), paired by seed. Only the number of samples behind each mean and
+variance changes; the batches of the gradient steps, the learning rate, the data, the
+batch order and the initial weights stay the same.
 """
 
 from __future__ import annotations

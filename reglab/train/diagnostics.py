@@ -21,7 +21,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from reglab._checks import check_positive_int, check_probability
+from reglab._checks import check_items, check_positive_int, check_probability
 from reglab.train.loop import History
 
 __all__ = ["Overfitting", "overfitting", "stopped_before_cap"]
@@ -143,10 +143,5 @@ def stopped_before_cap(histories: Iterable[History], num_epochs: int) -> bool:
         ValueError: no history, or ``num_epochs`` is not a positive integer.
     """
     check_positive_int(num_epochs, "num_epochs")
-    histories = list(histories)
-    if not histories:
-        raise ValueError("histories must hold at least one History, got none")
-    for i, h in enumerate(histories):
-        if not isinstance(h, History):
-            raise TypeError(f"histories[{i}] must be a History, got {type(h).__name__}")
+    histories = check_items(histories, History, "histories")
     return all(h.stopped_epoch is not None and h.stopped_epoch < num_epochs for h in histories)
