@@ -88,13 +88,14 @@ def torch_env(session: nox.Session) -> Path:
 def tests(session: nox.Session) -> None:
     """Run the test suite, including a strict build of the whole book (docs/_build/html).
 
-    ``-- -n auto`` runs it on pytest-xdist workers, the tests of the built book last (the
-    first worker that needs the book builds it, the others wait for it). Not the default
-    yet: the fresh-environment notebook runs start a pool per worker for every notebook,
-    so two workers run each notebook twice (see the README).
+    The tests run on pytest-xdist workers, one per core (``-n auto``; ``-- -n 0`` runs them
+    in this process), the tests of the built book last: the first worker that needs the
+    book builds it, the others wait for it (``tests/conftest.py``, ``site``).
     """
     python = torch_env(session)
-    session.run(python, "-m", "pytest", *session.posargs)
+    chosen = any(a.startswith(("-n", "--numprocesses")) for a in session.posargs)
+    workers = [] if chosen else ["-n", "auto"]
+    session.run(python, "-m", "pytest", *workers, *session.posargs)
 
 
 @nox.session

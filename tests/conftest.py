@@ -71,11 +71,36 @@ def ax():
     plt.close(fig)
 
 
+def _page_cost() -> dict[str, float]:
+    """``reglab_page_cost`` of ``docs/conf.py``: the chapters that take longest to run."""
+    import ast
+
+    tree = ast.parse((Path(__file__).parents[1] / "docs" / "conf.py").read_text())
+    for node in tree.body:
+        name = getattr(node.targets[0], "id", "") if isinstance(node, ast.Assign) else ""
+        if name == "reglab_page_cost":
+            return ast.literal_eval(node.value)
+    return {}
+
+
+FRESH_CHAPTER_TEST = "test_chapter_notebook_runs_where_reglab_is_not_installed"
+
+
 def pytest_collection_modifyitems(config, items):
-    """The tests of the built book run last (a stable sort). Under pytest-xdist (``nox -s
-    tests`` runs ``-n auto``) every worker then runs the rest of the suite first, and the
-    book is built once, when the first worker needs it (the ``site`` fixture)."""
-    items.sort(key=lambda item: item.get_closest_marker("docs") is not None)
+    """The tests of the built book run last (a stable sort), and of those, the runs of the
+    chapters in a fresh environment first, the longest first (``reglab_page_cost``). Under
+    pytest-xdist (``nox -s tests`` runs ``-n auto``) every worker then runs the rest of the
+    suite first, the book is built once, when the first worker needs it (the ``site``
+    fixture), and the longest chapter's second run starts at once after it."""
+    cost = _page_cost()
+
+    def key(item):
+        docs = item.get_closest_marker("docs") is not None
+        chapter = getattr(getattr(item, "callspec", None), "params", {}).get("chapter")
+        fresh = getattr(item, "originalname", "") == FRESH_CHAPTER_TEST
+        return (docs, not fresh, -cost.get(f"chapters/{chapter}", 1) if fresh else 0)
+
+    items.sort(key=key)
 
 
 def require(reason: str) -> None:
