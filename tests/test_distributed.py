@@ -1,11 +1,16 @@
 """Synchronized batch norm across 2 gloo processes against single-process batch norm on the
 concatenated batch: outputs, input gradients, weight/bias gradients and running buffers."""
 
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
 import pytest
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 
 from reglab.nn import batch_norm_replica, launch, sync_batch_norm
+from reglab.nn.sync_batchnorm import SyncBatchNormFunction
 
 WORLD_SIZE = 2
 STEPS = 3
@@ -186,3 +191,47 @@ def test_nn_sync_batch_norm_on_cuda_matches_the_from_scratch_version():
         for key in ("weight_grad", "bias_grad", "running_mean", "running_var"):
             for r in results:
                 torch.testing.assert_close(r["module"][key][step], r["sync"][key][step])
+
+
+def _thread_replica(rank, store, config):
+    """One replica in a thread of this process, with its own gloo group: the autograd
+    function runs here, where mutation testing sees it (spawned processes it cannot)."""
+    group = dist.ProcessGroupGloo(store, rank, WORLD_SIZE, timedelta(seconds=30))
+    dtype, C = config["batches"][0].dtype, config["batches"][0].shape[1]
+    buffers = torch.zeros(C, dtype=dtype), torch.ones(C, dtype=dtype)
+    steps = []
+    for X, g in zip(config["batches"], config["grad_outputs"], strict=True):
+        X_r = X.tensor_split(WORLD_SIZE)[rank].clone().requires_grad_()
+        params = [
+            config[k].clone().requires_grad_() if k in config else None for k in ("weight", "bias")
+        ]
+        y = SyncBatchNormFunction.apply(
+            X_r, *params, *buffers, config["momentum"], config["eps"], group
+        )
+        y.backward(g.tensor_split(WORLD_SIZE)[rank])
+        step = {"output": y.detach(), "input_grad": X_r.grad}
+        step.update({"running_mean": buffers[0].clone(), "running_var": buffers[1].clone()})
+        if params[0] is not None:
+            step.update(weight_grad=params[0].grad, bias_grad=params[1].grad)
+        steps.append(step)
+    return steps
+
+
+@pytest.mark.parametrize("name", CONFIGS | EMPTY_SLICE_CONFIGS)
+def test_sync_function_in_two_threads_matches_single_process_batch_norm(name):
+    config = (CONFIGS | EMPTY_SLICE_CONFIGS)[name]
+    store = dist.HashStore()
+    with ThreadPoolExecutor(WORLD_SIZE) as pool:
+        futures = [pool.submit(_thread_replica, r, store, config) for r in range(WORLD_SIZE)]
+        replicas = [f.result(timeout=60) for f in futures]
+    tol = {} if config["batches"][0].dtype == torch.float32 else dict(rtol=1e-10, atol=1e-10)
+    for step, expected in enumerate(_single_process(config)):
+        for key, want in expected.items():
+            got = [r[step][key] for r in replicas]
+            if key in ("output", "input_grad"):  # each replica holds its slice
+                torch.testing.assert_close(torch.cat(got), want, **tol)
+            elif key in ("weight_grad", "bias_grad"):  # each replica's share: they add up
+                torch.testing.assert_close(sum(got), want, **tol)
+            else:  # running buffers: identical in every replica
+                for value in got:
+                    torch.testing.assert_close(value, want, **tol)
