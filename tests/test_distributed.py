@@ -10,7 +10,6 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 from reglab.nn import batch_norm_replica, launch, sync_batch_norm
-from reglab.nn.sync_batchnorm import SyncBatchNormFunction
 
 WORLD_SIZE = 2
 STEPS = 3
@@ -193,41 +192,29 @@ def test_nn_sync_batch_norm_on_cuda_matches_the_from_scratch_version():
                 torch.testing.assert_close(r["module"][key][step], r["sync"][key][step])
 
 
-def _thread_replica(rank, store, config):
-    """One replica in a thread of this process, with its own gloo group: the autograd
-    function runs here, where mutation testing sees it (spawned processes it cannot)."""
-    group = dist.ProcessGroupGloo(store, rank, WORLD_SIZE, timedelta(seconds=30))
-    dtype, C = config["batches"][0].dtype, config["batches"][0].shape[1]
-    buffers = torch.zeros(C, dtype=dtype), torch.ones(C, dtype=dtype)
-    steps = []
-    for X, g in zip(config["batches"], config["grad_outputs"], strict=True):
-        X_r = X.tensor_split(WORLD_SIZE)[rank].clone().requires_grad_()
-        params = [
-            config[k].clone().requires_grad_() if k in config else None for k in ("weight", "bias")
-        ]
-        y = SyncBatchNormFunction.apply(
-            X_r, *params, *buffers, config["momentum"], config["eps"], group
-        )
-        y.backward(g.tensor_split(WORLD_SIZE)[rank])
-        step = {"output": y.detach(), "input_grad": X_r.grad}
-        step.update({"running_mean": buffers[0].clone(), "running_var": buffers[1].clone()})
-        if params[0] is not None:
-            step.update(weight_grad=params[0].grad, bias_grad=params[1].grad)
-        steps.append(step)
-    return steps
+def _in_threads(config):
+    """Both replicas in threads of this process, each with its own gloo group: mutation
+    testing sees the code run here (in spawned processes it cannot)."""
+    store = dist.HashStore()
+
+    def replica(rank):
+        group = dist.ProcessGroupGloo(store, rank, WORLD_SIZE, timedelta(seconds=30))
+        return batch_norm_replica(rank, WORLD_SIZE, **config, process_group=group)
+
+    with ThreadPoolExecutor(WORLD_SIZE) as pool:
+        futures = [pool.submit(replica, rank) for rank in range(WORLD_SIZE)]
+        return [f.result(timeout=60) for f in futures]
 
 
 @pytest.mark.parametrize("name", CONFIGS | EMPTY_SLICE_CONFIGS)
-def test_sync_function_in_two_threads_matches_single_process_batch_norm(name):
+def test_replicas_in_threads_match_single_process_batch_norm(name):
     config = (CONFIGS | EMPTY_SLICE_CONFIGS)[name]
-    store = dist.HashStore()
-    with ThreadPoolExecutor(WORLD_SIZE) as pool:
-        futures = [pool.submit(_thread_replica, r, store, config) for r in range(WORLD_SIZE)]
-        replicas = [f.result(timeout=60) for f in futures]
-    tol = {} if config["batches"][0].dtype == torch.float32 else dict(rtol=1e-10, atol=1e-10)
+    replicas = _in_threads(config)
+    dtype = config["batches"][0].dtype
+    tol = {} if dtype == torch.float32 else dict(rtol=1e-10, atol=1e-10)
     for step, expected in enumerate(_single_process(config)):
         for key, want in expected.items():
-            got = [r[step][key] for r in replicas]
+            got = [r["sync"][key][step] for r in replicas]
             if key in ("output", "input_grad"):  # each replica holds its slice
                 torch.testing.assert_close(torch.cat(got), want, **tol)
             elif key in ("weight_grad", "bias_grad"):  # each replica's share: they add up
@@ -235,3 +222,13 @@ def test_sync_function_in_two_threads_matches_single_process_batch_norm(name):
             else:  # running buffers: identical in every replica
                 for value in got:
                     torch.testing.assert_close(value, want, **tol)
+        # plain batch norm: each replica normalizes its slice as if it were the whole batch
+        params = [config.get("weight"), config.get("bias")]
+        for rank, replica in enumerate(replicas):
+            X_r = config["batches"][step].tensor_split(WORLD_SIZE)[rank]
+            if X_r.shape[0] > 1:
+                alone = F.batch_norm(
+                    X_r, None, None, *params, True, config["momentum"], config["eps"]
+                )
+                torch.testing.assert_close(replica["plain"]["output"][step], alone, **tol)
+    assert ("weight_grad" in replicas[0]["sync"]) == ("weight" in config)
