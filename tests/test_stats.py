@@ -374,6 +374,8 @@ DICT = r"\(a dict would contribute its keys\)"
         ([1.0, torch.ones(2)], [1.0, 2.0], TypeError, r"^a must hold numbers, got Tensor "),
         ([1.0, math.nan], [0.0, 0.0], ValueError, r"^a and b must hold finite values only$"),
     ],
+    ids=["2d-a", "2d-b", "dict", "str", "int", "str-item", "bool", "bool-after-tensor",
+         "tensor-item", "nan"],
 )  # fmt: skip
 def test_bad_values_name_the_argument_and_what_it_must_be(a, b, error, match):
     with pytest.raises(error, match=match):
