@@ -138,3 +138,18 @@ def test_recompute_bn_stats_changes_stale_stats():
 def test_recompute_bn_stats_empty():
     with pytest.raises(ValueError, match="batches is empty"):
         recompute_bn_stats([], _bn_net())
+
+
+def test_the_average_forwards_keyword_arguments():
+    model = nn.Linear(3, 2)
+    avg = WeightAverage(model)
+    avg.update_parameters(model)
+    X = torch.randn(4, 3)
+    assert torch.equal(avg(input=X), model(input=X))
+
+
+def test_recompute_bn_stats_names_a_bad_model():
+    with pytest.raises(TypeError, match=r"^model must be an nn\.Module, got str$"):
+        recompute_bn_stats([torch.zeros(2, 2)], "net")
+    with pytest.raises(ValueError, match=r"^batches is empty: need at least one batch$"):
+        recompute_bn_stats(iter([]), _bn_net())

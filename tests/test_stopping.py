@@ -295,3 +295,10 @@ def test_replay_arguments_are_checked():
         replay(Patience(), History())
     with pytest.raises(TypeError, match=r"criterion must be a reglab\.train\.StoppingCriterion"):
         replay("GL_5", History(val_loss=[1.0]))
+
+
+def test_generalization_loss_names_the_bad_loss():
+    with pytest.raises(ValueError, match=r"^val_loss must be a finite number > 0, got 0\.0$"):
+        generalization_loss(0.0, 1.0)
+    with pytest.raises(ValueError, match=r"^best_val_loss must be a finite number > 0, got -1\.0$"):
+        generalization_loss(1.0, -1.0)
