@@ -171,6 +171,10 @@ def test_outside_a_process_group_sync_batch_norm_is_plain_batch_norm():
 def test_launch_rejects_an_empty_world():
     with pytest.raises(ValueError, match="world_size must be an integer >= 1, got 0"):
         launch(_every_config, {}, world_size=0)
+    with pytest.raises(
+        TypeError, match=r"^fn must be a callable fn\(rank, world_size, \*args\), got str$"
+    ):
+        launch("_every_config", {})
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="nn.SyncBatchNorm needs a GPU")
