@@ -153,3 +153,19 @@ def test_recompute_bn_stats_names_a_bad_model():
         recompute_bn_stats([torch.zeros(2, 2)], "net")
     with pytest.raises(ValueError, match=r"^batches is empty: need at least one batch$"):
         recompute_bn_stats(iter([]), _bn_net())
+
+
+def test_weight_average_names_a_bad_model():
+    with pytest.raises(TypeError, match=r"^model must be an nn\.Module, got str$"):
+        WeightAverage("net")
+
+
+def test_a_model_of_another_shape_is_refused():
+    # its parameters, or its buffers, do not pair one to one with the average's
+    avg = WeightAverage(nn.Linear(3, 2))
+    with pytest.raises(ValueError, match="zip"):
+        avg.update_parameters(nn.Sequential(nn.Linear(3, 2), nn.Linear(2, 2)))
+    extra = nn.Linear(3, 2)
+    extra.register_buffer("extra", torch.zeros(1))
+    with pytest.raises(ValueError, match="zip"):
+        avg.update_parameters(extra)
