@@ -37,6 +37,7 @@ CONFIGS = {
     "3d-float64-unequal-slices": _config(7, (2, 6), torch.float64, False, 1),  # 4 + 3 samples
     "2d-affine-float64-unequal": _config(5, (4,), torch.float64, True, 2),  # (N, C): 3 + 2
     "5d-affine-float32": _config(4, (3, 2, 3, 2), torch.float32, True, 3),
+    "3d-affine-float64-one-channel": _config(4, (1, 3), torch.float64, True, 7),
 }
 # One sample: replica 1's slice is empty, but it still takes part in the collectives.
 EMPTY_SLICE_CONFIGS = {"3d-affine-float64-empty-slice": _config(1, (2, 6), torch.float64, True, 6)}
@@ -236,3 +237,20 @@ def test_replicas_in_threads_match_single_process_batch_norm(name):
                 )
                 torch.testing.assert_close(replica["plain"]["output"][step], alone, **tol)
     assert ("weight_grad" in replicas[0]["sync"]) == ("weight" in config)
+
+
+def test_a_replica_with_a_single_value_still_counts():
+    # one channel, 3 + 1 samples: the second replica's slice holds one value, whose
+    # mean is that value and whose variance is 0; plain batch norm would refuse it
+    X = torch.tensor([[0.5], [2.0], [-1.0], [4.0]], dtype=torch.float64)
+    store = dist.HashStore()
+
+    def replica(rank):
+        group = dist.ProcessGroupGloo(store, rank, WORLD_SIZE, timedelta(seconds=30))
+        X_r = (X[:3], X[3:])[rank]
+        return sync_batch_norm(X_r, None, None, training=True, process_group=group)
+
+    with ThreadPoolExecutor(WORLD_SIZE) as pool:
+        futures = [pool.submit(replica, rank) for rank in range(WORLD_SIZE)]
+        y = torch.cat([f.result(timeout=60) for f in futures])
+    torch.testing.assert_close(y, F.batch_norm(X, None, None, training=True))
