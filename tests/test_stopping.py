@@ -320,6 +320,7 @@ def test_patience_mode_max_needs_a_rise_of_more_than_min_delta():
             r"^min_delta must be a finite number >= 0, got False$",
         ),
     ],
+    ids=["alpha-bool", "alpha-str", "min_delta-bool"],
 )
 def test_a_bool_or_a_string_is_no_threshold(factory, match):
     with pytest.raises(ValueError, match=match):
