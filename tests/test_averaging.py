@@ -169,3 +169,16 @@ def test_a_model_of_another_shape_is_refused():
     extra.register_buffer("extra", torch.zeros(1))
     with pytest.raises(ValueError, match="zip"):
         avg.update_parameters(extra)
+
+
+@pytest.mark.parametrize("n", [1, 2, 7])
+def test_the_fused_swa_step_is_the_running_mean(n):
+    # the path AveragedModel takes on accelerators, run here on the CPU: the same mean
+    from reglab.optim.averaging import _swa_step
+
+    g = torch.Generator().manual_seed(n)
+    avg, cur = torch.randn(2, 5, generator=g, dtype=torch.float64)
+    expected = avg + (cur - avg) / (n + 1)  # b_{n+1} = b_n + (theta - b_n) / (n + 1)
+    torch.testing.assert_close(_swa_step(avg, cur, n, fused=True), expected, rtol=1e-14, atol=0)
+    integer = torch.tensor([3, 8])  # integer buffers never take the fused path
+    assert torch.equal(_swa_step(integer, integer + n + 1, n, fused=True), integer + 1)

@@ -88,7 +88,8 @@ class WeightAverage(nn.Module):
                 if self.n_averaged == 0:
                     avg.copy_(cur)  # the average of one model is that model
                 elif self.decay is None:
-                    avg.copy_(_swa_step(avg, cur, self.n_averaged))
+                    fused = avg.device.type != "cpu"  # torch's path on accelerators
+                    avg.copy_(_swa_step(avg, cur, self.n_averaged, fused=fused))
                 elif avg.is_floating_point() or avg.is_complex():
                     avg.lerp_(cur, 1 - self.decay)  # b + (1 - beta)(theta - b)
                 else:  # integer buffers (num_batches_tracked), as torch
@@ -99,9 +100,9 @@ class WeightAverage(nn.Module):
         self.n_averaged += 1
 
 
-def _swa_step(avg: torch.Tensor, cur: torch.Tensor, n: int) -> torch.Tensor:
-    if avg.device.type != "cpu" and (avg.is_floating_point() or avg.is_complex()):
-        # torch's fused path on accelerators: lerp with weight 1 / (n + 1)
+def _swa_step(avg: torch.Tensor, cur: torch.Tensor, n: int, fused: bool) -> torch.Tensor:
+    if fused and (avg.is_floating_point() or avg.is_complex()):
+        # AveragedModel's fused path (accelerators): lerp with weight 1 / (n + 1)
         return torch.lerp(avg, cur, 1 / (n + 1))
     n_plus_1 = torch.tensor(n + 1, device=avg.device)  # a long tensor, as AveragedModel's
     return avg + (cur - avg) / n_plus_1  # b_{n+1} = b_n + (theta - b_n) / (n + 1)
