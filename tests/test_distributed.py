@@ -203,7 +203,7 @@ def _in_threads(config):
     store = dist.HashStore()
 
     def replica(rank):
-        group = dist.ProcessGroupGloo(store, rank, WORLD_SIZE, timedelta(seconds=30))
+        group = dist.ProcessGroupGloo(store, rank, WORLD_SIZE, timedelta(seconds=10))
         return batch_norm_replica(rank, WORLD_SIZE, **config, process_group=group)
 
     with ThreadPoolExecutor(WORLD_SIZE) as pool:
@@ -246,7 +246,7 @@ def test_a_replica_with_a_single_value_still_counts():
     store = dist.HashStore()
 
     def replica(rank):
-        group = dist.ProcessGroupGloo(store, rank, WORLD_SIZE, timedelta(seconds=30))
+        group = dist.ProcessGroupGloo(store, rank, WORLD_SIZE, timedelta(seconds=10))
         X_r = (X[:3], X[3:])[rank]
         return sync_batch_norm(X_r, None, None, training=True, process_group=group)
 
@@ -254,3 +254,79 @@ def test_a_replica_with_a_single_value_still_counts():
         futures = [pool.submit(replica, rank) for rank in range(WORLD_SIZE)]
         y = torch.cat([f.result(timeout=60) for f in futures])
     torch.testing.assert_close(y, F.batch_norm(X, None, None, training=True))
+
+
+def _sync_in_threads(slices, **kwargs):
+    """sync_batch_norm on each slice, one thread per replica, each with its own group."""
+    store = dist.HashStore()
+
+    def replica(rank):
+        group = dist.ProcessGroupGloo(store, rank, len(slices), timedelta(seconds=10))
+        return sync_batch_norm(slices[rank], training=True, process_group=group, **kwargs)
+
+    with ThreadPoolExecutor(len(slices)) as pool:
+        futures = [pool.submit(replica, rank) for rank in range(len(slices))]
+        return [f.result(timeout=60) for f in futures]
+
+
+def test_two_values_in_all_are_enough_and_one_is_not():
+    X = torch.tensor([[0.5], [2.0]], dtype=torch.float64)  # one value in each replica
+    y = torch.cat(_sync_in_threads([X[:1], X[1:]], running_mean=None, running_var=None))
+    torch.testing.assert_close(y, F.batch_norm(X, None, None, training=True))
+    message = r"^Expected more than 1 value per channel when training, got 1 in total$"
+    with pytest.raises(ValueError, match=message):
+        _sync_in_threads([X[:1], X[:0]], running_mean=None, running_var=None)
+
+
+def test_only_the_parameters_that_require_grad_get_one():
+    g = torch.Generator().manual_seed(9)
+    X = torch.randn(6, 2, dtype=torch.float64, generator=g)
+    weight, bias = (
+        torch.tensor([1.5, 0.5], dtype=torch.float64),
+        torch.zeros(2, dtype=torch.float64),
+    )
+    weights = [weight.clone().requires_grad_() for _ in range(WORLD_SIZE)]
+    slices = X.tensor_split(WORLD_SIZE)
+    store = dist.HashStore()
+
+    def replica(rank):
+        group = dist.ProcessGroupGloo(store, rank, WORLD_SIZE, timedelta(seconds=10))
+        y = sync_batch_norm(slices[rank], None, None, weights[rank], bias, True, 0.1, 1e-5, group)
+        y.sum().backward()
+
+    with ThreadPoolExecutor(WORLD_SIZE) as pool:
+        for f in [pool.submit(replica, rank) for rank in range(WORLD_SIZE)]:
+            f.result(timeout=60)
+    reference = weight.clone().requires_grad_()
+    F.batch_norm(X, None, None, reference, bias, True).sum().backward()
+    torch.testing.assert_close(weights[0].grad + weights[1].grad, reference.grad)
+
+
+def test_a_replica_of_one_uses_the_default_momentum_and_eps():
+    g = torch.Generator().manual_seed(10)
+    X = 3 * torch.randn(5, 2, dtype=torch.float64, generator=g) + 1
+    result = batch_norm_replica(0, 1, [X])  # no process group: plain batch norm
+    running_mean, running_var = torch.zeros(2, dtype=X.dtype), torch.ones(2, dtype=X.dtype)
+    y = F.batch_norm(X, running_mean, running_var, training=True)  # momentum 0.1, eps 1e-5
+    torch.testing.assert_close(result["sync"]["output"][0], y)
+    torch.testing.assert_close(result["sync"]["running_var"][0], running_var)
+
+
+@pytest.mark.parametrize(
+    ("rank", "world_size", "batches", "match"),
+    [
+        (0, 0, [torch.ones(2, 1)], r"^world_size must be an integer >= 1, got 0$"),
+        (0, True, [torch.ones(2, 1)], r"^world_size must be an integer >= 1, got True$"),
+        (0, 2.0, [torch.ones(2, 1)], r"^world_size must be an integer >= 1, got 2\.0$"),
+        (2, 2, [torch.ones(2, 1)], r"^rank must be an integer in \[0, 2\), got 2$"),
+        (-1, 2, [torch.ones(2, 1)], r"^rank must be an integer in \[0, 2\), got -1$"),
+        (True, 2, [torch.ones(2, 1)], r"^rank must be an integer in \[0, 2\), got True$"),
+        (1.0, 2, [torch.ones(2, 1)], r"^rank must be an integer in \[0, 2\), got 1\.0$"),
+        (0, 1, [], r"^batches must hold at least one batch$"),
+    ],
+    ids=["world-0", "world-bool", "world-float", "rank-2", "rank-neg", "rank-bool", "rank-float",
+         "no-batches"],
+)  # fmt: skip
+def test_batch_norm_replica_checks_its_arguments(rank, world_size, batches, match):
+    with pytest.raises(ValueError, match=match):
+        batch_norm_replica(rank, world_size, batches)
