@@ -236,6 +236,10 @@ def test_replicas_in_threads_match_single_process_batch_norm(name):
                     X_r, None, None, *params, True, config["momentum"], config["eps"]
                 )
                 torch.testing.assert_close(replica["plain"]["output"][step], alone, **tol)
+            # nn.SyncBatchNorm without a default group: plain batch norm too, same settings
+            if replica["module_error"] is None:
+                for key, value in replica["plain"].items():
+                    torch.testing.assert_close(replica["module"][key][step], value[step], **tol)
     assert ("weight_grad" in replicas[0]["sync"]) == ("weight" in config)
 
 
