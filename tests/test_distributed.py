@@ -231,6 +231,10 @@ def test_replicas_in_threads_match_single_process_batch_norm(name):
         params = [config.get("weight"), config.get("bias")]
         for rank, replica in enumerate(replicas):
             X_r = config["batches"][step].tensor_split(WORLD_SIZE)[rank]
+            dims = [0, *range(2, X_r.dim())]
+            torch.testing.assert_close(
+                replica["slice_mean"][step], X_r.mean(dim=dims), equal_nan=True
+            )
             if X_r.shape[0] > 1:
                 alone = F.batch_norm(
                     X_r, None, None, *params, True, config["momentum"], config["eps"]
@@ -334,3 +338,28 @@ def test_a_replica_of_one_uses_the_default_momentum_and_eps():
 def test_batch_norm_replica_checks_its_arguments(rank, world_size, batches, match):
     with pytest.raises(ValueError, match=match):
         batch_norm_replica(rank, world_size, batches)
+
+
+@pytest.mark.parametrize("name", ["input", "running_mean", "running_var", "weight", "bias"])
+def test_sync_batch_norm_names_an_argument_that_is_no_tensor(name):
+    arguments = dict(input=torch.ones(3, 2), running_mean=None, running_var=None) | {name: [1.0]}
+    kind = "a Tensor" if name == "input" else "a Tensor or None"
+    match = rf"^sync_batch_norm\(\): argument '{name}' must be {kind}, not list$"
+    with pytest.raises(TypeError, match=match):
+        sync_batch_norm(**arguments)
+
+
+def test_outside_a_process_group_weight_bias_and_eps_are_those_of_batch_norm():
+    g = torch.Generator().manual_seed(11)
+    X = torch.randn(6, 3, dtype=torch.float64, generator=g)
+    weight, bias = torch.rand(3, dtype=torch.float64, generator=g) + 0.5, torch.ones(3).double()
+    expected = F.batch_norm(X, None, None, weight, bias, True, 0.1, 0.5)
+    torch.testing.assert_close(
+        sync_batch_norm(X, None, None, weight, bias, True, 0.1, 0.5), expected
+    )
+
+
+def test_in_a_group_a_one_dimensional_input_is_refused():
+    message = r"^expected an input of shape \(N, C, \*\); got \(2,\)$"
+    with pytest.raises(ValueError, match=message):
+        _sync_in_threads([torch.ones(2), torch.ones(2)], running_mean=None, running_var=None)
