@@ -138,3 +138,47 @@ def test_recompute_bn_stats_changes_stale_stats():
 def test_recompute_bn_stats_empty():
     with pytest.raises(ValueError, match="batches is empty"):
         recompute_bn_stats([], _bn_net())
+
+
+def test_the_average_forwards_keyword_arguments():
+    model = nn.Linear(3, 2)
+    avg = WeightAverage(model)
+    avg.update_parameters(model)
+    X = torch.randn(4, 3)
+    assert torch.equal(avg(input=X), model(input=X))
+
+
+def test_recompute_bn_stats_names_a_bad_model():
+    with pytest.raises(TypeError, match=r"^model must be an nn\.Module, got str$"):
+        recompute_bn_stats([torch.zeros(2, 2)], "net")
+    with pytest.raises(ValueError, match=r"^batches is empty: need at least one batch$"):
+        recompute_bn_stats(iter([]), _bn_net())
+
+
+def test_weight_average_names_a_bad_model():
+    with pytest.raises(TypeError, match=r"^model must be an nn\.Module, got str$"):
+        WeightAverage("net")
+
+
+def test_a_model_of_another_shape_is_refused():
+    # its parameters, or its buffers, do not pair one to one with the average's
+    avg = WeightAverage(nn.Linear(3, 2))
+    with pytest.raises(ValueError, match="zip"):
+        avg.update_parameters(nn.Sequential(nn.Linear(3, 2), nn.Linear(2, 2)))
+    extra = nn.Linear(3, 2)
+    extra.register_buffer("extra", torch.zeros(1))
+    with pytest.raises(ValueError, match="zip"):
+        avg.update_parameters(extra)
+
+
+@pytest.mark.parametrize("n", [1, 2, 7])
+def test_the_fused_swa_step_is_the_running_mean(n):
+    # the path AveragedModel takes on accelerators, run here on the CPU: the same mean
+    from reglab.optim.averaging import _swa_step
+
+    g = torch.Generator().manual_seed(n)
+    avg, cur = torch.randn(2, 5, generator=g, dtype=torch.float64)
+    expected = avg + (cur - avg) / (n + 1)  # b_{n+1} = b_n + (theta - b_n) / (n + 1)
+    torch.testing.assert_close(_swa_step(avg, cur, n, fused=True), expected, rtol=1e-14, atol=0)
+    integer = torch.tensor([3, 8])  # integer buffers never take the fused path
+    assert torch.equal(_swa_step(integer, integer + n + 1, n, fused=True), integer + 1)

@@ -1,8 +1,12 @@
 """Synchronized batch norm across 2 gloo processes against single-process batch norm on the
 concatenated batch: outputs, input gradients, weight/bias gradients and running buffers."""
 
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
 import pytest
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 
 from reglab.nn import batch_norm_replica, launch, sync_batch_norm
@@ -33,6 +37,7 @@ CONFIGS = {
     "3d-float64-unequal-slices": _config(7, (2, 6), torch.float64, False, 1),  # 4 + 3 samples
     "2d-affine-float64-unequal": _config(5, (4,), torch.float64, True, 2),  # (N, C): 3 + 2
     "5d-affine-float32": _config(4, (3, 2, 3, 2), torch.float32, True, 3),
+    "3d-affine-float64-one-channel": _config(4, (1, 3), torch.float64, True, 7),
 }
 # One sample: replica 1's slice is empty, but it still takes part in the collectives.
 EMPTY_SLICE_CONFIGS = {"3d-affine-float64-empty-slice": _config(1, (2, 6), torch.float64, True, 6)}
@@ -167,6 +172,10 @@ def test_outside_a_process_group_sync_batch_norm_is_plain_batch_norm():
 def test_launch_rejects_an_empty_world():
     with pytest.raises(ValueError, match="world_size must be an integer >= 1, got 0"):
         launch(_every_config, {}, world_size=0)
+    with pytest.raises(
+        TypeError, match=r"^fn must be a callable fn\(rank, world_size, \*args\), got str$"
+    ):
+        launch("_every_config", {})
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="nn.SyncBatchNorm needs a GPU")
@@ -186,3 +195,171 @@ def test_nn_sync_batch_norm_on_cuda_matches_the_from_scratch_version():
         for key in ("weight_grad", "bias_grad", "running_mean", "running_var"):
             for r in results:
                 torch.testing.assert_close(r["module"][key][step], r["sync"][key][step])
+
+
+def _in_threads(config):
+    """Both replicas in threads of this process, each with its own gloo group: mutation
+    testing sees the code run here (in spawned processes it cannot)."""
+    store = dist.HashStore()
+
+    def replica(rank):
+        group = dist.ProcessGroupGloo(store, rank, WORLD_SIZE, timedelta(seconds=10))
+        return batch_norm_replica(rank, WORLD_SIZE, **config, process_group=group)
+
+    with ThreadPoolExecutor(WORLD_SIZE) as pool:
+        futures = [pool.submit(replica, rank) for rank in range(WORLD_SIZE)]
+        return [f.result(timeout=60) for f in futures]
+
+
+@pytest.mark.parametrize("name", CONFIGS | EMPTY_SLICE_CONFIGS)
+def test_replicas_in_threads_match_single_process_batch_norm(name):
+    config = (CONFIGS | EMPTY_SLICE_CONFIGS)[name]
+    replicas = _in_threads(config)
+    dtype = config["batches"][0].dtype
+    tol = {} if dtype == torch.float32 else dict(rtol=1e-10, atol=1e-10)
+    for step, expected in enumerate(_single_process(config)):
+        for key, want in expected.items():
+            got = [r["sync"][key][step] for r in replicas]
+            if key in ("output", "input_grad"):  # each replica holds its slice
+                torch.testing.assert_close(torch.cat(got), want, **tol)
+            elif key in ("weight_grad", "bias_grad"):  # each replica's share: they add up
+                torch.testing.assert_close(sum(got), want, **tol)
+            else:  # running buffers: identical in every replica
+                for value in got:
+                    torch.testing.assert_close(value, want, **tol)
+        # plain batch norm: each replica normalizes its slice as if it were the whole batch
+        params = [config.get("weight"), config.get("bias")]
+        for rank, replica in enumerate(replicas):
+            X_r = config["batches"][step].tensor_split(WORLD_SIZE)[rank]
+            dims = [0, *range(2, X_r.dim())]
+            torch.testing.assert_close(
+                replica["slice_mean"][step], X_r.mean(dim=dims), equal_nan=True
+            )
+            if X_r.shape[0] > 1:
+                alone = F.batch_norm(
+                    X_r, None, None, *params, True, config["momentum"], config["eps"]
+                )
+                torch.testing.assert_close(replica["plain"]["output"][step], alone, **tol)
+            # nn.SyncBatchNorm without a default group: plain batch norm too, same settings
+            if replica["module_error"] is None:
+                for key, value in replica["plain"].items():
+                    torch.testing.assert_close(replica["module"][key][step], value[step], **tol)
+    assert ("weight_grad" in replicas[0]["sync"]) == ("weight" in config)
+
+
+def test_a_replica_with_a_single_value_still_counts():
+    # one channel, 3 + 1 samples: the second replica's slice holds one value, whose
+    # mean is that value and whose variance is 0; plain batch norm would refuse it
+    X = torch.tensor([[0.5], [2.0], [-1.0], [4.0]], dtype=torch.float64)
+    store = dist.HashStore()
+
+    def replica(rank):
+        group = dist.ProcessGroupGloo(store, rank, WORLD_SIZE, timedelta(seconds=10))
+        X_r = (X[:3], X[3:])[rank]
+        return sync_batch_norm(X_r, None, None, training=True, process_group=group)
+
+    with ThreadPoolExecutor(WORLD_SIZE) as pool:
+        futures = [pool.submit(replica, rank) for rank in range(WORLD_SIZE)]
+        y = torch.cat([f.result(timeout=60) for f in futures])
+    torch.testing.assert_close(y, F.batch_norm(X, None, None, training=True))
+
+
+def _sync_in_threads(slices, **kwargs):
+    """sync_batch_norm on each slice, one thread per replica, each with its own group."""
+    store = dist.HashStore()
+
+    def replica(rank):
+        group = dist.ProcessGroupGloo(store, rank, len(slices), timedelta(seconds=10))
+        return sync_batch_norm(slices[rank], training=True, process_group=group, **kwargs)
+
+    with ThreadPoolExecutor(len(slices)) as pool:
+        futures = [pool.submit(replica, rank) for rank in range(len(slices))]
+        return [f.result(timeout=60) for f in futures]
+
+
+def test_two_values_in_all_are_enough_and_one_is_not():
+    X = torch.tensor([[0.5], [2.0]], dtype=torch.float64)  # one value in each replica
+    y = torch.cat(_sync_in_threads([X[:1], X[1:]], running_mean=None, running_var=None))
+    torch.testing.assert_close(y, F.batch_norm(X, None, None, training=True))
+    message = r"^Expected more than 1 value per channel when training, got 1 in total$"
+    with pytest.raises(ValueError, match=message):
+        _sync_in_threads([X[:1], X[:0]], running_mean=None, running_var=None)
+
+
+def test_only_the_parameters_that_require_grad_get_one():
+    g = torch.Generator().manual_seed(9)
+    X = torch.randn(6, 2, dtype=torch.float64, generator=g)
+    weight, bias = (
+        torch.tensor([1.5, 0.5], dtype=torch.float64),
+        torch.zeros(2, dtype=torch.float64),
+    )
+    weights = [weight.clone().requires_grad_() for _ in range(WORLD_SIZE)]
+    slices = X.tensor_split(WORLD_SIZE)
+    store = dist.HashStore()
+
+    def replica(rank):
+        group = dist.ProcessGroupGloo(store, rank, WORLD_SIZE, timedelta(seconds=10))
+        y = sync_batch_norm(slices[rank], None, None, weights[rank], bias, True, 0.1, 1e-5, group)
+        y.sum().backward()
+
+    with ThreadPoolExecutor(WORLD_SIZE) as pool:
+        for f in [pool.submit(replica, rank) for rank in range(WORLD_SIZE)]:
+            f.result(timeout=60)
+    reference = weight.clone().requires_grad_()
+    F.batch_norm(X, None, None, reference, bias, True).sum().backward()
+    torch.testing.assert_close(weights[0].grad + weights[1].grad, reference.grad)
+
+
+def test_a_replica_of_one_uses_the_default_momentum_and_eps():
+    g = torch.Generator().manual_seed(10)
+    X = 3 * torch.randn(5, 2, dtype=torch.float64, generator=g) + 1
+    result = batch_norm_replica(0, 1, [X])  # no process group: plain batch norm
+    running_mean, running_var = torch.zeros(2, dtype=X.dtype), torch.ones(2, dtype=X.dtype)
+    y = F.batch_norm(X, running_mean, running_var, training=True)  # momentum 0.1, eps 1e-5
+    torch.testing.assert_close(result["sync"]["output"][0], y)
+    torch.testing.assert_close(result["sync"]["running_var"][0], running_var)
+
+
+@pytest.mark.parametrize(
+    ("rank", "world_size", "batches", "match"),
+    [
+        (0, 0, [torch.ones(2, 1)], r"^world_size must be an integer >= 1, got 0$"),
+        (0, True, [torch.ones(2, 1)], r"^world_size must be an integer >= 1, got True$"),
+        (0, 2.0, [torch.ones(2, 1)], r"^world_size must be an integer >= 1, got 2\.0$"),
+        (2, 2, [torch.ones(2, 1)], r"^rank must be an integer in \[0, 2\), got 2$"),
+        (-1, 2, [torch.ones(2, 1)], r"^rank must be an integer in \[0, 2\), got -1$"),
+        (True, 2, [torch.ones(2, 1)], r"^rank must be an integer in \[0, 2\), got True$"),
+        (1.0, 2, [torch.ones(2, 1)], r"^rank must be an integer in \[0, 2\), got 1\.0$"),
+        (0, 1, [], r"^batches must hold at least one batch$"),
+    ],
+    ids=["world-0", "world-bool", "world-float", "rank-2", "rank-neg", "rank-bool", "rank-float",
+         "no-batches"],
+)  # fmt: skip
+def test_batch_norm_replica_checks_its_arguments(rank, world_size, batches, match):
+    with pytest.raises(ValueError, match=match):
+        batch_norm_replica(rank, world_size, batches)
+
+
+@pytest.mark.parametrize("name", ["input", "running_mean", "running_var", "weight", "bias"])
+def test_sync_batch_norm_names_an_argument_that_is_no_tensor(name):
+    arguments = dict(input=torch.ones(3, 2), running_mean=None, running_var=None) | {name: [1.0]}
+    kind = "a Tensor" if name == "input" else "a Tensor or None"
+    match = rf"^sync_batch_norm\(\): argument '{name}' must be {kind}, not list$"
+    with pytest.raises(TypeError, match=match):
+        sync_batch_norm(**arguments)
+
+
+def test_outside_a_process_group_weight_bias_and_eps_are_those_of_batch_norm():
+    g = torch.Generator().manual_seed(11)
+    X = torch.randn(6, 3, dtype=torch.float64, generator=g)
+    weight, bias = torch.rand(3, dtype=torch.float64, generator=g) + 0.5, torch.ones(3).double()
+    expected = F.batch_norm(X, None, None, weight, bias, True, 0.1, 0.5)
+    torch.testing.assert_close(
+        sync_batch_norm(X, None, None, weight, bias, True, 0.1, 0.5), expected
+    )
+
+
+def test_in_a_group_a_one_dimensional_input_is_refused():
+    message = r"^expected an input of shape \(N, C, \*\); got \(2,\)$"
+    with pytest.raises(ValueError, match=message):
+        _sync_in_threads([torch.ones(2), torch.ones(2)], running_mean=None, running_var=None)

@@ -1,4 +1,5 @@
 import math
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -191,7 +192,8 @@ def test_holm_matches_statsmodels(p_values):
     diffs = [paired_difference([p, 2 * p], [0.0, 0.0]) for p in p_values]
     diffs = [replace_p(d, p) for d, p in zip(diffs, p_values, strict=True)]
     adjusted = holm(diffs)
-    expected = multipletests(p_values, alpha=0.05, method="holm")[1]
+    with mock.patch("gc.collect"):  # multipletests collects garbage on every call: 0.2 s here
+        expected = multipletests(p_values, alpha=0.05, method="holm")[1]
     assert [d.p_adjusted for d in adjusted] == pytest.approx(list(expected), rel=1e-12)
     assert all(d.family_size == len(p_values) for d in adjusted)
     assert [d.p_value for d in adjusted] == p_values  # the raw p-values are kept
@@ -328,3 +330,60 @@ def test_describe_in_a_family_names_the_holm_p_that_decides():
     assert text.endswith(" over 3)")
     assert f"p = {family[1].p_adjusted:.2g} over 3)" in text
     assert "Holm-adjusted p < 0.001 over 3)" in family[0].describe()
+
+
+def test_describe_writes_p_at_a_thousandth_as_a_number():
+    # "p < 0.001" only strictly below a thousandth; 0.001 itself is written out
+    from dataclasses import replace
+
+    d = paired_difference([1.0, 1.2, 0.9, 1.1, 1.0], [0.0, 0.1, 0.1, 0.0, 0.2])
+    assert replace(d, p_adjusted=0.001, family_size=2).describe().endswith("p = 0.001 over 2)")
+    assert replace(d, p_adjusted=0.000999, family_size=2).describe().endswith("p < 0.001 over 2)")
+
+
+@pytest.mark.parametrize("bad", [5, "ab", None])
+def test_tally_rejects_a_non_sequence_naming_its_type(bad):
+    with pytest.raises(
+        TypeError, match=rf"must be a sequence of PairedDifference, got {type(bad).__name__}$"
+    ):
+        tally(bad)
+
+
+def test_tally_names_the_type_of_a_bad_element():
+    strong = paired_difference([1.0, 1.2, 0.9, 1.1, 1.0], [0.0, 0.1, 0.1, 0.0, 0.2])
+    with pytest.raises(TypeError, match=r"differences\[1\] must be a PairedDifference, got float$"):
+        tally([strong, 0.5])
+
+
+ONE_D = r"must be 1-D \(one value per seed\), got "
+SEQ = "must be a sequence of numbers, one per seed, got"
+DICT = r"\(a dict would contribute its keys\)"
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "error", "match"),
+    [
+        (torch.ones(2, 2), [1.0, 2.0], ValueError, rf"^a {ONE_D}\(2, 2\)$"),
+        ([1.0, 2.0], torch.ones(2, 1), ValueError, rf"^b {ONE_D}\(2, 1\)$"),
+        ({0.9: 1, 0.8: 2}, [1.0, 2.0], TypeError, rf"^a {SEQ} dict {DICT}$"),
+        ([1.0, 2.0], "12", TypeError, rf"^b {SEQ} str "),
+        (5, [1.0], TypeError, rf"^a {SEQ} int "),
+        ([1.0, "x"], [1.0, 2.0], TypeError, r"^a must hold numbers, got str 'x'$"),
+        ([1.0, 2.0], [True, False], TypeError, r"^b must hold numbers, got bool True$"),
+        ([torch.tensor(1.0), True], [1.0, 2.0], TypeError, r"^a must hold numbers, got bool True$"),
+        ([1.0, torch.ones(2)], [1.0, 2.0], TypeError, r"^a must hold numbers, got Tensor "),
+        ([1.0, math.nan], [0.0, 0.0], ValueError, r"^a and b must hold finite values only$"),
+    ],
+    ids=["2d-a", "2d-b", "dict", "str", "int", "str-item", "bool", "bool-after-tensor",
+         "tensor-item", "nan"],
+)  # fmt: skip
+def test_bad_values_name_the_argument_and_what_it_must_be(a, b, error, match):
+    with pytest.raises(error, match=match):
+        paired_difference(a, b)
+
+
+def test_one_element_tensors_count_as_numbers():
+    a = [torch.tensor(0.9, dtype=torch.float64), torch.tensor([0.8], dtype=torch.float64), 0.7]
+    assert paired_difference(a, [0.5, 0.6, 0.4]) == paired_difference(
+        [0.9, 0.8, 0.7], [0.5, 0.6, 0.4]
+    )

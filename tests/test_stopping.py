@@ -295,3 +295,38 @@ def test_replay_arguments_are_checked():
         replay(Patience(), History())
     with pytest.raises(TypeError, match=r"criterion must be a reglab\.train\.StoppingCriterion"):
         replay("GL_5", History(val_loss=[1.0]))
+
+
+def test_generalization_loss_names_the_bad_loss():
+    with pytest.raises(ValueError, match=r"^val_loss must be a finite number > 0, got 0\.0$"):
+        generalization_loss(0.0, 1.0)
+    with pytest.raises(ValueError, match=r"^best_val_loss must be a finite number > 0, got -1\.0$"):
+        generalization_loss(1.0, -1.0)
+
+
+def test_patience_mode_max_needs_a_rise_of_more_than_min_delta():
+    # v* = 0.5 at epoch 1; 0.52 and 0.54 are not above 0.5 + 0.05 = 0.55: misses 1 and 2
+    criterion = Patience(2, min_delta=0.05, monitor="val_acc", mode="max")
+    assert [criterion.update(val_acc=a) for a in (0.5, 0.52, 0.54)] == [False, False, True]
+
+
+@pytest.mark.parametrize(
+    ("factory", "match"),
+    [
+        (lambda: GeneralizationLoss(True), r"^alpha must be a finite number > 0, got True$"),
+        (lambda: GeneralizationLoss("5"), r"^alpha must be a finite number > 0, got '5'$"),
+        (
+            lambda: Patience(3, min_delta=False),
+            r"^min_delta must be a finite number >= 0, got False$",
+        ),
+    ],
+    ids=["alpha-bool", "alpha-str", "min_delta-bool"],
+)
+def test_a_bool_or_a_string_is_no_threshold(factory, match):
+    with pytest.raises(ValueError, match=match):
+        factory()
+
+
+def test_a_fresh_criterion_has_no_best_epoch():
+    for criterion in (GeneralizationLoss(), Patience(), ProgressQuotient(), UpStrips()):
+        assert (criterion.epoch, criterion.best_epoch, criterion.best_value) == (0, None, None)

@@ -203,7 +203,8 @@ def sync_batch_norm(
         momentum (float): weight of the newest batch in the buffers. Default: ``0.1``.
         eps (float): added to the variance. Default: ``1e-5``.
         process_group (torch.distributed.ProcessGroup, optional): the replicas to
-            synchronize. Default: the whole world.
+            synchronize; used as given even where no default group is initialized.
+            Default: ``None`` (the whole world).
 
     Shape:
         - Input: :math:`(N_r, C, *)`; Output: the same shape.
@@ -218,7 +219,10 @@ def sync_batch_norm(
     """
     check_tensors("sync_batch_norm", input, running_mean=running_mean, running_var=running_var,
                   weight=weight, bias=bias)  # fmt: skip
-    synced = training and dist.is_available() and dist.is_initialized()
+    # an explicit group needs no default one (threads of one process may each hold one)
+    synced = (
+        training and dist.is_available() and (process_group is not None or dist.is_initialized())
+    )
     if not synced or dist.get_world_size(process_group) == 1:
         return batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
     if input.dim() < 2:
@@ -238,6 +242,7 @@ def batch_norm_replica(
     momentum: float = 0.1,
     eps: float = 1e-5,
     device: str = "cpu",
+    process_group: dist.ProcessGroup | None = None,
 ) -> dict:
     r"""One replica of a data-parallel step, run by :func:`launch` in each process.
 
@@ -260,6 +265,8 @@ def batch_norm_replica(
         momentum (float): as in ``nn.BatchNorm2d``. Default: ``0.1``.
         eps (float): as in ``nn.BatchNorm2d``. Default: ``1e-5``.
         device (str): where the replica computes. Default: ``"cpu"``.
+        process_group (torch.distributed.ProcessGroup, optional): the group of the
+            replicas, for :func:`sync_batch_norm`. Default: ``None`` (the whole world).
 
     Returns:
         dict: ``"slice_mean"``, the per-channel mean of the slice, per step; for ``"plain"``,
@@ -289,7 +296,7 @@ def batch_norm_replica(
         return F.batch_norm(X, *buffers, w, b, True, momentum, eps)
 
     def synced(X, buffers, w, b):
-        return sync_batch_norm(X, *buffers, w, b, True, momentum, eps)
+        return sync_batch_norm(X, *buffers, w, b, True, momentum, eps, process_group)
 
     layers = {"plain": plain, "sync": synced}
     buffers = {name: (torch.zeros(C, **kw), torch.ones(C, **kw)) for name in layers}

@@ -79,34 +79,35 @@ class WeightAverage(nn.Module):
             mine, theirs = self.module.parameters(), model.parameters()
         return list(zip(mine, theirs, strict=True))
 
-    @torch.no_grad()
     def update_parameters(self, model: nn.Module) -> None:
         """Fold the current weights of ``model`` into the average."""
-        for avg, cur in self._pairs(model):
-            cur = cur.detach().to(avg.device)
-            if self.n_averaged == 0:
-                avg.copy_(cur)  # the average of one model is that model
-            elif self.decay is None:
-                avg.copy_(_swa_step(avg, cur, self.n_averaged))
-            elif avg.is_floating_point() or avg.is_complex():
-                avg.lerp_(cur, 1 - self.decay)  # b + (1 - beta)(theta - b)
-            else:  # integer buffers (num_batches_tracked), as torch
-                avg.copy_(avg * self.decay + cur * (1 - self.decay))
-        if not self.use_buffers:  # buffers follow the model
-            for mine, theirs in zip(self.module.buffers(), model.buffers(), strict=True):
-                mine.copy_(theirs.detach().to(mine.device))
+        # a with-block, not a decorator: mutmut leaves decorated functions unmutated
+        with torch.no_grad():
+            for avg, cur in self._pairs(model):
+                cur = cur.detach().to(avg.device)
+                if self.n_averaged == 0:
+                    avg.copy_(cur)  # the average of one model is that model
+                elif self.decay is None:
+                    fused = avg.device.type != "cpu"  # torch's path on accelerators
+                    avg.copy_(_swa_step(avg, cur, self.n_averaged, fused=fused))
+                elif avg.is_floating_point() or avg.is_complex():
+                    avg.lerp_(cur, 1 - self.decay)  # b + (1 - beta)(theta - b)
+                else:  # integer buffers (num_batches_tracked), as torch
+                    avg.copy_(avg * self.decay + cur * (1 - self.decay))
+            if not self.use_buffers:  # buffers follow the model
+                for mine, theirs in zip(self.module.buffers(), model.buffers(), strict=True):
+                    mine.copy_(theirs.detach().to(mine.device))
         self.n_averaged += 1
 
 
-def _swa_step(avg: torch.Tensor, cur: torch.Tensor, n: int) -> torch.Tensor:
-    if avg.device.type != "cpu" and (avg.is_floating_point() or avg.is_complex()):
-        # torch's fused path on accelerators: lerp with weight 1 / (n + 1)
+def _swa_step(avg: torch.Tensor, cur: torch.Tensor, n: int, fused: bool) -> torch.Tensor:
+    if fused and (avg.is_floating_point() or avg.is_complex()):
+        # AveragedModel's fused path (accelerators): lerp with weight 1 / (n + 1)
         return torch.lerp(avg, cur, 1 / (n + 1))
     n_plus_1 = torch.tensor(n + 1, device=avg.device)  # a long tensor, as AveragedModel's
     return avg + (cur - avg) / n_plus_1  # b_{n+1} = b_n + (theta - b_n) / (n + 1)
 
 
-@torch.no_grad()
 def recompute_bn_stats(batches: Iterable, model: nn.Module) -> None:
     r"""Set every batch-norm layer's running statistics to their mean over ``batches``.
 
@@ -126,32 +127,34 @@ def recompute_bn_stats(batches: Iterable, model: nn.Module) -> None:
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
-    layers = [m for m in model.modules() if isinstance(m, _BatchNorm)]
-    if not layers:
-        return
-    sums: dict[nn.Module, list] = {m: [0.0, 0.0, 0] for m in layers}
+    # a with-block, not a decorator: mutmut leaves decorated functions unmutated
+    with torch.no_grad():
+        layers = [m for m in model.modules() if isinstance(m, _BatchNorm)]
+        if not layers:
+            return
+        sums: dict[nn.Module, list] = {m: [0.0, 0.0, 0] for m in layers}
 
-    def record(module, inputs):
-        x = inputs[0]
-        dims = [d for d in range(x.dim()) if d != 1]  # all but the channel axis
-        sums[module][0] = sums[module][0] + x.mean(dims)  # mu_k
-        sums[module][1] = sums[module][1] + x.var(dims, correction=1)  # sigma_k^2, unbiased
-        sums[module][2] += 1
+        def record(module, inputs):
+            x = inputs[0]
+            dims = [d for d in range(x.dim()) if d != 1]  # all but the channel axis
+            sums[module][0] = sums[module][0] + x.mean(dims)  # mu_k
+            sums[module][1] = sums[module][1] + x.var(dims, correction=1)  # sigma_k^2, unbiased
+            sums[module][2] += 1
 
-    hooks = [m.register_forward_pre_hook(record) for m in layers]
-    was_training = model.training
-    model.train()
-    try:
-        for X in batches:
-            model(X[0] if isinstance(X, (list, tuple)) else X)
-    finally:
-        for h in hooks:
-            h.remove()
-        model.train(was_training)
-    for m in layers:
-        mean_sum, var_sum, k = sums[m]
-        if k == 0:
-            raise ValueError("batches is empty: need at least one batch")
-        m.running_mean.copy_(mean_sum / k)  # (1/K) sum_k mu_k
-        m.running_var.copy_(var_sum / k)  # (1/K) sum_k sigma_k^2
-        m.num_batches_tracked.fill_(k)
+        hooks = [m.register_forward_pre_hook(record) for m in layers]
+        was_training = model.training
+        model.train()
+        try:
+            for X in batches:
+                model(X[0] if isinstance(X, (list, tuple)) else X)
+        finally:
+            for h in hooks:
+                h.remove()
+            model.train(was_training)
+        for m in layers:
+            mean_sum, var_sum, k = sums[m]
+            if k == 0:
+                raise ValueError("batches is empty: need at least one batch")
+            m.running_mean.copy_(mean_sum / k)  # (1/K) sum_k mu_k
+            m.running_var.copy_(var_sum / k)  # (1/K) sum_k sigma_k^2
+            m.num_batches_tracked.fill_(k)
