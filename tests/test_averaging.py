@@ -163,12 +163,21 @@ def test_weight_average_names_a_bad_model():
 def test_a_model_of_another_shape_is_refused():
     # its parameters, or its buffers, do not pair one to one with the average's
     avg = WeightAverage(nn.Linear(3, 2))
-    with pytest.raises(ValueError, match="zip"):
+    message = r"^model must have the averaged model's parameters: 2 tensors of shapes"
+    with pytest.raises(ValueError, match=message + r".*got 4 of shapes"):
         avg.update_parameters(nn.Sequential(nn.Linear(3, 2), nn.Linear(2, 2)))
+    with pytest.raises(ValueError, match=message + r".*got 2 of shapes"):
+        avg.update_parameters(nn.Linear(2, 3))  # as many tensors, other shapes
     extra = nn.Linear(3, 2)
     extra.register_buffer("extra", torch.zeros(1))
-    with pytest.raises(ValueError, match="zip"):
-        avg.update_parameters(extra)
+    for use_buffers in (False, True):  # buffers are averaged, or follow the model
+        avg = WeightAverage(nn.Linear(3, 2), use_buffers=use_buffers)
+        before = [p.clone() for p in avg.parameters()]
+        with pytest.raises(ValueError, match=r"^model must have the averaged model's "
+                           r"buffers: 0 tensors of shapes \[\], got 1 of shapes"):  # fmt: skip
+            avg.update_parameters(extra)
+        assert all(torch.equal(a, b) for a, b in zip(avg.parameters(), before, strict=True))
+        assert avg.n_averaged == 0  # nothing was folded in
 
 
 @pytest.mark.parametrize("n", [1, 2, 7])

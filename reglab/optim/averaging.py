@@ -14,7 +14,6 @@ recomputes them with one pass over the data, as ``torch.optim.swa_utils.update_b
 from __future__ import annotations
 
 import copy
-import itertools
 from collections.abc import Iterable
 
 import torch
@@ -71,19 +70,24 @@ class WeightAverage(nn.Module):
     def forward(self, *args, **kwargs):
         return self.module(*args, **kwargs)
 
-    def _pairs(self, model: nn.Module):
-        if self.use_buffers:
-            mine = itertools.chain(self.module.parameters(), self.module.buffers())
-            theirs = itertools.chain(model.parameters(), model.buffers())
-        else:
-            mine, theirs = self.module.parameters(), model.parameters()
+    def _pairs(self, model: nn.Module, what: str):
+        """``(average's tensor, model's tensor)`` pairs of ``what`` ("parameters" or
+        "buffers"); a model whose tensors do not match one to one is refused."""
+        mine, theirs = list(getattr(self.module, what)()), list(getattr(model, what)())
+        shapes = [a.shape for a in mine], [b.shape for b in theirs]
+        if shapes[0] != shapes[1]:
+            raise ValueError(
+                f"model must have the averaged model's {what}: {len(mine)} tensors of "
+                f"shapes {shapes[0]}, got {len(theirs)} of shapes {shapes[1]}"
+            )
         return list(zip(mine, theirs, strict=True))
 
     def update_parameters(self, model: nn.Module) -> None:
         """Fold the current weights of ``model`` into the average."""
         # a with-block, not a decorator: mutmut leaves decorated functions unmutated
         with torch.no_grad():
-            for avg, cur in self._pairs(model):
+            params, buffers = self._pairs(model, "parameters"), self._pairs(model, "buffers")
+            for avg, cur in params + buffers if self.use_buffers else params:
                 cur = cur.detach().to(avg.device)
                 if self.n_averaged == 0:
                     avg.copy_(cur)  # the average of one model is that model
@@ -95,7 +99,7 @@ class WeightAverage(nn.Module):
                 else:  # integer buffers (num_batches_tracked), as torch
                     avg.copy_(avg * self.decay + cur * (1 - self.decay))
             if not self.use_buffers:  # buffers follow the model
-                for mine, theirs in zip(self.module.buffers(), model.buffers(), strict=True):
+                for mine, theirs in buffers:
                     mine.copy_(theirs.detach().to(mine.device))
         self.n_averaged += 1
 
