@@ -363,3 +363,32 @@ def test_in_a_group_a_one_dimensional_input_is_refused():
     message = r"^expected an input of shape \(N, C, \*\); got \(2,\)$"
     with pytest.raises(ValueError, match=message):
         _sync_in_threads([torch.ones(2), torch.ones(2)], running_mean=None, running_var=None)
+
+
+def _rank_and_threads(rank, world_size, tag):
+    if tag == "raise":
+        raise RuntimeError("fn failed")
+    return {"rank": rank, "world_size": world_size, "tag": tag,
+            "threads": torch.get_num_threads(), "group": dist.get_world_size()}  # fmt: skip
+
+
+def test_a_worker_joins_the_group_saves_fns_result_and_leaves(tmp_path):
+    # what launch() runs in each spawned process, here in this one (a group of one), so
+    # that its lines run where the tests can see them
+    from reglab.nn.sync_batchnorm import _worker
+
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)  # the worker sets one thread per replica
+        _worker(0, _rank_and_threads, 1, "gloo", str(tmp_path), ("x",))
+        assert not dist.is_initialized()  # the group is destroyed afterwards
+        saved = torch.load(tmp_path / "rank0.pt")
+        assert saved == {"rank": 0, "world_size": 1, "tag": "x", "threads": 1, "group": 1}
+        failing = tmp_path / "failing"
+        failing.mkdir()
+        with pytest.raises(RuntimeError, match="fn failed"):
+            _worker(0, _rank_and_threads, 1, "gloo", str(failing), ("raise",))
+        assert not dist.is_initialized()  # also after fn raised
+        assert not (failing / "rank0.pt").exists()
+    finally:
+        torch.set_num_threads(threads)
