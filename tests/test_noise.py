@@ -152,3 +152,59 @@ def test_errors():
         noise_penalty_monte_carlo(nn.Linear(4, 1).double(), X, y, 0.1, num_draws=0)
     with pytest.raises(ValueError, match="one value per sample"):
         noise_penalty_monte_carlo(nn.Linear(4, 2).double(), X, y, 0.1, num_draws=1)
+
+
+def _named_errors():
+    X, y = _problem(N=6, d=2)
+    lin = nn.Linear(2, 1).double()
+    nonneg, posint = "must be a finite number >= 0, got", "must be an integer >= 1, got"
+    return {
+        "noise std": (lambda: add_input_noise(X, -1.0), ValueError, rf"^std {nonneg} -1"),
+        "ridge penalty": (lambda: ridge_solution(X, y, -1.0), ValueError, rf"^penalty {nonneg}"),
+        "ridge 1-D X": (lambda: ridge_solution(y, y, 0.1), ValueError, r"^X must be \(N, d\)"),
+        "ridge 2-D y": (lambda: ridge_solution(X, X, 0.1), ValueError, r"^X must be \(N, d\)"),
+        "axis std": (lambda: axis_noise(3, -1.0), ValueError, rf"^std {nonneg} -1"),
+        "axis features": (lambda: axis_noise(0, 0.1), ValueError, rf"^num_features {posint} 0"),
+        "sgd std": (lambda: noisy_least_squares_sgd(X, y, -1.0), ValueError, rf"^std {nonneg}"),
+        "sgd lr": (
+            lambda: noisy_least_squares_sgd(X, y, 0.1, lr=-1.0), ValueError,
+            r"^lr must be a finite number > 0, got -1"),
+        "sgd shapes": (
+            lambda: noisy_least_squares_sgd(X, y[:-1], 0.1), ValueError, r"^X must be \(N, d\)"),
+        "sgd 1-D X": (
+            lambda: noisy_least_squares_sgd(y, y, 0.1), ValueError, r"^X must be \(N, d\)"),
+        "sgd batch 0": (
+            lambda: noisy_least_squares_sgd(X, y, 0.1, batch_size=0), ValueError,
+            rf"^batch_size {posint} 0"),
+        "sgd batch N+1": (
+            lambda: noisy_least_squares_sgd(X, y, 0.1, batch_size=7), ValueError,
+            r"^batch_size must be in \[1, 6\], got 7$"),
+        "mc std": (
+            lambda: noise_penalty_monte_carlo(lin, X, y, -1.0), ValueError, rf"^std {nonneg}"),
+        "mc model": (
+            lambda: noise_penalty_monte_carlo(lambda x: x, X, y, 0.1), TypeError,
+            r"^model must be an nn\.Module, got function"),
+        "mc X": (
+            lambda: noise_penalty_monte_carlo(lin, X.tolist(), y, 0.1), TypeError,
+            r"^X and y must be tensors, got list, Tensor"),
+        "mc y": (
+            lambda: noise_penalty_monte_carlo(lin, X, y.tolist(), 0.1), TypeError,
+            r"^X and y must be tensors, got Tensor, list"),
+        "mc y column": (
+            lambda: noise_penalty_monte_carlo(lin, X, y[:, None], 0.1), ValueError,
+            r"^y must be \(N,\) for X of \(6, 2\), got \(6, 1\)"),
+        "taylor std": (
+            lambda: noise_penalty_taylor(lin, X, y, -1.0), ValueError, rf"^std {nonneg}"),
+        "taylor model": (
+            lambda: noise_penalty_taylor(None, X, y, 0.1), TypeError, r"^model must be an nn"),
+        "taylor outputs": (
+            lambda: noise_penalty_taylor(nn.Linear(2, 2).double(), X, y, 0.1), ValueError,
+            r"^model must return one value per sample, got \(1, 2\)"),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(_named_errors()))
+def test_errors_name_the_argument_and_its_range(case):
+    call, error, message = _named_errors()[case]
+    with pytest.raises(error, match=message):
+        call()
