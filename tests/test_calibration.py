@@ -129,3 +129,57 @@ def test_probabilistic_scores():
     assert scores["ece"] == pytest.approx(_reference(p, y, 15), abs=1e-6)
     with pytest.raises(ValueError, match="logits must be"):
         probabilistic_scores(logits, y[:2])
+
+
+def _named_errors():
+    probs, y = torch.tensor([[0.2, 0.8], [0.5, 0.5]]), torch.tensor([1, 0])
+    ece = expected_calibration_error
+    not_indices = r"^y must be a 1-D tensor of class indices, got torch\."
+    outside = r"^probs must lie in \[0, 1\]"
+    return {
+        "n_bins": (lambda: ece(probs, y, n_bins=0), r"^n_bins must be an integer >= 1, got 0"),
+        "probs 1-D": (lambda: ece(probs[0], y), r"^probs must have shape \(N, K\), got \(2,\)$"),
+        "probs 3-D": (lambda: ece(probs[None], y), r"^probs must have shape \(N, K\), got \(1,"),
+        "y float": (
+            lambda: ece(probs, y.double()),
+            r"^y must be a 1-D tensor of class indices, got torch\.float64 \(2,\)$"),
+        "y bool": (
+            lambda: ece(probs, y.bool()), not_indices + "bool"),
+        "y 2-D": (
+            lambda: ece(probs, y[:, None]), not_indices + "int"),
+        "sizes": (lambda: ece(probs, y[:1]), r"^probs and y differ in batch size: 2 != 1$"),
+        "empty": (
+            lambda: ece(probs[:0], y[:0]), r"^probs and y are empty: need at least one sample$"),
+        "integers": (
+            lambda: ece(torch.tensor([[0, 1], [1, 0]]), y),
+            r"^probs must be floating point, got torch\.int64$"),
+        "above 1": (
+            lambda: ece(torch.tensor([[1.5, -0.5], [0.5, 0.5]]), y), outside),
+        "below 0": (
+            lambda: ece(torch.tensor([[-0.1, 0.9], [0.5, 0.5]]), y), outside),
+        "row sums": (
+            lambda: ece(torch.tensor([[0.2, 0.2], [0.5, 0.5]]), y),
+            r"^each row of probs must sum to 1 \(off by up to 0\.6\): pass probabilities"),
+        "scores shapes": (
+            lambda: probabilistic_scores(probs, y[:, None]),
+            r"^logits must be \(N, K\) and y \(N,\), got \(2, 2\) and \(2, 1\)$"),
+        "scores 1-D": (
+            lambda: probabilistic_scores(probs[0], y), r"^logits must be \(N, K\) and y \(N,\)"),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(_named_errors()))
+def test_errors_name_the_argument_and_what_it_must_be(case):
+    call, message = _named_errors()[case]
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_row_sums_are_checked_to_a_tolerance_of_a_thousandth():
+    """float32 softmax rows sum to 1 up to rounding: accepted; logits or scores: refused."""
+    y = torch.tensor([0, 1])
+    close = torch.tensor([[0.6, 0.4 + 5e-4], [0.5 - 5e-4, 0.5]], dtype=torch.float64)
+    assert expected_calibration_error(close, y) >= 0
+    off = torch.tensor([[0.6, 0.4 + 2e-3], [0.5, 0.5]], dtype=torch.float64)
+    with pytest.raises(ValueError, match="each row of probs must sum to 1"):
+        expected_calibration_error(off, y)
