@@ -208,3 +208,50 @@ def test_errors_name_the_argument_and_its_range(case):
     call, error, message = _named_errors()[case]
     with pytest.raises(error, match=message):
         call()
+
+
+def test_noiseless_sgd_is_gradient_descent_on_the_mean_squared_error():
+    """Each step against autograd's gradient of (1/N)||Xw - y||^2, and the average over the
+    second half of the iterates (w_2, ..., w_4 for 4 steps)."""
+    X, y = _problem(N=30, d=3)
+    w_avg, trajectory = noisy_least_squares_sgd(X, y, 0.0, lr=0.1, num_steps=4)
+    w = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+    iterates = [w.detach()]
+    for _ in range(4):
+        (grad,) = torch.autograd.grad(((X @ w - y) ** 2).mean(), w)
+        w = (w - 0.1 * grad).detach().requires_grad_()
+        iterates.append(w.detach())
+    torch.testing.assert_close(trajectory, torch.stack(iterates), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(w_avg, torch.stack(iterates[2:]).mean(0), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("batch_size", [None, 5])
+def test_noisy_sgd_draws_only_from_its_generator(batch_size):
+    X, y = _problem(N=30, d=3)
+    state = torch.get_rng_state()
+    runs = [
+        noisy_least_squares_sgd(X, y, 0.5, num_steps=6, batch_size=batch_size,
+                                generator=torch.Generator().manual_seed(seed))[1]
+        for seed in (0, 0, 1)
+    ]  # fmt: skip
+    assert torch.equal(torch.get_rng_state(), state)  # the global RNG is left alone
+    assert torch.equal(runs[0], runs[1]) and not torch.equal(runs[0], runs[2])
+
+
+def test_add_input_noise_is_x_plus_std_times_a_standard_normal_draw():
+    X = torch.randn(5, 4, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    noisy = add_input_noise(X, 0.5, generator=torch.Generator().manual_seed(2))
+    draw = torch.randn(5, 4, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    torch.testing.assert_close(noisy, X + 0.5 * draw, rtol=0, atol=0)
+
+
+def test_results_stay_on_the_inputs_device():
+    """The meta device stands in for an accelerator: a tensor made on the default device
+    would fail to combine with the inputs."""
+    X = torch.empty(10, 3, dtype=torch.float64, device="meta")
+    y = torch.empty(10, dtype=torch.float64, device="meta")
+    assert add_input_noise(X, 0.1).device.type == "meta"
+    assert ridge_solution(X, y, 0.1).device.type == "meta"
+    for batch_size in (None, 4):
+        w_avg, trajectory = noisy_least_squares_sgd(X, y, 0.1, num_steps=3, batch_size=batch_size)
+        assert w_avg.device.type == trajectory.device.type == "meta"
