@@ -164,9 +164,8 @@ def _named_errors():
                         r"at least one for training$"),
         "lengths": (lambda: train_val_split(X[:5], y[:4], val_per_class=1), ValueError,
                     r"^X and y differ in length: 5 != 4$"),
-        "generator": (lambda: draw_train_val(pool, 1, 1, generator=None), TypeError,
-                      r"^generator must be a torch\.Generator \(the seed's stream\), got "
-                      r"NoneType$"),
+        "generator": (lambda: draw_train_val(pool, 1, 1, generator=0), TypeError,
+                      r"^generator must be a torch\.Generator \(the seed's stream\), got int$"),
         "per_class": (lambda: draw_train_val(pool, 0, 1, generator=g), ValueError,
                       r"^per_class must be an integer >= 1, got 0"),
         "val_per_class": (lambda: draw_train_val(pool, 1, 0, generator=g), ValueError,
