@@ -150,3 +150,14 @@ def test_ghost_batch_norm_keeps_every_setting_of_nested_layers(affine, track):
     assert [getattr(swapped, s) for s in settings] == [getattr(bn, s) for s in settings]
     with pytest.raises(ValueError, match=r"no nn\.BatchNorm2d"):  # a ghost is not swapped again
         ghost_batch_norm(model, 4)
+
+
+def test_momentum_and_eps_reach_every_slice():
+    g = torch.Generator().manual_seed(0)
+    X = 2 * torch.randn(6, 3, 2, 2, generator=g, dtype=torch.float64) + 1
+    kw = dict(eps=0.5, momentum=0.3, dtype=torch.float64)
+    ghost, plain = GhostBatchNorm2d(3, ghost_size=3, **kw), nn.BatchNorm2d(3, **kw)
+    y = ghost(X)
+    torch.testing.assert_close(y, torch.cat([plain(part) for part in X.split(3)]))
+    torch.testing.assert_close(ghost.running_mean, plain.running_mean)
+    torch.testing.assert_close(ghost.running_var, plain.running_var)
