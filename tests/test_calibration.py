@@ -183,3 +183,12 @@ def test_row_sums_are_checked_to_a_tolerance_of_a_thousandth():
     off = torch.tensor([[0.6, 0.4 + 2e-3], [0.5, 0.5]], dtype=torch.float64)
     with pytest.raises(ValueError, match="each row of probs must sum to 1"):
         expected_calibration_error(off, y)
+
+
+def test_probabilistic_scores_bins_like_torchmetrics_by_default_and_when_asked():
+    probs, y = _model_like(500, 5, 1.0, seed=4)
+    logits = probs.log()  # softmax(log p) = p
+    assert _reference(probs, y, 15) != pytest.approx(_reference(probs, y, 16), abs=1e-6)
+    for n_bins, kwargs in [(15, {}), (4, {"n_bins": 4})]:
+        ece = probabilistic_scores(logits, y, **kwargs)["ece"]
+        assert ece == pytest.approx(_reference(logits.softmax(1), y, n_bins), abs=1e-6)
