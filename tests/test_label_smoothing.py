@@ -302,6 +302,11 @@ def _named_errors():
                               r"got \(4, 2\)$"),
         "weight shape": (lambda: cross_entropy(x, y, torch.ones(2)), ValueError,
                          r"^weight must have one entry per class, shape \(3,\), got \(2,\)$"),
+        "weight type": (lambda: cross_entropy(x, y, 0.5), TypeError,
+                        r"^weight must be a tensor .*; got float 0\.5$"),
+        "0-D input": (lambda: cross_entropy(x[0, 0], y[0]), ValueError,
+                      r"^input must have a class dimension: shape \(K,\), \(N, K\) or "
+                      r"\(N, K, \.\.\.\)$"),
         "smoothing": (lambda: cross_entropy(x, y, label_smoothing=2.0), ValueError,
                       r"^label_smoothing has to be between 0 and 1, but got 2\.0"),
     }  # fmt: skip
@@ -334,3 +339,17 @@ def test_probability_targets_with_a_negative_ignore_index_equal_torch():
             cross_entropy(x, t, ignore_index=ignore_index, label_smoothing=0.2),
             F.cross_entropy(x, t, ignore_index=ignore_index, label_smoothing=0.2),
         )
+
+
+def test_smooth_targets_default_is_no_smoothing():
+    torch.testing.assert_close(smooth_targets(torch.tensor([1, 0]), 3), torch.eye(3)[[1, 0]])
+
+
+@pytest.mark.parametrize("eps", [0.0, 0.3])
+def test_a_single_class_with_ignored_targets_equals_torch(eps):
+    """K = 1: the placeholder class of an ignored target must be a valid class, 0."""
+    x = torch.randn(4, 1, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    y = torch.tensor([0, -100, 0, -100])
+    for reduction in REDUCTIONS:
+        kwargs = dict(reduction=reduction, label_smoothing=eps)
+        torch.testing.assert_close(cross_entropy(x, y, **kwargs), F.cross_entropy(x, y, **kwargs))
