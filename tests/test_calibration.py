@@ -155,11 +155,13 @@ def _named_errors():
             r"^probs must be floating point, got torch\.int64$"),
         "above 1": (
             lambda: ece(torch.tensor([[1.5, -0.5], [0.5, 0.5]]), y), outside),
+        "above 1 only": (lambda: ece(torch.tensor([[1.2, 0.0], [0.5, 0.5]]), y), outside),
         "below 0": (
             lambda: ece(torch.tensor([[-0.1, 0.9], [0.5, 0.5]]), y), outside),
         "row sums": (
             lambda: ece(torch.tensor([[0.2, 0.2], [0.5, 0.5]]), y),
-            r"^each row of probs must sum to 1 \(off by up to 0\.6\): pass probabilities"),
+            r"^each row of probs must sum to 1 \(off by up to 0\.6\): pass probabilities "
+            r"\(logits\.softmax\(1\)\), not logits or scores$"),
         "scores shapes": (
             lambda: probabilistic_scores(probs, y[:, None]),
             r"^logits must be \(N, K\) and y \(N,\), got \(2, 2\) and \(2, 1\)$"),
@@ -192,3 +194,13 @@ def test_probabilistic_scores_bins_like_torchmetrics_by_default_and_when_asked()
     for n_bins, kwargs in [(15, {}), (4, {"n_bins": 4})]:
         ece = probabilistic_scores(logits, y, **kwargs)["ece"]
         assert ece == pytest.approx(_reference(logits.softmax(1), y, n_bins), abs=1e-6)
+
+
+def test_default_bins_and_float64_edges():
+    """15 bins (and the bin of 1) by default; a float64 confidence just above 1/3 lies in bin
+    1 by the definition k/M <= p (float32 rounds the edge 1/3 up to 0.33333334327)."""
+    c = 0.33333334  # 3 c = 1.00000002: bin 1 of 3
+    probs = torch.tensor([[c, (1 - c) / 2, (1 - c) / 2]], dtype=torch.float64)
+    assert len(reliability_curve(probs, torch.tensor([0]))[2]) == 16
+    _, _, count = reliability_curve(probs, torch.tensor([0]), n_bins=3)
+    assert count.tolist() == [0.0, 1.0, 0.0, 0.0]
