@@ -268,3 +268,20 @@ def test_mixup_or_cutmix_with_a_certain_choice(p, blended):
                                    generator=torch.Generator().manual_seed(seed))  # fmt: skip
         copied = (mixed == X) | (mixed == X.roll(1, 0))
         assert bool(copied.all()) is not blended
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_defaults_and_both_alphas_equal_torchvision(seed):
+    """alpha defaults to torchvision's 1.0; mixup_or_cutmix hands each method its own alpha."""
+    X, y = _batch(n=6, h=10, w=12, seed=seed)
+    for transform, ours in [(v2.MixUp, mixup), (v2.CutMix, cutmix)]:
+        torch.manual_seed(seed)
+        theirs = transform(num_classes=10)(X, y)
+        g = torch.Generator().manual_seed(seed)
+        _assert_identical(ours(X, y, num_classes=10, generator=g), theirs)
+    torch.manual_seed(seed)
+    theirs = v2.RandomChoice([v2.MixUp(alpha=0.4, num_classes=10),
+                              v2.CutMix(alpha=0.3, num_classes=10)])(X, y)  # fmt: skip
+    ours = mixup_or_cutmix(X, y, num_classes=10, mixup_alpha=0.4, cutmix_alpha=0.3,
+                           generator=torch.Generator().manual_seed(seed))  # fmt: skip
+    _assert_identical(ours, theirs)
