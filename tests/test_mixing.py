@@ -285,3 +285,14 @@ def test_defaults_and_both_alphas_equal_torchvision(seed):
     ours = mixup_or_cutmix(X, y, num_classes=10, mixup_alpha=0.4, cutmix_alpha=0.3,
                            generator=torch.Generator().manual_seed(seed))  # fmt: skip
     _assert_identical(ours, theirs)
+
+
+@pytest.mark.parametrize("transform, ours", [(v2.MixUp, mixup), (v2.CutMix, cutmix)])
+def test_float64_probability_targets_keep_their_dtype_like_torchvision(transform, ours):
+    X, _ = _batch()
+    t = torch.rand(8, 5, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    t = t.softmax(1)
+    torch.manual_seed(2)
+    theirs = transform(alpha=0.5)(X, t)
+    _assert_identical(ours(X, t, alpha=0.5, generator=torch.Generator().manual_seed(2)), theirs)
+    assert theirs[1].dtype == torch.float64
