@@ -129,3 +129,78 @@ def test_probabilistic_scores():
     assert scores["ece"] == pytest.approx(_reference(p, y, 15), abs=1e-6)
     with pytest.raises(ValueError, match="logits must be"):
         probabilistic_scores(logits, y[:2])
+
+
+def _named_errors():
+    probs, y = torch.tensor([[0.2, 0.8], [0.5, 0.5]]), torch.tensor([1, 0])
+    ece = expected_calibration_error
+    not_indices = r"^y must be a 1-D tensor of class indices, got torch\."
+    outside = r"^probs must lie in \[0, 1\]"
+    return {
+        "n_bins": (lambda: ece(probs, y, n_bins=0), r"^n_bins must be an integer >= 1, got 0"),
+        "probs 1-D": (lambda: ece(probs[0], y), r"^probs must have shape \(N, K\), got \(2,\)$"),
+        "probs 3-D": (lambda: ece(probs[None], y), r"^probs must have shape \(N, K\), got \(1,"),
+        "y float": (
+            lambda: ece(probs, y.double()),
+            r"^y must be a 1-D tensor of class indices, got torch\.float64 \(2,\)$"),
+        "y bool": (
+            lambda: ece(probs, y.bool()), not_indices + "bool"),
+        "y 2-D": (
+            lambda: ece(probs, y[:, None]), not_indices + "int"),
+        "sizes": (lambda: ece(probs, y[:1]), r"^probs and y differ in batch size: 2 != 1$"),
+        "empty": (
+            lambda: ece(probs[:0], y[:0]), r"^probs and y are empty: need at least one sample$"),
+        "integers": (
+            lambda: ece(torch.tensor([[0, 1], [1, 0]]), y),
+            r"^probs must be floating point, got torch\.int64$"),
+        "above 1": (
+            lambda: ece(torch.tensor([[1.5, -0.5], [0.5, 0.5]]), y), outside),
+        "above 1 only": (lambda: ece(torch.tensor([[1.2, 0.0], [0.5, 0.5]]), y), outside),
+        "below 0": (
+            lambda: ece(torch.tensor([[-0.1, 0.9], [0.5, 0.5]]), y), outside),
+        "row sums": (
+            lambda: ece(torch.tensor([[0.2, 0.2], [0.5, 0.5]]), y),
+            r"^each row of probs must sum to 1 \(off by up to 0\.6\): pass probabilities "
+            r"\(logits\.softmax\(1\)\), not logits or scores$"),
+        "scores shapes": (
+            lambda: probabilistic_scores(probs, y[:, None]),
+            r"^logits must be \(N, K\) and y \(N,\), got \(2, 2\) and \(2, 1\)$"),
+        "scores 1-D": (
+            lambda: probabilistic_scores(probs[0], y), r"^logits must be \(N, K\) and y \(N,\)"),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(_named_errors()))
+def test_errors_name_the_argument_and_what_it_must_be(case):
+    call, message = _named_errors()[case]
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_row_sums_are_checked_to_a_tolerance_of_a_thousandth():
+    """float32 softmax rows sum to 1 up to rounding: accepted; logits or scores: refused."""
+    y = torch.tensor([0, 1])
+    close = torch.tensor([[0.6, 0.4 + 5e-4], [0.5 - 5e-4, 0.5]], dtype=torch.float64)
+    assert expected_calibration_error(close, y) >= 0
+    off = torch.tensor([[0.6, 0.4 + 2e-3], [0.5, 0.5]], dtype=torch.float64)
+    with pytest.raises(ValueError, match="each row of probs must sum to 1"):
+        expected_calibration_error(off, y)
+
+
+def test_probabilistic_scores_bins_like_torchmetrics_by_default_and_when_asked():
+    probs, y = _model_like(500, 5, 1.0, seed=4)
+    logits = probs.log()  # softmax(log p) = p
+    assert _reference(probs, y, 15) != pytest.approx(_reference(probs, y, 16), abs=1e-6)
+    for n_bins, kwargs in [(15, {}), (4, {"n_bins": 4})]:
+        ece = probabilistic_scores(logits, y, **kwargs)["ece"]
+        assert ece == pytest.approx(_reference(logits.softmax(1), y, n_bins), abs=1e-6)
+
+
+def test_default_bins_and_float64_edges():
+    """15 bins (and the bin of 1) by default; a float64 confidence just above 1/3 lies in bin
+    1 by the definition k/M <= p (float32 rounds the edge 1/3 up to 0.33333334327)."""
+    c = 0.33333334  # 3 c = 1.00000002: bin 1 of 3
+    probs = torch.tensor([[c, (1 - c) / 2, (1 - c) / 2]], dtype=torch.float64)
+    assert len(reliability_curve(probs, torch.tensor([0]))[2]) == 16
+    _, _, count = reliability_curve(probs, torch.tensor([0]), n_bins=3)
+    assert count.tolist() == [0.0, 1.0, 0.0, 0.0]

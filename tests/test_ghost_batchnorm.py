@@ -98,3 +98,66 @@ def test_the_study_pairs_seeds_and_differs_only_in_the_ghost_size():
     assert losses[2, 0] != losses[4, 0]
     assert all(0 <= r.test_acc <= 1 and r.test_loss > 0 for r in rows)
     assert all(r.best_epoch == r.history.best_epoch for r in rows)
+
+
+def test_errors_name_the_argument_and_its_range():
+    with pytest.raises(ValueError, match=r"^ghost_size must be an integer >= 1, got 0"):
+        GhostBatchNorm2d(3, ghost_size=0)
+    with pytest.raises(
+        ValueError, match=r"^ghost_size must be >= 2 \(a variance needs two\), got 1$"
+    ):
+        GhostBatchNorm2d(3, ghost_size=1)
+    with pytest.raises(ValueError, match=r"^a last slice of one sample: batch of 9, ghost_size=4$"):
+        GhostBatchNorm2d(3, ghost_size=4)(torch.randn(9, 3, 2, 2))
+    with pytest.raises(ValueError, match=r"^expected 4D input \(got 3D input\)$"):  # torch's
+        GhostBatchNorm2d(3, ghost_size=2)(torch.randn(4, 2, 2))
+    with pytest.raises(TypeError, match=r"^model must be an nn\.Module, got int$"):
+        ghost_batch_norm(3, 2)
+    with pytest.raises(ValueError, match=r"^ghost_size must be an integer >= 1, got 0"):
+        ghost_batch_norm(nn.Sequential(nn.BatchNorm2d(3)), 0)
+    with pytest.raises(ValueError, match=r"^model has no nn\.BatchNorm2d to replace$"):
+        ghost_batch_norm(nn.Sequential(nn.BatchNorm1d(3)), 2)
+
+
+def test_the_smallest_slices_and_a_batch_of_one_are_torchs_batch_norm():
+    """ghost_size 2 is valid; a batch of one sample (one slice) is plain batch norm over its
+    positions, as in nn.BatchNorm2d; both count one batch."""
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(4, 3, 2, 2, generator=g, dtype=torch.float64)
+    ghost = GhostBatchNorm2d(3, ghost_size=2, dtype=torch.float64)
+    expected = torch.cat([F.batch_norm(p, None, None, training=True) for p in X.split(2)])
+    torch.testing.assert_close(ghost(X), expected)
+    one, plain = GhostBatchNorm2d(3, ghost_size=4), nn.BatchNorm2d(3)
+    torch.testing.assert_close(one(X[:1].float()), plain(X[:1].float()))
+    assert ghost.num_batches_tracked == one.num_batches_tracked == plain.num_batches_tracked == 1
+
+
+def test_repr_is_batch_norms_plus_the_ghost_size():
+    layer = GhostBatchNorm2d(3, ghost_size=4, eps=1e-3)
+    assert (
+        repr(layer) == f"GhostBatchNorm2d({nn.BatchNorm2d(3, eps=1e-3).extra_repr()}, ghost_size=4)"
+    )
+
+
+@pytest.mark.parametrize("affine, track", [(True, True), (False, False), (True, False)])
+def test_ghost_batch_norm_keeps_every_setting_of_nested_layers(affine, track):
+    bn = nn.BatchNorm2d(3, eps=1e-3, momentum=0.3, affine=affine, track_running_stats=track)
+    model = nn.Sequential(nn.Conv2d(1, 3, 1), nn.Sequential(nn.ReLU(), bn))
+    ghost_batch_norm(model, 2)
+    swapped = model[1][1]
+    assert type(swapped) is GhostBatchNorm2d and swapped.ghost_size == 2
+    settings = ("num_features", "eps", "momentum", "affine", "track_running_stats")
+    assert [getattr(swapped, s) for s in settings] == [getattr(bn, s) for s in settings]
+    with pytest.raises(ValueError, match=r"no nn\.BatchNorm2d"):  # a ghost is not swapped again
+        ghost_batch_norm(model, 4)
+
+
+def test_momentum_and_eps_reach_every_slice():
+    g = torch.Generator().manual_seed(0)
+    X = 2 * torch.randn(6, 3, 2, 2, generator=g, dtype=torch.float64) + 1
+    kw = dict(eps=0.5, momentum=0.3, dtype=torch.float64)
+    ghost, plain = GhostBatchNorm2d(3, ghost_size=3, **kw), nn.BatchNorm2d(3, **kw)
+    y = ghost(X)
+    torch.testing.assert_close(y, torch.cat([plain(part) for part in X.split(3)]))
+    torch.testing.assert_close(ghost.running_mean, plain.running_mean)
+    torch.testing.assert_close(ghost.running_var, plain.running_var)

@@ -259,3 +259,97 @@ def test_a_weight_that_is_no_tensor_is_a_type_error_naming_weight(weight):
     x, y = torch.randn(4, 3), torch.tensor([0, 1, 2, 0])
     with pytest.raises(TypeError, match=r"^weight must be a tensor of one weight per class"):
         cross_entropy(x, y, weight=weight)
+
+
+def _named_errors():
+    x, y = torch.randn(4, 3), torch.tensor([0, 1, 2, 0])
+    targets = r"^target must hold class indices in \[0, 3\), got "
+    shape = r"^target must have shape \(4,\) \(the input's without the class dimension 1\) or "
+    return {
+        "smooth eps": (lambda: smooth_targets(y, 3, 1.5), ValueError,
+                       r"^eps has to be between 0 and 1, but got 1\.5"),
+        "smooth K": (lambda: smooth_targets(y, 0), ValueError,
+                     r"^num_classes must be an integer >= 1, got 0"),
+        "smooth int32": (lambda: smooth_targets(y.int(), 3), TypeError,
+                         r"^target must be an int64 tensor of class indices, got torch\.int32$"),
+        "smooth list": (lambda: smooth_targets([0, 1], 3), TypeError,
+                        r"^target must be an int64 tensor of class indices, got list$"),
+        "smooth K class": (lambda: smooth_targets(torch.tensor([0, 3]), 3), ValueError,
+                           targets + r"0\.\.3$"),
+        "smooth -1": (lambda: smooth_targets(torch.tensor([-1, 2]), 3), ValueError,
+                      targets + r"-1\.\.2$"),
+        "gap eps": (lambda: optimal_logit_gap(-0.5, 3), ValueError, r"^eps has to be between"),
+        "gap K": (lambda: optimal_logit_gap(0.1, 0), ValueError,
+                  r"^num_classes must be an integer >= 1, got 0"),
+        "logit_gap float y": (lambda: logit_gap(x, y.float()), TypeError,
+                              r"^y must hold integer class indices, got torch\.float32$"),
+        "logit_gap 1-D": (lambda: logit_gap(x[0], y[:1]), ValueError,
+                          r"^logits must be \(N, K\) and y \(N,\), got \(3,\) and \(1,\)$"),
+        "reduction": (lambda: cross_entropy(x, y, reduction="avg"), ValueError,
+                      r"^reduction must be one of \('mean', 'sum', 'none'\), got 'avg'$"),
+        "int logits": (lambda: cross_entropy(x.long(), y), ValueError,
+                       r"^input must hold floating-point logits, got torch\.int64$"),
+        "target shape": (lambda: cross_entropy(x, y[:, None]), ValueError,
+                         shape + r"the input's shape for probabilities; got \(4, 1\)$"),
+        "bool target": (lambda: cross_entropy(x, y > 0), ValueError,
+                        r"^target must hold integer class indices, got torch\.bool$"),
+        "complex target": (lambda: cross_entropy(x, y.to(torch.complex64)), ValueError,
+                           r"^target must hold integer class indices, got torch\.complex64$"),
+        "ignore_index 0": (lambda: cross_entropy(x, x.softmax(1), ignore_index=0), ValueError,
+                           r"^ignore_index is not supported for probability targets$"),
+        "probability shape": (lambda: cross_entropy(x, x[:, :2].softmax(1)), ValueError,
+                              r"^probability targets must have the input's shape \(4, 3\), "
+                              r"got \(4, 2\)$"),
+        "weight shape": (lambda: cross_entropy(x, y, torch.ones(2)), ValueError,
+                         r"^weight must have one entry per class, shape \(3,\), got \(2,\)$"),
+        "weight type": (lambda: cross_entropy(x, y, 0.5), TypeError,
+                        r"^weight must be a tensor .*; got float 0\.5$"),
+        "0-D input": (lambda: cross_entropy(x[0, 0], y[0]), ValueError,
+                      r"^input must have a class dimension: shape \(K,\), \(N, K\) or "
+                      r"\(N, K, \.\.\.\)$"),
+        "smoothing": (lambda: cross_entropy(x, y, label_smoothing=2.0), ValueError,
+                      r"^label_smoothing has to be between 0 and 1, but got 2\.0"),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(_named_errors()))
+def test_errors_name_the_argument_and_its_range(case):
+    call, error, message = _named_errors()[case]
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_smooth_targets_edges():
+    """No samples, the largest class, the default dtype and an explicit one."""
+    assert smooth_targets(torch.zeros(0, dtype=torch.long), 4).shape == (0, 4)
+    q = smooth_targets(torch.tensor([2]), 3, 0.3)
+    assert q.dtype == torch.get_default_dtype()
+    torch.testing.assert_close(q, torch.tensor([[0.1, 0.1, 0.8]]))  # (1 - 0.3) + 0.3 / 3
+    q64 = smooth_targets(torch.tensor([0]), 2, 0.5, dtype=torch.float64)
+    assert q64.dtype == torch.float64 and q64.tolist() == [[0.75, 0.25]]
+
+
+def test_probability_targets_with_a_negative_ignore_index_equal_torch():
+    """Only a non-negative ignore_index is refused with probability targets, as in torch."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(4, 3, generator=g, dtype=torch.float64)
+    t = torch.rand(4, 3, generator=g, dtype=torch.float64).softmax(1)
+    for ignore_index in (-1, -100):
+        torch.testing.assert_close(
+            cross_entropy(x, t, ignore_index=ignore_index, label_smoothing=0.2),
+            F.cross_entropy(x, t, ignore_index=ignore_index, label_smoothing=0.2),
+        )
+
+
+def test_smooth_targets_default_is_no_smoothing():
+    torch.testing.assert_close(smooth_targets(torch.tensor([1, 0]), 3), torch.eye(3)[[1, 0]])
+
+
+@pytest.mark.parametrize("eps", [0.0, 0.3])
+def test_a_single_class_with_ignored_targets_equals_torch(eps):
+    """K = 1: the placeholder class of an ignored target must be a valid class, 0."""
+    x = torch.randn(4, 1, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    y = torch.tensor([0, -100, 0, -100])
+    for reduction in REDUCTIONS:
+        kwargs = dict(reduction=reduction, label_smoothing=eps)
+        torch.testing.assert_close(cross_entropy(x, y, **kwargs), F.cross_entropy(x, y, **kwargs))

@@ -184,3 +184,115 @@ def test_input_shape_errors():
         mixup(torch.rand(2), y, num_classes=2)
     with pytest.raises(ValueError, match="p has to be between 0 and 1"):
         mixup_or_cutmix(torch.rand(2, 1, 4, 4), y, num_classes=2, p=1.5)
+
+
+def _named_errors():
+    X, y = _batch(n=4)
+    k10 = dict(num_classes=10)
+    batch = r"^input must be a batch of shape "
+    positive = "must be a finite number > 0, got"
+    indices = r"^class-index target must be an integer tensor, got torch\."
+    return {
+        "mixup alpha": (lambda: mixup(X, y, alpha=0.0, **k10), rf"^alpha {positive} 0\.0"),
+        "cutmix alpha": (lambda: cutmix(X, y, alpha=-1.0, **k10), rf"^alpha {positive} -1"),
+        "mixup_alpha": (
+            lambda: mixup_or_cutmix(X, y, mixup_alpha=0.0, **k10), rf"^mixup_alpha {positive}"),
+        "cutmix_alpha": (
+            lambda: mixup_or_cutmix(X, y, cutmix_alpha=0.0, **k10), rf"^cutmix_alpha {positive}"),
+        "p": (lambda: mixup_or_cutmix(X, y, p=-0.5, **k10), r"^p has to be between 0 and 1"),
+        "mixup 1-D input": (
+            lambda: mixup(X[:, 0, 0, 0], y, **k10), batch + r"\(N, \*\), got \(4,\)$"),
+        "cutmix 2-D input": (
+            lambda: cutmix(X[:, 0, 0], y, **k10), batch + r"\(N, \*, H, W\), got \(4, 28\)$"),
+        "choice 2-D input": (
+            lambda: mixup_or_cutmix(X[:, 0, 0], y, **k10), batch + r"\(N, \*, H, W\)"),
+        "3-D target": (
+            lambda: mixup(X, y[:, None, None], **k10),
+            r"^target must be class indices \(N,\) or probabilities \(N, num_classes\), got "
+            r"shape \(4, 1, 1\)$"),
+        "0-D target": (lambda: cutmix(X, y[0], **k10), r"^target must be class indices"),
+        "batch sizes": (
+            lambda: cutmix(X, y[:2], **k10), r"^input and target differ in batch size: 4 != 2$"),
+        "no num_classes": (
+            lambda: cutmix(X, y),
+            r"^num_classes must be given when target holds class indices$"),
+        "float indices": (lambda: mixup(X, y.float(), **k10), indices + "float32$"),
+        "bool indices": (lambda: cutmix(X, y > 4, **k10), indices + "bool$"),
+        "class K": (
+            lambda: mixup(X, torch.tensor([0, 1, 2, 3]), num_classes=3),
+            r"^target holds classes outside \[0, num_classes=3\): min 0, max 3$"),
+        "class -1": (
+            lambda: cutmix(X, torch.tensor([0, -1, 2, 1]), num_classes=3),
+            r"^target holds classes outside \[0, num_classes=3\): min -1, max 2$"),
+        "columns": (
+            lambda: mixup(X, torch.full((4, 10), 0.1), num_classes=5),
+            r"^probability target has 10 columns but num_classes=5$"),
+        "box height": (lambda: cutmix_box(0, 5, 0.5), r"^height must be an integer >= 1, got 0"),
+        "box width": (lambda: cutmix_box(5, 0, 0.5), r"^width must be an integer >= 1, got 0"),
+        "box lam": (lambda: cutmix_box(5, 5, 1.5), r"^lam has to be between 0 and 1, but got 1\.5"),
+        "lambda alpha": (lambda: sample_lambda(0.0), rf"^alpha {positive} 0\.0"),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(_named_errors()))
+def test_errors_name_the_argument_and_its_range(case):
+    call, message = _named_errors()[case]
+    g_state = torch.get_rng_state()
+    with pytest.raises(ValueError, match=message):
+        call()
+    assert torch.equal(torch.get_rng_state(), g_state)  # checked before any draw
+
+
+def test_the_largest_class_and_the_smallest_inputs_are_valid():
+    """Edge cases of the checks: class K - 1, a (N, d) batch for mixup, (N, H, W) for
+    cutmix (each the same as with a channel axis), probability targets without num_classes."""
+    X, y = _batch(n=4, h=6, w=5)
+    g = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    y_max = torch.tensor([0, 9, 3, 9])
+    _, soft = mixup(X, y_max, num_classes=10, generator=g())
+    assert soft.shape == (4, 10) and soft[:, 9].sum() > 0
+    flat, _ = mixup(X.flatten(1), y, num_classes=10, generator=g())
+    torch.testing.assert_close(flat, mixup(X, y, num_classes=10, generator=g())[0].flatten(1))
+    images, _ = cutmix(X[:, 0], y, num_classes=10, generator=g())
+    torch.testing.assert_close(images, cutmix(X, y, num_classes=10, generator=g())[0][:, 0])
+    t = torch.rand(4, 7, generator=g()).softmax(1)
+    torch.testing.assert_close(mixup(X, t, generator=g())[1].sum(1), torch.ones(4))
+
+
+@pytest.mark.parametrize("p, blended", [(1.0, True), (0.0, False)])
+def test_mixup_or_cutmix_with_a_certain_choice(p, blended):
+    """p = 1 is always mixup (every pixel a blend), p = 0 always cutmix (pixels copied)."""
+    X, y = _batch(n=6, h=12, w=12)
+    for seed in range(5):
+        mixed, _ = mixup_or_cutmix(X, y, num_classes=10, p=p,
+                                   generator=torch.Generator().manual_seed(seed))  # fmt: skip
+        copied = (mixed == X) | (mixed == X.roll(1, 0))
+        assert bool(copied.all()) is not blended
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_defaults_and_both_alphas_equal_torchvision(seed):
+    """alpha defaults to torchvision's 1.0; mixup_or_cutmix hands each method its own alpha."""
+    X, y = _batch(n=6, h=10, w=12, seed=seed)
+    for transform, ours in [(v2.MixUp, mixup), (v2.CutMix, cutmix)]:
+        torch.manual_seed(seed)
+        theirs = transform(num_classes=10)(X, y)
+        g = torch.Generator().manual_seed(seed)
+        _assert_identical(ours(X, y, num_classes=10, generator=g), theirs)
+    torch.manual_seed(seed)
+    theirs = v2.RandomChoice([v2.MixUp(alpha=0.4, num_classes=10),
+                              v2.CutMix(alpha=0.3, num_classes=10)])(X, y)  # fmt: skip
+    ours = mixup_or_cutmix(X, y, num_classes=10, mixup_alpha=0.4, cutmix_alpha=0.3,
+                           generator=torch.Generator().manual_seed(seed))  # fmt: skip
+    _assert_identical(ours, theirs)
+
+
+@pytest.mark.parametrize("transform, ours", [(v2.MixUp, mixup), (v2.CutMix, cutmix)])
+def test_float64_probability_targets_keep_their_dtype_like_torchvision(transform, ours):
+    X, _ = _batch()
+    t = torch.rand(8, 5, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    t = t.softmax(1)
+    torch.manual_seed(2)
+    theirs = transform(alpha=0.5)(X, t)
+    _assert_identical(ours(X, t, alpha=0.5, generator=torch.Generator().manual_seed(2)), theirs)
+    assert theirs[1].dtype == torch.float64

@@ -152,3 +152,106 @@ def test_errors():
         noise_penalty_monte_carlo(nn.Linear(4, 1).double(), X, y, 0.1, num_draws=0)
     with pytest.raises(ValueError, match="one value per sample"):
         noise_penalty_monte_carlo(nn.Linear(4, 2).double(), X, y, 0.1, num_draws=1)
+
+
+def _named_errors():
+    X, y = _problem(N=6, d=2)
+    lin = nn.Linear(2, 1).double()
+    nonneg, posint = "must be a finite number >= 0, got", "must be an integer >= 1, got"
+    return {
+        "noise std": (lambda: add_input_noise(X, -1.0), ValueError, rf"^std {nonneg} -1"),
+        "ridge penalty": (lambda: ridge_solution(X, y, -1.0), ValueError, rf"^penalty {nonneg}"),
+        "ridge 1-D X": (lambda: ridge_solution(y, y, 0.1), ValueError, r"^X must be \(N, d\)"),
+        "ridge 2-D y": (lambda: ridge_solution(X, X, 0.1), ValueError, r"^X must be \(N, d\)"),
+        "axis std": (lambda: axis_noise(3, -1.0), ValueError, rf"^std {nonneg} -1"),
+        "axis features": (lambda: axis_noise(0, 0.1), ValueError, rf"^num_features {posint} 0"),
+        "sgd std": (lambda: noisy_least_squares_sgd(X, y, -1.0), ValueError, rf"^std {nonneg}"),
+        "sgd lr": (
+            lambda: noisy_least_squares_sgd(X, y, 0.1, lr=-1.0), ValueError,
+            r"^lr must be a finite number > 0, got -1"),
+        "sgd shapes": (
+            lambda: noisy_least_squares_sgd(X, y[:-1], 0.1), ValueError, r"^X must be \(N, d\)"),
+        "sgd 1-D X": (
+            lambda: noisy_least_squares_sgd(y, y, 0.1), ValueError, r"^X must be \(N, d\)"),
+        "sgd batch 0": (
+            lambda: noisy_least_squares_sgd(X, y, 0.1, batch_size=0), ValueError,
+            rf"^batch_size {posint} 0"),
+        "sgd batch N+1": (
+            lambda: noisy_least_squares_sgd(X, y, 0.1, batch_size=7), ValueError,
+            r"^batch_size must be in \[1, 6\], got 7$"),
+        "mc std": (
+            lambda: noise_penalty_monte_carlo(lin, X, y, -1.0), ValueError, rf"^std {nonneg}"),
+        "mc model": (
+            lambda: noise_penalty_monte_carlo(lambda x: x, X, y, 0.1), TypeError,
+            r"^model must be an nn\.Module, got function"),
+        "mc X": (
+            lambda: noise_penalty_monte_carlo(lin, X.tolist(), y, 0.1), TypeError,
+            r"^X and y must be tensors, got list, Tensor"),
+        "mc y": (
+            lambda: noise_penalty_monte_carlo(lin, X, y.tolist(), 0.1), TypeError,
+            r"^X and y must be tensors, got Tensor, list"),
+        "mc y column": (
+            lambda: noise_penalty_monte_carlo(lin, X, y[:, None], 0.1), ValueError,
+            r"^y must be \(N,\) for X of \(6, 2\), got \(6, 1\)"),
+        "taylor std": (
+            lambda: noise_penalty_taylor(lin, X, y, -1.0), ValueError, rf"^std {nonneg}"),
+        "taylor model": (
+            lambda: noise_penalty_taylor(None, X, y, 0.1), TypeError, r"^model must be an nn"),
+        "taylor outputs": (
+            lambda: noise_penalty_taylor(nn.Linear(2, 2).double(), X, y, 0.1), ValueError,
+            r"^model must return one value per sample, got \(1, 2\)"),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(_named_errors()))
+def test_errors_name_the_argument_and_its_range(case):
+    call, error, message = _named_errors()[case]
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_noiseless_sgd_is_gradient_descent_on_the_mean_squared_error():
+    """Each step against autograd's gradient of (1/N)||Xw - y||^2, and the average over the
+    second half of the iterates (w_2, ..., w_4 for 4 steps)."""
+    X, y = _problem(N=30, d=3)
+    w_avg, trajectory = noisy_least_squares_sgd(X, y, 0.0, lr=0.1, num_steps=4)
+    w = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+    iterates = [w.detach()]
+    for _ in range(4):
+        (grad,) = torch.autograd.grad(((X @ w - y) ** 2).mean(), w)
+        w = (w - 0.1 * grad).detach().requires_grad_()
+        iterates.append(w.detach())
+    torch.testing.assert_close(trajectory, torch.stack(iterates), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(w_avg, torch.stack(iterates[2:]).mean(0), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("batch_size", [None, 5])
+def test_noisy_sgd_draws_only_from_its_generator(batch_size):
+    X, y = _problem(N=30, d=3)
+    state = torch.get_rng_state()
+    runs = [
+        noisy_least_squares_sgd(X, y, 0.5, num_steps=6, batch_size=batch_size,
+                                generator=torch.Generator().manual_seed(seed))[1]
+        for seed in (0, 0, 1)
+    ]  # fmt: skip
+    assert torch.equal(torch.get_rng_state(), state)  # the global RNG is left alone
+    assert torch.equal(runs[0], runs[1]) and not torch.equal(runs[0], runs[2])
+
+
+def test_add_input_noise_is_x_plus_std_times_a_standard_normal_draw():
+    X = torch.randn(5, 4, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    noisy = add_input_noise(X, 0.5, generator=torch.Generator().manual_seed(2))
+    draw = torch.randn(5, 4, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    torch.testing.assert_close(noisy, X + 0.5 * draw, rtol=0, atol=0)
+
+
+def test_results_stay_on_the_inputs_device():
+    """The meta device stands in for an accelerator: a tensor made on the default device
+    would fail to combine with the inputs."""
+    X = torch.empty(10, 3, dtype=torch.float64, device="meta")
+    y = torch.empty(10, dtype=torch.float64, device="meta")
+    assert add_input_noise(X, 0.1).device.type == "meta"
+    assert ridge_solution(X, y, 0.1).device.type == "meta"
+    for batch_size in (None, 4):
+        w_avg, trajectory = noisy_least_squares_sgd(X, y, 0.1, num_steps=3, batch_size=batch_size)
+        assert w_avg.device.type == trajectory.device.type == "meta"

@@ -313,3 +313,116 @@ def test_backward_formula_with_gamma_inside_the_sums_matches_torch(name):
         )
     )
     assert (factored.reshape(X.shape) - x.grad).abs().max() > 1e-3
+
+
+def _torch_message_calls():
+    X = torch.randn(2, 6, 4)
+    return {
+        "layer_norm empty": lambda f: f.layer_norm(X, ()),
+        "layer_norm two trailing dims": lambda f: f.layer_norm(X, (3, 5)),
+        "layer_norm weight": lambda f: f.layer_norm(X, (4,), torch.ones(3)),
+        "layer_norm bias": lambda f: f.layer_norm(X, (4,), None, torch.ones(3)),
+        "group_norm weight": lambda f: f.group_norm(X, 2, torch.ones(3)),
+        "group_norm bias": lambda f: f.group_norm(X, 2, None, torch.ones(3)),
+        "group_norm indivisible": lambda f: f.group_norm(X, 4),
+        "instance_norm one buffer": lambda f: f.instance_norm(
+            X, torch.zeros(6), None, use_input_stats=False
+        ),
+        "instance_norm one position": lambda f: f.instance_norm(torch.randn(2, 6, 1)),
+    }
+
+
+@pytest.mark.parametrize("case", list(_torch_message_calls()))
+def test_shape_errors_carry_torchs_own_message(case):
+    """torch is the oracle for the wording: the same exception with the same message."""
+    call = _torch_message_calls()[case]
+    with pytest.raises(Exception) as theirs:
+        call(F)
+    with pytest.raises(theirs.type) as mine:
+        call(ours)
+    assert str(mine.value) == str(theirs.value)
+
+
+def _typed_calls():
+    X, X64, ints = torch.randn(2, 6, 4), torch.ones(6, dtype=torch.float64), torch.ones(2, 6, 4)
+    ints = ints.long()
+    w4, w6 = torch.ones(4, dtype=torch.float64), X64
+    return [
+        (lambda: ours.layer_norm(ints, (4,)), "layer_norm", "input", "be a floating-point"),
+        (lambda: ours.layer_norm(X, (4,), 1.0), "layer_norm", "weight", "be a Tensor or None"),
+        (lambda: ours.layer_norm(X, (4,), None, 1.0), "layer_norm", "bias", "be a Tensor or None"),
+        (lambda: ours.layer_norm(X, (4,), w4), "layer_norm", "weight", "have the dtype"),
+        (lambda: ours.layer_norm(X, (4,), None, w4), "layer_norm", "bias", "have the dtype"),
+        (lambda: ours.layer_norm(X, 4), "layer_norm", "normalized_shape", "be a tuple of ints"),
+        (lambda: ours.rms_norm(ints, (4,)), "rms_norm", "input", "be a floating-point"),
+        (lambda: ours.rms_norm(X, (4,), 1.0), "rms_norm", "weight", "be a Tensor or None"),
+        (lambda: ours.rms_norm(X, (4,), w4), "rms_norm", "weight", "have the dtype"),
+        (lambda: ours.group_norm(ints, 2), "group_norm", "input", "be a floating-point"),
+        (lambda: ours.group_norm(X, 2, 1.0), "group_norm", "weight", "be a Tensor or None"),
+        (lambda: ours.group_norm(X, 2, None, 1.0), "group_norm", "bias", "be a Tensor or None"),
+        (lambda: ours.group_norm(X, 2, w6), "group_norm", "weight", "have the dtype"),
+        (lambda: ours.group_norm(X, 2, None, w6), "group_norm", "bias", "have the dtype"),
+        (lambda: ours.group_norm(X, 2.0), "group_norm", "num_groups", "be int"),
+        (lambda: ours.instance_norm(ints), "instance_norm", "input", "be a floating-point"),
+        (lambda: ours.instance_norm(X, 1.0), "instance_norm", "running_mean", "be a Tensor or"),
+        (
+            lambda: ours.instance_norm(X, None, 1.0),
+            "instance_norm",
+            "running_var",
+            "be a Tensor or",
+        ),
+        (lambda: ours.instance_norm(X, weight=1.0), "instance_norm", "weight", "be a Tensor or"),
+        (lambda: ours.instance_norm(X, bias=1.0), "instance_norm", "bias", "be a Tensor or None"),
+        (lambda: ours.instance_norm(X, weight=w6), "instance_norm", "weight", "have the dtype"),
+        (lambda: ours.instance_norm(X, bias=w6), "instance_norm", "bias", "have the dtype"),
+    ]
+
+
+@pytest.mark.parametrize("k", range(len(_typed_calls())))
+def test_type_errors_name_the_function_and_the_argument(k):
+    call, fn, name, must = _typed_calls()[k]
+    with pytest.raises(TypeError, match=rf"^{fn}\(\): argument '{name}' must {must}"):
+        call()
+
+
+@pytest.mark.parametrize("name", ["layer_norm", "rms_norm", "group_norm", "instance_norm"])
+def test_a_negative_eps_is_a_value_error_naming_the_function(name):
+    X = torch.randn(2, 6, 4)
+    first = {"layer_norm": ((4,),), "rms_norm": ((4,),), "group_norm": (2,)}.get(name, ())
+    with pytest.raises(ValueError, match=rf"^{name}\(\): eps must be a finite number >= 0"):
+        getattr(ours, name)(X, *first, eps=-1.0)
+
+
+def test_instance_norm_momentum_and_buffer_sizes_are_named():
+    X = torch.randn(2, 6, 4)
+    with pytest.raises(ValueError, match=r"^momentum has to be between 0 and 1, but got 1\.5"):
+        ours.instance_norm(X, momentum=1.5)
+    for k, name in enumerate(["running_mean", "running_var"]):
+        buffers = [torch.zeros(6), torch.ones(6)]
+        buffers[k] = buffers[k][:5]
+        with pytest.raises(RuntimeError, match=rf"^{name} should contain 6 elements not 5$"):
+            ours.instance_norm(X, *buffers)
+
+
+def test_the_smallest_valid_sets_match_torch():
+    """Edge cases of the checks: layer norm over the whole input (no leading dimension) and
+    instance norm with exactly two positions are both valid."""
+    X = torch.randn(3, 4, 2, dtype=torch.float64)
+    torch.testing.assert_close(ours.layer_norm(X, X.shape), F.layer_norm(X, X.shape))
+    torch.testing.assert_close(ours.instance_norm(X), F.instance_norm(X))
+
+
+def test_shared_stats_mask_defaults_to_the_first_element_and_keeps_the_global_rng():
+    state = torch.get_rng_state()
+    for kind, G in [("batch", None), ("group", 2)]:
+        first = shared_stats_mask(kind, (3, 4, 2), G, index=(0, 0, 0))
+        assert torch.equal(shared_stats_mask(kind, (3, 4, 2), G), first)
+    assert torch.equal(torch.get_rng_state(), state)  # drew from its own generator
+
+
+def test_shared_stats_mask_messages_name_the_argument():
+    with pytest.raises(ValueError, match=r"^kind must be one of \('batch', "):
+        shared_stats_mask("weight", (2, 3, 4))
+    for G, kind in [(None, "group"), (2, "layer")]:
+        with pytest.raises(ValueError, match=r"^num_groups is required for kind='group', and"):
+            shared_stats_mask(kind, (2, 4, 4), G)

@@ -135,3 +135,76 @@ def test_draw_train_val_rejects_bad_input_by_name():
         draw_train_val(y, 1, 0, generator=g)
     with pytest.raises(ValueError, match="fewer than n_per_class=5"):
         draw_train_val(y, 3, 2, generator=g)
+
+
+def _named_errors():
+    y, g = _labels({0: 20, 1: 10}), torch.Generator().manual_seed(0)
+    X = torch.zeros(30, 2)
+    pool = torch.arange(3).repeat_interleave(4)
+    fraction = r"^val_fraction must be in \(0, 1\), got "
+    return {
+        "neither": (lambda: train_val_indices(y), ValueError,
+                    r"^give exactly one of val_fraction and val_per_class$"),
+        "both": (lambda: train_val_split(X, y, val_fraction=0.5, val_per_class=1), ValueError,
+                 r"^give exactly one of val_fraction and val_per_class$"),
+        "fraction 0": (lambda: train_val_indices(y, val_fraction=0.0), ValueError,
+                       fraction + r"0\.0$"),
+        "fraction 1": (lambda: train_val_split(X, y, val_fraction=1.0), ValueError,
+                       fraction + r"1\.0$"),
+        "per class 0": (lambda: train_val_indices(y, val_per_class=0), ValueError,
+                        r"^val_per_class must be an integer >= 1, got 0"),
+        "per class 1.5": (lambda: train_val_indices(y, val_per_class=1.5), TypeError,
+                          r"^val_per_class must be an integer >= 1, got float"),
+        "empty y": (lambda: train_val_indices(y[:0], val_per_class=1), ValueError,
+                    r"^y must be a non-empty 1-D tensor of labels, got shape \(0,\)$"),
+        "2-D y": (lambda: train_val_indices(y.view(3, 10), val_per_class=1), ValueError,
+                  r"^y must be a non-empty 1-D tensor of labels, got shape \(3, 10\)$"),
+        "whole class": (lambda: train_val_indices(y, val_per_class=10), ValueError,
+                        r"^class 1 has 10 samples: cannot hold out 10 for validation and keep "
+                        r"at least one for training$"),
+        "lengths": (lambda: train_val_split(X[:5], y[:4], val_per_class=1), ValueError,
+                    r"^X and y differ in length: 5 != 4$"),
+        "generator": (lambda: draw_train_val(pool, 1, 1, generator=0), TypeError,
+                      r"^generator must be a torch\.Generator \(the seed's stream\), got int$"),
+        "per_class": (lambda: draw_train_val(pool, 0, 1, generator=g), ValueError,
+                      r"^per_class must be an integer >= 1, got 0"),
+        "val_per_class": (lambda: draw_train_val(pool, 1, 0, generator=g), ValueError,
+                          r"^val_per_class must be an integer >= 1, got 0"),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(_named_errors()))
+def test_errors_name_the_argument_and_its_range(case):
+    call, error, message = _named_errors()[case]
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_the_extreme_valid_sizes():
+    """One validation sample per class; all but one; a pool with exactly enough samples."""
+    y = _labels({0: 3, 1: 5})
+    g = torch.Generator().manual_seed(0)
+    for val_per_class, kept in [(1, [2, 4]), (2, [1, 3])]:
+        train_idx, val_idx = train_val_indices(y, val_per_class=val_per_class, generator=g)
+        _check_partition(y, train_idx, val_idx)
+        assert torch.bincount(y[train_idx]).tolist() == kept
+    train_idx, val_idx = train_val_indices(y, val_fraction=0.6, generator=g)  # round(1.8), 3
+    assert torch.bincount(y[val_idx]).tolist() == [2, 3]
+    pool = torch.arange(3).repeat_interleave(4)
+    train_idx, val_idx = draw_train_val(pool, 3, 1, generator=g)
+    assert sorted(train_idx.tolist() + val_idx.tolist()) == list(range(12))
+
+
+def test_train_val_split_passes_the_fraction_and_the_generator_on():
+    y = _labels({0: 40, 1: 20})
+    X = torch.arange(len(y)).float()
+    state = torch.get_rng_state()
+    (X_a, y_a), (X_va, _) = train_val_split(
+        X, y, val_fraction=0.25, generator=torch.Generator().manual_seed(7)
+    )
+    (X_b, _), (X_vb, _) = train_val_split(
+        X, y, val_fraction=0.25, generator=torch.Generator().manual_seed(7)
+    )
+    assert torch.equal(torch.get_rng_state(), state)
+    assert torch.equal(X_a, X_b) and torch.equal(X_va, X_vb)
+    assert torch.bincount(y_a).tolist() == [30, 15]

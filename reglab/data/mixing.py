@@ -145,10 +145,10 @@ def cutmix_box(
     Returns:
         ((x1, y1, x2, y2), lam_adjusted): the box covers rows ``y1:y2``, columns ``x1:x2``.
     """
-    r_x = int(torch.randint(width, size=(1,), generator=generator))  # centre column
     check_positive_int(height, "height")
     check_positive_int(width, "width")
     check_probability(lam, "lam")
+    r_x = int(torch.randint(width, size=(1,), generator=generator))  # centre column
     r_y = int(torch.randint(height, size=(1,), generator=generator))  # centre row
     r = 0.5 * math.sqrt(1.0 - lam)
     r_w_half, r_h_half = int(r * width), int(r * height)
