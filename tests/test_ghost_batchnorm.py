@@ -161,3 +161,15 @@ def test_momentum_and_eps_reach_every_slice():
     torch.testing.assert_close(y, torch.cat([plain(part) for part in X.split(3)]))
     torch.testing.assert_close(ghost.running_mean, plain.running_mean)
     torch.testing.assert_close(ghost.running_var, plain.running_var)
+
+
+@pytest.mark.parametrize("momentum", [None, -0.1, 1.5])
+def test_momentum_must_be_a_number_in_the_unit_interval(momentum):
+    match = (
+        r"^momentum must be a number in \[0, 1\]"
+        if momentum is None
+        else (rf"^momentum has to be between 0 and 1, but got {momentum}$")
+    )
+    with pytest.raises(ValueError, match=match):
+        GhostBatchNorm2d(4, ghost_size=2, momentum=momentum)
+    assert GhostBatchNorm2d(4, ghost_size=2, momentum=1.0).momentum == 1.0

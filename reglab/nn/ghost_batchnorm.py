@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from reglab._checks import check_positive_int
+from reglab._checks import check_positive_int, check_probability
 
 __all__ = ["GhostBatchNorm2d", "ghost_batch_norm"]
 
@@ -41,7 +41,8 @@ class GhostBatchNorm2d(nn.BatchNorm2d):
         num_features (int): channels :math:`C`.
         ghost_size (int): samples per slice, ``>= 2``; the last slice of a batch may be
             smaller but must hold at least 2.
-        **kwargs: the other arguments of ``nn.BatchNorm2d`` (``eps``, ``momentum``, ...).
+        **kwargs: the other arguments of ``nn.BatchNorm2d`` (``eps``, ``momentum``, ...);
+            ``momentum`` must be a number in [0, 1], not ``None``.
 
     Shape:
         - Input: :math:`(N, C, H, W)`
@@ -59,6 +60,12 @@ class GhostBatchNorm2d(nn.BatchNorm2d):
         check_positive_int(ghost_size, "ghost_size")
         if ghost_size < 2:
             raise ValueError(f"ghost_size must be >= 2 (a variance needs two), got {ghost_size}")
+        if self.momentum is None:  # nn.BatchNorm2d's cumulative average, per batch
+            raise ValueError(
+                "momentum must be a number in [0, 1]: the cumulative average "
+                "(momentum=None) is not defined per slice"
+            )
+        check_probability(self.momentum, "momentum")
         self.ghost_size = ghost_size
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
