@@ -166,7 +166,8 @@ def test_momentum_and_eps_reach_every_slice():
 @pytest.mark.parametrize("momentum", [None, -0.1, 1.5])
 def test_momentum_must_be_a_number_in_the_unit_interval(momentum):
     match = (
-        r"^momentum must be a number in \[0, 1\]"
+        r"^momentum must be a number in \[0, 1\]: the cumulative average "
+        r"\(momentum=None\) is not defined per slice$"
         if momentum is None
         else (rf"^momentum has to be between 0 and 1, but got {momentum}$")
     )
