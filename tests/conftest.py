@@ -106,6 +106,21 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=key)
 
 
+def named_errors_test(cases):
+    """A test over ``cases()``, ``{case id: (bad call, exception, message regex)}``: each
+    bad call must raise that exception with a message naming the argument and its range
+    (the per-module form of ``tests/test_bad_input.py``'s cases, which mutmut credits to
+    the module's own test file). Bind it to a ``test_...`` name in the test module."""
+
+    @pytest.mark.parametrize("case", list(cases()))
+    def test(case):
+        call, error, message = cases()[case]
+        with pytest.raises(error, match=message):
+            call()
+
+    return test
+
+
 def require(reason: str) -> None:
     """A prerequisite is missing: fail under ``CI``, skip elsewhere."""
     if os.environ.get("CI"):

@@ -4,6 +4,7 @@ computation (autograd, an augmented least-squares system, Monte Carlo)."""
 
 import pytest
 import torch
+from conftest import named_errors_test
 from torch import nn
 
 from reglab.data.noise import (
@@ -203,11 +204,7 @@ def _named_errors():
     }  # fmt: skip
 
 
-@pytest.mark.parametrize("case", list(_named_errors()))
-def test_errors_name_the_argument_and_its_range(case):
-    call, error, message = _named_errors()[case]
-    with pytest.raises(error, match=message):
-        call()
+test_errors_name_the_argument_and_its_range = named_errors_test(_named_errors)
 
 
 def test_noiseless_sgd_is_gradient_descent_on_the_mean_squared_error():

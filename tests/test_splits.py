@@ -1,5 +1,6 @@
 import pytest
 import torch
+from conftest import named_errors_test
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -173,11 +174,7 @@ def _named_errors():
     }  # fmt: skip
 
 
-@pytest.mark.parametrize("case", list(_named_errors()))
-def test_errors_name_the_argument_and_its_range(case):
-    call, error, message = _named_errors()[case]
-    with pytest.raises(error, match=message):
-        call()
+test_errors_name_the_argument_and_its_range = named_errors_test(_named_errors)
 
 
 def test_the_extreme_valid_sizes():
