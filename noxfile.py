@@ -90,11 +90,14 @@ def tests(session: nox.Session) -> None:
 
     The tests run on pytest-xdist workers, one per core (``-n auto``; ``-- -n 0`` runs them
     in this process), the tests of the built book last: the first worker that needs the
-    book builds it, the others wait for it (``tests/conftest.py``, ``site``).
+    book builds it, the others wait for it (``tests/conftest.py``, ``site``). Workers
+    steal tests from each other's queues (``--dist worksteal``): a few tests take minutes
+    (a chapter's second run), and a worker that has finished its share takes over the
+    queue of one still busy instead of waiting.
     """
     python = torch_env(session)
     chosen = any(a.startswith(("-n", "--numprocesses")) for a in session.posargs)
-    workers = [] if chosen else ["-n", "auto"]
+    workers = [] if chosen else ["-n", "auto", "--dist", "worksteal"]
     session.run(python, "-m", "pytest", *workers, *session.posargs)
 
 

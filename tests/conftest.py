@@ -94,14 +94,20 @@ def pytest_collection_modifyitems(config, items):
     chapters in a fresh environment first, the longest first (``reglab_page_cost``). Under
     pytest-xdist (``nox -s tests`` runs ``-n auto``) every worker then runs the rest of the
     suite first, the book is built once, when the first worker needs it (the ``site``
-    fixture), and the longest chapter's second run starts at once after it."""
+    fixture), and the longest chapter's second run starts at once after it. The browser
+    tests of one page sit together, so that a worker that runs them visits the page once
+    (``test_browser.Visits``)."""
     cost = _page_cost()
 
     def key(item):
         docs = item.get_closest_marker("docs") is not None
-        chapter = getattr(getattr(item, "callspec", None), "params", {}).get("chapter")
+        params = getattr(getattr(item, "callspec", None), "params", {})
         fresh = getattr(item, "originalname", "") == FRESH_CHAPTER_TEST
-        return (docs, not fresh, -cost.get(f"chapters/{chapter}", 1) if fresh else 0)
+        page = ""
+        if item.get_closest_marker("browser") is not None and "name" in params:
+            page = f"{item.nodeid.split('::')[0]}::{params['name']}"
+        cost_rank = -cost.get(f"chapters/{params.get('chapter')}", 1) if fresh else 0
+        return (docs, not fresh, cost_rank, page)
 
     items.sort(key=key)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
-from test_browser import SHOTS, _context, base, visit, visit_all  # noqa: F401 (fixtures; browser is in conftest)
+from test_browser import Visits, _context, base  # noqa: F401 (fixtures; browser is in conftest)
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted(p.stem for p in (ROOT / "examples").glob("*.py"))
@@ -30,7 +30,9 @@ def chapter_of(example: str) -> str:
 
 @pytest.fixture(scope="module")
 def reports(browser, base):  # noqa: F811
-    return visit_all(browser, base, {name: f"gallery/{name}.html" for name in PAGES})
+    visits = Visits(browser, base, "gallery/{name}.html")
+    yield visits
+    visits.close()
 
 
 @pytest.mark.parametrize("name", PAGES)
