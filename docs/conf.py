@@ -36,11 +36,17 @@ REPOSITORY_URL = BUILD.get("REGLAB_REPOSITORY_URL", "https://github.com/reglab/r
 # The GitHub Pages workflow publishes every executed chapter notebook (with its outputs) to
 # this branch, at the page's path; reglab_book's Colab button opens it there.
 reglab_notebook_branch = "notebooks"
-# "Putting it together" executes several times as long as a chapter (165 s against 7 to
-# 47 s, measured on 2 cores): a parallel build starts it first and gives its process fewer
-# chapters. At 7, a 2-process build deals it 3 other chapters and the other process 9:
-# 274 s against 230 s of the measured times (at 5: 316 s against 188 s).
-reglab_page_cost = {"chapters/together": 7}
+# Each chapter's execution time in seconds (a cold build on the 2-core build machine, one
+# thread per kernel), for a parallel build to deal the chapters to its processes longest
+# first (reglab_build.balanced_order): "Putting it together" (167 s) and three others go
+# to one process, 266 s in all, the other eight chapters to the other, 254 s.
+reglab_page_cost = {
+    "chapters/together": 167, "chapters/normalization": 49, "chapters/early_stopping": 42,
+    "chapters/batchnorm": 41, "chapters/dropout": 35, "chapters/inputs_targets": 34,
+    "chapters/averaging": 30, "chapters/augmentation": 29, "chapters/why_regularize": 29,
+    "chapters/initialization": 22, "chapters/adversarial": 18, "chapters/penalties": 18,
+    "chapters/inspecting": 6,
+}  # fmt: skip
 reglab_colab_url = "https://colab.research.google.com"
 
 extensions = [
@@ -163,6 +169,7 @@ sphinx_gallery_conf = {
     "ignore_pattern": r"__init__\.py|/output/",
     "within_subsection_order": "FileNameSortKey",
     "reset_modules": ("matplotlib", "reglab_notebooks.gallery_environment"),
+    "image_scrapers": ("reglab_notebooks.matplotlib_scraper",),  # refuses empty figures
     "reset_modules_order": "both",
     "download_all_examples": False,
     "remove_config_comments": True,

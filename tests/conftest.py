@@ -87,8 +87,22 @@ def _page_cost() -> dict[str, float]:
 
 
 FRESH_CHAPTER_TEST = "test_chapter_notebook_runs_where_reglab_is_not_installed"
+#: Tests that a build of the book repeats under the same conditions, and why: a session
+#: that builds the book (a ``docs`` test is selected and ``REGLAB_SITE`` is unset) leaves
+#: them out.
+REPEATED_BY_THE_BUILD = {
+    "test_example_runs_quickly_and_draws_figures": "the gallery runs every example in its "
+    "quick setting and fails the build on an error or an empty figure",
+}
 
 
+def repeated_by_the_build(items, prebuilt_site: bool) -> list:
+    """The ``items`` of :data:`REPEATED_BY_THE_BUILD` when this session builds the book."""
+    builds = not prebuilt_site and any(i.get_closest_marker("docs") for i in items)
+    return [i for i in items if builds and getattr(i, "originalname", "") in REPEATED_BY_THE_BUILD]
+
+
+@pytest.hookimpl(trylast=True)  # after -m and -k have chosen the tests
 def pytest_collection_modifyitems(config, items):
     """The tests of the built book run last (a stable sort), and of those, the runs of the
     chapters in a fresh environment first, the longest first (``reglab_page_cost``). Under
@@ -96,7 +110,12 @@ def pytest_collection_modifyitems(config, items):
     suite first, the book is built once, when the first worker needs it (the ``site``
     fixture), and the longest chapter's second run starts at once after it. The browser
     tests of one page sit together, so that a worker that runs them visits the page once
-    (``test_browser.Visits``)."""
+    (``test_browser.Visits``). A session that builds the book leaves out the tests the
+    build repeats (:data:`REPEATED_BY_THE_BUILD`)."""
+    repeated = repeated_by_the_build(items, prebuilt_site=bool(SETTINGS.get("REGLAB_SITE")))
+    if repeated:
+        config.hook.pytest_deselected(items=repeated)
+        items[:] = [i for i in items if i not in repeated]
     cost = _page_cost()
 
     def key(item):

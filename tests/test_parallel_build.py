@@ -20,6 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "docs" / "_ext"))
 
 import reglab_build
 
+ROOT = Path(__file__).resolve().parents[1]
+
 INDEX = """# Tiny
 
 ```{toctree}
@@ -128,3 +130,21 @@ def test_a_costly_page_starts_first_and_the_others_balance_its_cost():
 def test_a_list_shorter_than_the_processes_keeps_its_documents():
     assert reglab_build.balanced_order(["a", "b"], {"b"}, 4) == ["b", "a"]
     assert reglab_build.balanced_order([], set(), 2) == []
+
+
+def test_every_chapter_has_its_execution_time_in_the_config():
+    """A chapter missing from ``reglab_page_cost`` would count as 1 s and unbalance the
+    parallel build; the dealing of the book's chapters leaves the processes within the
+    cost of its lightest chapter of each other."""
+    from conftest import _page_cost
+    from sphinx.util.parallel import make_chunks
+
+    cost = _page_cost()
+    chapters = {f"chapters/{p.stem}" for p in (ROOT / "docs" / "chapters").glob("*.md")}
+    assert set(cost) == chapters
+    assert all(isinstance(v, int | float) and v > 0 for v in cost.values())
+    docs = sorted(chapters | {"index", "api"} | {f"gallery/e{i:02d}" for i in range(14)})
+    order = reglab_build.balanced_order(docs, chapters, 2, cost)
+    loads = [sum(cost.get(d, 0) for d in chunk) for chunk in make_chunks(order, 2)[:2]]
+    assert sum(loads) == sum(cost.values())
+    assert max(loads) - min(loads) <= min(cost.values()) + max(cost.values()) / 10, loads

@@ -11,7 +11,9 @@
   (its ``reglab-notebook-download`` event), and to the gallery's by sphinx-gallery.
 - **Gallery.** sphinx-gallery runs ``examples/*.py`` in their quick setting
   (``REGLAB_QUICK=1``, unless set otherwise), writes their files under ``docs/_build``,
-  and re-executes them when reglab's source changes, like the chapters' cache.
+  and re-executes them when reglab's source changes, like the chapters' cache. An
+  example that raises, or leaves an empty figure (:func:`matplotlib_scraper`), fails
+  the build.
 - **Copy-ready cells.** A code cell tagged ``copyable`` gets a small badge saying that it
   runs on its own with only torch and torchvision (``tests/test_copyable.py`` checks it).
 - **Accessibility** of what the gallery adds: thumbnail links keep their text for screen
@@ -228,6 +230,31 @@ def gallery_environment(gallery_conf, fname, when) -> None:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+def shows_data(ax) -> bool:
+    """Whether a matplotlib Axes draws anything: lines, images, bars, collections, texts."""
+    return bool(ax.lines or ax.images or ax.patches or ax.collections or ax.texts)
+
+
+def matplotlib_scraper(block, block_vars, gallery_conf, **kwargs):
+    """sphinx-gallery's matplotlib scraper (``image_scrapers``), which first refuses a
+    figure with no Axes that draws anything: an example's figures are its product, and an
+    empty one is a bug of the example that the gallery would otherwise publish. The
+    error names the example and the figure, and fails the build."""
+    import matplotlib.pyplot as plt
+    from sphinx_gallery.scrapers import matplotlib_scraper as scrape
+
+    for number in plt.get_fignums():
+        figure = plt.figure(number)
+        if not any(shows_data(ax) for ax in figure.axes):
+            example = Path(block_vars.get("src_file", "?")).name
+            plt.close(figure)  # sphinx-gallery scrapes again after an error, to close figures
+            raise ExtensionError(
+                f"{example}: figure {number} is empty ({len(figure.axes)} Axes, none of "
+                "them draws lines, images, bars, collections or texts)"
+            )
+    return scrape(block, block_vars, gallery_conf, **kwargs)
 
 
 def configure_gallery(app: Sphinx, config) -> None:
