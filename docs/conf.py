@@ -38,8 +38,9 @@ REPOSITORY_URL = BUILD.get("REGLAB_REPOSITORY_URL", "https://github.com/reglab/r
 reglab_notebook_branch = "notebooks"
 # Each chapter's execution time in seconds (a cold build on the 2-core build machine, one
 # thread per kernel), for a parallel build to deal the chapters to its processes longest
-# first (reglab_build.balanced_order): "Putting it together" (167 s) and three others go
-# to one process, 266 s in all, the other eight chapters to the other, 254 s.
+# first, then evened out by swaps (reglab_build.balanced_order): "Putting it together"
+# (167 s) and four others go to one process, 261 s in all, the other eight to the other,
+# 259 s.
 reglab_page_cost = {
     "chapters/together": 167, "chapters/normalization": 49, "chapters/early_stopping": 42,
     "chapters/batchnorm": 41, "chapters/dropout": 35, "chapters/inputs_targets": 34,

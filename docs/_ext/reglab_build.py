@@ -498,10 +498,44 @@ def balanced_order(
         target = min(open_first or [i for i in later if len(chunks[i]) < sizes[i]],
                      key=lambda i: sum(cost.get(d, 1) for d in chunks[i]))  # fmt: skip
         chunks[target].append(name)
+    _even_out([chunks[i] for i in first], [sizes[i] for i in first], cost)
     light = iter(d for d in docnames if d not in heavy)
     for i, size in enumerate(sizes):
         chunks[i].extend(next(light) for _ in range(size - len(chunks[i])))
     return [name for chunk in chunks for name in chunk]
+
+
+def _even_out(chunks: list[list[str]], sizes: list[int], cost: dict[str, float]) -> None:
+    """Swap or move pages between the most and the least loaded of ``chunks`` (in place)
+    while that lowers the larger load: longest-first dealing leaves up to the cost of a
+    page between two processes (279 s against 241 s of the book's chapters); this brings
+    it to the best a single swap can do. Each chunk keeps at most its ``size`` pages, its
+    heavy pages longest first."""
+
+    def load(chunk):
+        return sum(cost.get(d, 1) for d in chunk)
+
+    while len(chunks) > 1:
+        high = max(chunks, key=load)
+        low = min(chunks, key=load)
+        gap = load(high) - load(low)
+        best, move = 0.0, None
+        for a in high:
+            for b in [None, *low]:
+                delta = cost.get(a, 1) - (cost.get(b, 1) if b is not None else 0)
+                fits = b is not None or len(low) < sizes[chunks.index(low)]
+                if fits and 0 < delta < gap and min(delta, gap - delta) > best:
+                    best, move = min(delta, gap - delta), (a, b)
+        if move is None:
+            break
+        a, b = move
+        high.remove(a)
+        low.append(a)
+        if b is not None:
+            low.remove(b)
+            high.append(b)
+    for chunk in chunks:
+        chunk.sort(key=lambda d: -cost.get(d, 1))
 
 
 def balance_parallel_read(app: Sphinx, env, docnames: list[str]) -> None:
