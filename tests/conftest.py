@@ -71,19 +71,28 @@ def ax():
     plt.close(fig)
 
 
-def _page_cost() -> dict[str, float]:
-    """``reglab_page_cost`` of ``docs/conf.py``: the chapters that take longest to run."""
+_MISSING = object()
+
+
+def conf_value(name: str, default=_MISSING):
+    """The value assigned to ``name`` in ``docs/conf.py``, read, not executed (a literal);
+    ``default`` where the file or the name is missing (a copy of the tests without the
+    book, such as mutmut's ``mutants/``), an error where no default is given."""
     import ast
 
     conf = Path(__file__).parents[1] / "docs" / "conf.py"
-    if not conf.is_file():  # a copy of the tests without the book (mutmut's mutants/)
-        return {}
-    tree = ast.parse(conf.read_text())
-    for node in tree.body:
-        name = getattr(node.targets[0], "id", "") if isinstance(node, ast.Assign) else ""
-        if name == "reglab_page_cost":
+    body = ast.parse(conf.read_text()).body if conf.is_file() else []
+    for node in body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == name:
             return ast.literal_eval(node.value)
-    return {}
+    if default is _MISSING:
+        raise AssertionError(f"docs/conf.py assigns no {name}")
+    return default
+
+
+def _page_cost() -> dict[str, float]:
+    """``reglab_page_cost`` of ``docs/conf.py``: each chapter's execution time."""
+    return conf_value("reglab_page_cost", {})
 
 
 FRESH_CHAPTER_TEST = "test_chapter_notebook_runs_where_reglab_is_not_installed"

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import conf_value
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
@@ -137,13 +138,7 @@ CHAPTERS = ROOT / "docs" / "chapters"
 
 def _gallery_conf() -> dict:
     """``sphinx_gallery_conf`` as written in docs/conf.py (read, not executed)."""
-    tree = ast.parse((ROOT / "docs" / "conf.py").read_text())
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == (
-            "sphinx_gallery_conf"
-        ):
-            return ast.literal_eval(node.value)
-    raise AssertionError("docs/conf.py has no sphinx_gallery_conf")
+    return conf_value("sphinx_gallery_conf")
 
 
 def test_the_gallery_executes_every_example_and_has_a_header():

@@ -483,7 +483,8 @@ def balanced_order(
     ``nproc`` at once, a later one when one ends. In sorted order, the chapters fall into
     one or two chunks and run one after the other. The heavy pages are dealt longest
     first (``cost``: relative execution time, 1 when not given) to the chunk with the
-    least cost so far, and each chunk runs its heavy pages first: a page that takes three
+    least cost so far, then evened out by swaps between the most and the least loaded
+    (:func:`_even_out`), and each chunk runs its heavy pages first: a page that takes three
     times as long as the others starts at once instead of last.
     """
     from sphinx.util.parallel import make_chunks
